@@ -1,0 +1,339 @@
+/*
+ * txn: see txn.h. The memo of DNS answers is a short array searched linearly: a
+ * transaction asks a few dozen names at most (the limits are in the checks).
+ */
+#include "check/txn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check/checks.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+#define TXN_DNS_MAX 128 /* distinct lookups one transaction may make */
+
+typedef struct memo {
+    txn_t *t;
+    char *name;
+    uint16_t type;
+    const dns_answer_t *ans; /* referenced; NULL while in flight */
+    dns_query_t *q;
+} memo_t;
+
+typedef struct check_def {
+    bool (*fn)(txn_t *t);
+    stage_t stage;
+    bool per_rcpt;
+    finding_id_t first, last; /* the findings it sets */
+} check_def_t;
+
+static const check_def_t check_table[] = {
+    {check_client_ptr, STAGE_CONNECT, false, F_CLIENT_NO_PTR, F_CLIENT_PTR_LISTED},
+    {check_client_dnsbl, STAGE_CONNECT, false, F_CLIENT_DNSBL, F_CLIENT_DNSBL},
+    {check_helo, STAGE_HELO, false, F_HELO_MISSING, F_HELO_FORGED_SELF},
+    {check_client_tls, STAGE_MAIL, false, F_CLIENT_NO_TLS, F_CLIENT_NO_TLS},
+    {check_sender, STAGE_MAIL, false, F_SENDER_SYNTAX, F_SENDER_RHSBL},
+    {check_size, STAGE_MAIL, false, F_MESSAGE_TOO_BIG, F_MESSAGE_TOO_BIG},
+    {check_rcpt, STAGE_RCPT, true, F_RCPT_SYNTAX, F_RCPT_IP_DOMAIN},
+};
+#define NCHECKS (sizeof check_table / sizeof check_table[0])
+
+/* A BADNAME answer for names the resolver refuses to ask. */
+static const dns_answer_t badname_answer = {
+    .status = DNS_BADNAME, .qname = "", .why = "name cannot be looked up"};
+
+struct txn {
+    arena_t *arena;
+    const config_t *cfg;
+    dns_resolver_t *dns;
+    facts_t facts;
+    finding_t findings[F_COUNT];
+    bool check_done[NCHECKS];
+    memo_t *memo[TXN_DNS_MAX];
+    size_t nmemo;
+    size_t pending;
+    bool running; /* inside a round: completions only count down */
+    txn_done_fn done;
+    void *done_arg;
+    const char *ptr_name;
+};
+
+const char *result_name(result_t r)
+{
+    static const char *names[] = {"pass",      "fail",      "softfail", "neutral",
+                                  "none",      "temperror", "permerror", "skipped"};
+    return (unsigned)r < 8 ? names[r] : "?";
+}
+
+txn_t *txn_new(void)
+{
+    txn_t *t = xcalloc(1, sizeof *t);
+    t->arena = arena_new();
+    return t;
+}
+
+static void drop_memo(txn_t *t)
+{
+    for (size_t i = 0; i < t->nmemo; i++) {
+        memo_t *m = t->memo[i];
+        if (m->q != NULL)
+            dns_cancel(m->q);
+        if (m->ans != NULL && m->ans != &badname_answer)
+            dns_answer_unref(m->ans);
+        free(m->name);
+        free(m);
+    }
+    t->nmemo = 0;
+    t->pending = 0;
+}
+
+void txn_free(txn_t *t)
+{
+    if (t == NULL)
+        return;
+    drop_memo(t);
+    arena_free(t->arena);
+    free(t);
+}
+
+void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns)
+{
+    drop_memo(t);
+    arena_reset(t->arena);
+    t->cfg = cfg;
+    t->dns = dns;
+    memset(&t->facts, 0, sizeof t->facts);
+    memset(t->findings, 0, sizeof t->findings);
+    memset(t->check_done, 0, sizeof t->check_done);
+    t->done = NULL;
+    t->done_arg = NULL;
+    t->ptr_name = NULL;
+    t->running = false;
+}
+
+void txn_reset_rcpt(txn_t *t)
+{
+    for (size_t i = 0; i < NCHECKS; i++) {
+        if (!check_table[i].per_rcpt)
+            continue;
+        t->check_done[i] = false;
+        for (int f = check_table[i].first; f <= (int)check_table[i].last; f++)
+            memset(&t->findings[f], 0, sizeof t->findings[f]);
+    }
+}
+
+void txn_rerun(txn_t *t, finding_id_t fid)
+{
+    for (size_t i = 0; i < NCHECKS; i++) {
+        if (fid < check_table[i].first || fid > check_table[i].last)
+            continue;
+        t->check_done[i] = false;
+        for (int f = check_table[i].first; f <= (int)check_table[i].last; f++)
+            memset(&t->findings[f], 0, sizeof t->findings[f]);
+    }
+}
+
+facts_t *txn_facts(txn_t *t)
+{
+    return &t->facts;
+}
+
+arena_t *txn_arena(txn_t *t)
+{
+    return t->arena;
+}
+
+const config_t *txn_config(const txn_t *t)
+{
+    return t->cfg;
+}
+
+const finding_t *txn_finding(const txn_t *t, finding_id_t fid)
+{
+    return &t->findings[fid];
+}
+
+const char *txn_ptr_name(const txn_t *t)
+{
+    return t->ptr_name;
+}
+
+void txn_set_ptr_name(txn_t *t, const char *name)
+{
+    t->ptr_name = name != NULL ? arena_strdup(t->arena, name) : NULL;
+}
+
+bool txn_wanted(const txn_t *t, finding_id_t fid)
+{
+    if (t->cfg->action[fid] != ACTION_IGNORE)
+        return true;
+    for (size_t i = 0; i < t->cfg->noverrides; i++) {
+        int a = t->cfg->overrides[i].action[fid];
+        if (a >= 0 && a != ACTION_IGNORE)
+            return true;
+    }
+    return false;
+}
+
+finding_t *txn_set(txn_t *t, finding_id_t fid, result_t r, const char *shown)
+{
+    finding_t *f = &t->findings[fid];
+    f->done = true;
+    f->result = r;
+    if (shown != NULL) {
+        str_t s = STR_INIT;
+        log_escape(&s, shown, strlen(shown), 200);
+        f->shown = arena_strndup(t->arena, str_cstr(&s), s.len);
+        str_free(&s);
+    } else {
+        f->shown = NULL;
+    }
+    return f;
+}
+
+void txn_evidence(txn_t *t, finding_id_t fid, const char *key, const char *value, size_t len)
+{
+    finding_t *f = &t->findings[fid];
+    evidence_t *e = arena_alloc(t->arena, sizeof *e);
+    str_t s = STR_INIT;
+    log_escape(&s, value, len, 300);
+    e->key = key;
+    e->value = arena_strndup(t->arena, str_cstr(&s), s.len);
+    str_free(&s);
+    e->next = NULL;
+    if (f->ev_tail != NULL)
+        f->ev_tail->next = e;
+    else
+        f->ev = e;
+    f->ev_tail = e;
+}
+
+void txn_evidencez(txn_t *t, finding_id_t fid, const char *key, const char *value)
+{
+    txn_evidence(t, fid, key, value, strlen(value));
+}
+
+static void run_rounds(txn_t *t);
+
+static void on_answer(const dns_answer_t *ans, void *arg)
+{
+    memo_t *m = arg;
+    txn_t *t = m->t;
+    m->q = NULL;
+    dns_answer_ref(ans);
+    m->ans = ans;
+    if (--t->pending == 0 && !t->running)
+        run_rounds(t);
+}
+
+const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type)
+{
+    size_t nlen = strlen(name);
+    if (nlen > 0 && name[nlen - 1] == '.')
+        nlen--;
+    for (size_t i = 0; i < t->nmemo; i++) {
+        memo_t *m = t->memo[i];
+        if (m->type == type && mem_ieq(m->name, strlen(m->name), name, nlen))
+            return m->ans;
+    }
+    if (t->nmemo == TXN_DNS_MAX) {
+        msg_warn("transaction asked more than %d DNS names; treating %s as unanswerable",
+                 TXN_DNS_MAX, dns_type_name(type));
+        return &badname_answer;
+    }
+    memo_t *m = xcalloc(1, sizeof *m);
+    m->t = t;
+    m->name = xstrndup(name, nlen);
+    m->type = type;
+    t->memo[t->nmemo++] = m;
+    const dns_answer_t *c = dns_cached(t->dns, m->name, type);
+    if (c != NULL) {
+        dns_answer_ref(c);
+        m->ans = c;
+        return c;
+    }
+    if (dns_query(t->dns, m->name, type, on_answer, m, &m->q) != 0) {
+        m->q = NULL;
+        m->ans = &badname_answer;
+        return m->ans;
+    }
+    t->pending++;
+    return NULL;
+}
+
+static bool wanted_range(const txn_t *t, finding_id_t first, finding_id_t last)
+{
+    for (int f = first; f <= (int)last; f++)
+        if (txn_wanted(t, (finding_id_t)f))
+            return true;
+    return false;
+}
+
+/* One or more rounds; returns true when every runnable check has finished. */
+static bool round_all(txn_t *t)
+{
+    bool all = true;
+    t->running = true;
+    for (;;) {
+        bool progress = false;
+        all = true;
+        for (size_t i = 0; i < NCHECKS; i++) {
+            const check_def_t *c = &check_table[i];
+            if (t->check_done[i] || t->facts.stage < c->stage)
+                continue;
+            if (!wanted_range(t, c->first, c->last)) {
+                t->check_done[i] = true;
+                continue;
+            }
+            if (c->fn(t)) {
+                t->check_done[i] = true;
+                progress = true;
+            } else {
+                all = false;
+            }
+        }
+        if (all || t->pending > 0 || !progress)
+            break;
+    }
+    t->running = false;
+    if (!all && t->pending == 0)
+        msg_panic("a check is pending without a DNS query in flight");
+    return all;
+}
+
+static void run_rounds(txn_t *t)
+{
+    if (round_all(t)) {
+        txn_done_fn done = t->done;
+        t->done = NULL;
+        if (done != NULL)
+            done(t, t->done_arg);
+    }
+}
+
+bool txn_run(txn_t *t, txn_done_fn done, void *arg)
+{
+    t->done = done;
+    t->done_arg = arg;
+    if (round_all(t)) {
+        t->done = NULL;
+        return true;
+    }
+    return false;
+}
+
+void txn_cancel(txn_t *t)
+{
+    t->done = NULL;
+    for (size_t i = 0; i < t->nmemo; i++) {
+        memo_t *m = t->memo[i];
+        if (m->q != NULL) {
+            dns_cancel(m->q);
+            m->q = NULL;
+            m->ans = &badname_answer;
+        }
+    }
+    t->pending = 0;
+}

@@ -1,0 +1,464 @@
+/*
+ * gate: see gate.h.
+ */
+#include "gate/gate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/dns.h"
+#include "gate/policy_server.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define GATE_TXN_SLOTS 4096 /* cached transactions (direct-mapped by instance) */
+#define GATE_INSTANCE_MAX 64
+
+/* One configuration generation with the resolver it uses. Reference counted: the gate holds
+ * one reference, and each request in flight holds one. */
+typedef struct gen {
+    config_t *cfg;
+    dns_resolver_t *dns;
+    struct dns_share *share;
+    int refs;
+} gen_t;
+
+/* A resolver shared by generations whose DNS settings are equal. */
+struct dns_share {
+    dns_resolver_t *dns;
+    int refs;
+};
+
+typedef struct slot {
+    txn_t *txn;
+    gen_t *gen;            /* the generation the txn was reset with */
+    unsigned long long conn_id;
+    char instance[GATE_INSTANCE_MAX + 1];
+    bool busy;             /* a request is being decided on it */
+} slot_t;
+
+typedef struct request {
+    gate_t *g;
+    policy_conn_t *conn;
+    slot_t *slot;  /* NULL when the txn is private to this request */
+    txn_t *txn;
+    gen_t *gen;
+} request_t;
+
+struct gate {
+    uv_loop_t *loop;
+    gen_t *gen;
+    policy_server_t *server;
+    slot_t *slots;
+    unsigned long long next_conn_id;
+    str_t line;   /* scratch for log lines */
+    str_t action; /* scratch for replies */
+};
+
+typedef struct conn_data {
+    unsigned long long id;
+} conn_data_t;
+
+static void gen_unref(gen_t *gen)
+{
+    if (gen == NULL || --gen->refs > 0)
+        return;
+    if (--gen->share->refs == 0) {
+        dns_resolver_free(gen->share->dns);
+        free(gen->share);
+    }
+    config_free(gen->cfg);
+    free(gen);
+}
+
+static bool same_dns(const config_t *a, const config_t *b)
+{
+#define SAME_V(f, n)                                                                               \
+    do {                                                                                           \
+        if (a->n != b->n)                                                                          \
+            return false;                                                                          \
+        for (size_t i = 0; i < a->n; i++)                                                          \
+            if (strcmp(a->f[i], b->f[i]) != 0)                                                     \
+                return false;                                                                      \
+    } while (0)
+    SAME_V(dns_forwarders, ndns_forwarders);
+    SAME_V(dns_forward_zones, ndns_forward_zones);
+    SAME_V(dns_zone_files, ndns_zone_files);
+#undef SAME_V
+    return a->dns_timeout_ms == b->dns_timeout_ms && a->ndns_zone_files == 0;
+}
+
+static gen_t *gen_new(uv_loop_t *loop, config_t *cfg, gen_t *prev, char *err, size_t errlen)
+{
+    gen_t *gen = xcalloc(1, sizeof *gen);
+    gen->cfg = cfg;
+    gen->refs = 1;
+    if (prev != NULL && same_dns(prev->cfg, cfg)) {
+        gen->share = prev->share;
+        gen->share->refs++;
+    } else {
+        dns_options_t o = {
+            .forwarders = (const char *const *)cfg->dns_forwarders,
+            .nforwarders = cfg->ndns_forwarders,
+            .forward_zones = (const char *const *)cfg->dns_forward_zones,
+            .nforward_zones = cfg->ndns_forward_zones,
+            .zone_files = (const char *const *)cfg->dns_zone_files,
+            .nzone_files = cfg->ndns_zone_files,
+            .timeout_ms = cfg->dns_timeout_ms,
+        };
+        dns_resolver_t *dns = dns_resolver_new(loop, &o, err, errlen);
+        if (dns == NULL) {
+            free(gen);
+            return NULL;
+        }
+        gen->share = xcalloc(1, sizeof *gen->share);
+        gen->share->dns = dns;
+        gen->share->refs = 1;
+    }
+    gen->dns = gen->share->dns;
+    return gen;
+}
+
+/* ---- facts from a policy request ---- */
+
+static bool attr_is(const policy_attr_t *a, const char *name)
+{
+    size_t n = strlen(name);
+    return a->name_len == n && memcmp(a->name, name, n) == 0;
+}
+
+static bool val_is(const policy_attr_t *a, const char *v)
+{
+    return mem_ieq(a->value, a->value_len, v, strlen(v));
+}
+
+static const char *copy(txn_t *t, const policy_attr_t *a)
+{
+    return arena_strndup(txn_arena(t), a->value, a->value_len);
+}
+
+int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
+{
+    facts_t *f = txn_facts(t);
+    int stage = -1;
+    bool is_policy = false;
+    for (size_t i = 0; i < n; i++) {
+        const policy_attr_t *a = &attrs[i];
+        if (attr_is(a, "request")) {
+            is_policy = val_is(a, "smtpd_access_policy");
+        } else if (attr_is(a, "protocol_state")) {
+            if (val_is(a, "CONNECT"))
+                stage = STAGE_CONNECT;
+            else if (val_is(a, "EHLO") || val_is(a, "HELO"))
+                stage = STAGE_HELO;
+            else if (val_is(a, "MAIL"))
+                stage = STAGE_MAIL;
+            else if (val_is(a, "RCPT"))
+                stage = STAGE_RCPT;
+            else if (val_is(a, "DATA") || val_is(a, "END-OF-MESSAGE") || val_is(a, "BDAT"))
+                stage = STAGE_DATA;
+            else
+                stage = -2; /* VRFY, ETRN, ... */
+        } else if (attr_is(a, "client_address")) {
+            ipaddr_t ip;
+            if (ipaddr_parse(&ip, a->value, a->value_len) == 0) {
+                f->have_client = true;
+                f->client_ip = ip;
+                f->client_addr = copy(t, a);
+            }
+        } else if (attr_is(a, "client_name")) {
+            f->client_name = copy(t, a);
+        } else if (attr_is(a, "helo_name")) {
+            f->helo_given = a->value_len > 0;
+            f->helo = copy(t, a);
+            f->helo_len = a->value_len;
+        } else if (attr_is(a, "sender")) {
+            f->sender = copy(t, a);
+            f->sender_len = a->value_len;
+        } else if (attr_is(a, "recipient")) {
+            f->rcpt = copy(t, a);
+            f->rcpt_len = a->value_len;
+            f->have_rcpt = a->value_len > 0;
+        } else if (attr_is(a, "sasl_username")) {
+            f->sasl_user = a->value_len > 0 ? copy(t, a) : NULL;
+        } else if (attr_is(a, "encryption_protocol")) {
+            f->tls = a->value_len > 0;
+        } else if (attr_is(a, "size")) {
+            unsigned long long v = 0;
+            bool ok = a->value_len > 0 && a->value_len <= 19;
+            for (size_t k = 0; ok && k < a->value_len; k++) {
+                if (a->value[k] < '0' || a->value[k] > '9')
+                    ok = false;
+                else
+                    v = v * 10 + (unsigned)(a->value[k] - '0');
+            }
+            f->have_size = ok && v > 0;
+            f->size = v;
+        } else if (attr_is(a, "server_address")) {
+            f->have_server_ip = ipaddr_parse(&f->server_ip, a->value, a->value_len) == 0;
+        } else if (attr_is(a, "instance")) {
+            f->instance = copy(t, a);
+        }
+        /* every other attribute is ignored (the protocol adds new ones over time) */
+    }
+    if (!is_policy || stage == -2)
+        return -1;
+    if (stage < 0)
+        stage = STAGE_RCPT; /* no protocol_state: Postfix before 2.1 only asked at RCPT */
+    f->stage = (stage_t)stage;
+    /* MAIL FROM is known from MAIL on; an empty sender then is the null sender */
+    f->have_sender = stage >= STAGE_MAIL;
+    if (f->sender == NULL) {
+        f->sender = "";
+        f->sender_len = 0;
+    }
+    if (stage < STAGE_RCPT)
+        f->have_rcpt = false;
+    return stage;
+}
+
+void gate_action(const verdict_t *v, str_t *out)
+{
+    str_clear(out);
+    if (v->action == VERDICT_ACCEPT || v->dry_run) {
+        str_appendz(out, "DUNNO");
+        return;
+    }
+    str_appendf(out, "%d %s %s", v->code, v->enhanced, v->text);
+}
+
+/* ---- the request handler ---- */
+
+static void log_decision(gate_t *g, txn_t *t, const verdict_t *v, const char *state)
+{
+    str_clear(&g->line);
+    str_appendz(&g->line, "decision");
+    log_kvz(&g->line, "state", state);
+    policy_log_fields(t, v, &g->line);
+    log_emit(LOG_LVL_INFO, &g->line);
+}
+
+static const char *stage_name(stage_t s)
+{
+    static const char *names[] = {"CONNECT", "HELO", "MAIL", "RCPT", "DATA"};
+    return names[s];
+}
+
+static void finish(request_t *r)
+{
+    verdict_t v;
+    policy_decide(r->txn, &v);
+    log_decision(r->g, r->txn, &v, stage_name(txn_facts(r->txn)->stage));
+    gate_action(&v, &r->g->action);
+    policy_conn_reply(r->conn, r->g->action.data, r->g->action.len);
+    if (r->slot != NULL)
+        r->slot->busy = false;
+    else
+        txn_free(r->txn);
+}
+
+static void on_checked(txn_t *t, void *arg)
+{
+    (void)t;
+    request_t *r = arg;
+    gen_t *gen = r->gen;
+    finish(r);
+    free(r);
+    gen_unref(gen);
+}
+
+static unsigned long hash_slot(unsigned long long conn, const char *inst, size_t len)
+{
+    unsigned long h = 1469598103u ^ (unsigned long)conn;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)inst[i]) * 16777619u;
+    return h % GATE_TXN_SLOTS;
+}
+
+static const policy_attr_t *find_attr(const policy_attr_t *attrs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (attr_is(&attrs[i], name))
+            return &attrs[i];
+    return NULL;
+}
+
+/* Is the cached txn still about the same message, and which checks must run again? */
+static bool same_message(txn_t *t, const policy_attr_t *attrs, size_t n)
+{
+    const facts_t *f = txn_facts(t);
+    const policy_attr_t *a = find_attr(attrs, n, "client_address");
+    ipaddr_t ip;
+    if (a == NULL || ipaddr_parse(&ip, a->value, a->value_len) != 0)
+        return !f->have_client;
+    return f->have_client && ipaddr_equal(&ip, &f->client_ip);
+}
+
+static void refresh(txn_t *t, stage_t old_stage, const char *old_helo, size_t old_helo_len,
+                    const char *old_sender, size_t old_sender_len)
+{
+    facts_t *f = txn_facts(t);
+    bool helo_changed = !(f->helo_len == old_helo_len &&
+                          (old_helo_len == 0 || memcmp(f->helo, old_helo, old_helo_len) == 0));
+    /* HELO may change (a second EHLO after STARTTLS); "no HELO" is only known at MAIL */
+    if (helo_changed || (old_stage < STAGE_MAIL && f->stage >= STAGE_MAIL))
+        txn_rerun(t, F_HELO_MISSING);
+    if (!(f->sender_len == old_sender_len &&
+          (old_sender_len == 0 || memcmp(f->sender, old_sender, old_sender_len) == 0))) {
+        txn_rerun(t, F_SENDER_SYNTAX);
+        txn_rerun(t, F_MESSAGE_TOO_BIG);
+    }
+    if (old_stage < STAGE_MAIL && f->stage >= STAGE_MAIL) {
+        txn_rerun(t, F_CLIENT_NO_TLS);
+        txn_rerun(t, F_MESSAGE_TOO_BIG);
+    }
+    txn_reset_rcpt(t);
+}
+
+static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, size_t n)
+{
+    gate_t *g = ctx;
+    gen_t *gen = g->gen;
+    conn_data_t *cd = policy_conn_get_data(conn);
+    if (cd == NULL) {
+        cd = xmalloc(sizeof *cd);
+        cd->id = ++g->next_conn_id;
+        policy_conn_set_data(conn, cd, free);
+    }
+    const policy_attr_t *inst = find_attr(attrs, n, "instance");
+    const char *iv = inst ? inst->value : "";
+    size_t ilen = inst ? inst->value_len : 0;
+    if (ilen > GATE_INSTANCE_MAX)
+        ilen = GATE_INSTANCE_MAX;
+
+    slot_t *slot = &g->slots[hash_slot(cd->id, iv, ilen)];
+    txn_t *t;
+    bool fresh = true;
+    if (slot->busy) {
+        slot = NULL; /* rare collision with a request in flight: decide uncached */
+        t = txn_new();
+        txn_reset(t, gen->cfg, gen->dns);
+    } else {
+        if (slot->txn == NULL)
+            slot->txn = txn_new();
+        t = slot->txn;
+        if (slot->gen == gen && slot->conn_id == cd->id && strlen(slot->instance) == ilen &&
+            memcmp(slot->instance, iv, ilen) == 0 && ilen > 0 && same_message(t, attrs, n))
+            fresh = false;
+        if (fresh) {
+            txn_reset(t, gen->cfg, gen->dns);
+            if (slot->gen != gen) {
+                gen->refs++;
+                gen_unref(slot->gen);
+                slot->gen = gen;
+            }
+            slot->conn_id = cd->id;
+            memcpy(slot->instance, iv, ilen);
+            slot->instance[ilen] = '\0';
+        }
+        slot->busy = true;
+    }
+
+    facts_t *f = txn_facts(t);
+    stage_t old_stage = f->stage;
+    const char *old_helo = f->helo, *old_sender = f->sender;
+    size_t old_helo_len = f->helo_len, old_sender_len = f->sender_len;
+    /* the request's own fields replace the previous request's */
+    f->have_rcpt = false;
+    f->rcpt = NULL;
+    f->rcpt_len = 0;
+    int stage = gate_facts_from_request(t, attrs, n);
+    if (stage < 0) {
+        policy_conn_reply(conn, "DUNNO", 5);
+        if (slot != NULL)
+            slot->busy = false;
+        else
+            txn_free(t);
+        return;
+    }
+    if (!fresh)
+        refresh(t, old_stage, old_helo, old_helo_len, old_sender, old_sender_len);
+
+    request_t r = {g, conn, slot, t, gen};
+    if (policy_exempt_early(gen->cfg, f) != NULL) {
+        finish(&r);
+        return;
+    }
+    request_t *rp = xmalloc(sizeof *rp);
+    *rp = r;
+    gen->refs++;
+    if (txn_run(t, on_checked, rp)) {
+        free(rp);
+        gen->refs--;
+        finish(&r);
+    }
+}
+
+/* ---- life cycle ---- */
+
+gate_t *gate_new(uv_loop_t *loop, config_t *cfg, char *err, size_t errlen)
+{
+    gate_t *g = xcalloc(1, sizeof *g);
+    g->loop = loop;
+    g->gen = gen_new(loop, cfg, NULL, err, errlen);
+    if (g->gen == NULL) {
+        free(g);
+        return NULL;
+    }
+    policy_server_options_t o = {.idle_timeout_ms = cfg->idle_timeout_ms,
+                                 .max_connections = cfg->max_connections};
+    g->server = policy_server_new(loop, &o, handle, g);
+    g->slots = xcalloc(GATE_TXN_SLOTS, sizeof *g->slots);
+    return g;
+}
+
+int gate_listen(gate_t *g, char *err, size_t errlen)
+{
+    const config_t *c = g->gen->cfg;
+    for (size_t i = 0; i < c->npolicy_listen; i++)
+        if (policy_server_listen(g->server, c->policy_listen[i], err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+int gate_port(const gate_t *g)
+{
+    return policy_server_port(g->server);
+}
+
+const config_t *gate_config(const gate_t *g)
+{
+    return g->gen->cfg;
+}
+
+int gate_reload(gate_t *g, config_t *cfg, char *err, size_t errlen)
+{
+    gen_t *gen = gen_new(g->loop, cfg, g->gen, err, errlen);
+    if (gen == NULL)
+        return -1;
+    gen_unref(g->gen);
+    g->gen = gen;
+    return 0;
+}
+
+void gate_drain(gate_t *g, void (*done)(void *), void *arg)
+{
+    policy_server_drain(g->server, done, arg);
+}
+
+void gate_free(gate_t *g)
+{
+    if (g == NULL)
+        return;
+    policy_server_free(g->server);
+    for (size_t i = 0; i < GATE_TXN_SLOTS; i++) {
+        txn_free(g->slots[i].txn);
+        gen_unref(g->slots[i].gen);
+    }
+    free(g->slots);
+    gen_unref(g->gen);
+    str_free(&g->line);
+    str_free(&g->action);
+    free(g);
+}

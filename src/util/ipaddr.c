@@ -1,0 +1,139 @@
+/*
+ * ipaddr: see ipaddr.h.
+ */
+#include "util/ipaddr.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+int ipaddr_parse(ipaddr_t *out, const char *buf, size_t len)
+{
+    char tmp[IPADDR_STRLEN + 1];
+    if (len == 0 || len > IPADDR_STRLEN || memchr(buf, '\0', len) != NULL)
+        return -1;
+    memcpy(tmp, buf, len);
+    tmp[len] = '\0';
+    memset(out, 0, sizeof *out);
+    if (memchr(tmp, ':', len) == NULL) {
+        if (inet_pton(AF_INET, tmp, out->a) != 1)
+            return -1;
+        out->family = 4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, tmp, out->a) != 1)
+        return -1;
+    out->family = 6;
+    if (memcmp(out->a, v4mapped, 12) == 0) {
+        memmove(out->a, out->a + 12, 4);
+        memset(out->a + 4, 0, 12);
+        out->family = 4;
+    }
+    return 0;
+}
+
+int ipaddr_parsez(ipaddr_t *out, const char *s)
+{
+    return ipaddr_parse(out, s, strlen(s));
+}
+
+const char *ipaddr_format(const ipaddr_t *ip, char *buf, size_t size)
+{
+    if (ip->family == 0 ||
+        inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->a, buf, (socklen_t)size) == NULL)
+        snprintf(buf, size, "%s", "unknown");
+    return buf;
+}
+
+bool ipaddr_equal(const ipaddr_t *x, const ipaddr_t *y)
+{
+    return x->family == y->family && memcmp(x->a, y->a, x->family == 4 ? 4 : 16) == 0;
+}
+
+int ipaddr_reverse_name(const ipaddr_t *ip, const char *zone, char *buf, size_t size)
+{
+    size_t off = 0;
+    int n;
+    if (ip->family == 4) {
+        n = snprintf(buf, size, "%u.%u.%u.%u.%s", ip->a[3], ip->a[2], ip->a[1], ip->a[0],
+                     zone != NULL ? zone : "in-addr.arpa");
+        return (n < 0 || (size_t)n >= size) ? -1 : 0;
+    }
+    if (ip->family != 6)
+        return -1;
+    static const char hex[] = "0123456789abcdef";
+    if (size < 64)
+        return -1;
+    for (int i = 15; i >= 0; i--) {
+        buf[off++] = hex[ip->a[i] & 0xf];
+        buf[off++] = '.';
+        buf[off++] = hex[ip->a[i] >> 4];
+        buf[off++] = '.';
+    }
+    n = snprintf(buf + off, size - off, "%s", zone != NULL ? zone : "ip6.arpa");
+    return (n < 0 || (size_t)n >= size - off) ? -1 : 0;
+}
+
+static void clear_host_bits(ipaddr_t *ip, int prefix)
+{
+    int bytes = ip->family == 4 ? 4 : 16;
+    for (int i = 0; i < bytes; i++) {
+        int keep = prefix - i * 8;
+        if (keep >= 8)
+            continue;
+        ip->a[i] &= keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+    }
+}
+
+int cidr_parse(cidr_t *out, const char *buf, size_t len)
+{
+    const char *slash = memchr(buf, '/', len);
+    size_t alen = slash != NULL ? (size_t)(slash - buf) : len;
+    /* "::ffff:a.b.c.d/n" maps to IPv4 with n - 96 */
+    if (ipaddr_parse(&out->addr, buf, alen) != 0)
+        return -1;
+    bool mapped = out->addr.family == 4 && memchr(buf, ':', alen) != NULL;
+    int max = out->addr.family == 4 ? 32 : 128;
+    int prefix = max;
+    if (slash != NULL) {
+        size_t plen = len - alen - 1;
+        if (plen == 0 || plen > 3)
+            return -1;
+        prefix = 0;
+        for (size_t i = 0; i < plen; i++) {
+            char c = slash[1 + i];
+            if (c < '0' || c > '9')
+                return -1;
+            prefix = prefix * 10 + (c - '0');
+        }
+        if (mapped) {
+            if (prefix < 96)
+                return -1;
+            prefix -= 96;
+        }
+        if (prefix > max)
+            return -1;
+    }
+    out->prefix = prefix;
+    clear_host_bits(&out->addr, prefix);
+    return 0;
+}
+
+bool cidr_match(const cidr_t *net, const ipaddr_t *ip)
+{
+    if (net->addr.family != ip->family)
+        return false;
+    ipaddr_t masked = *ip;
+    clear_host_bits(&masked, net->prefix);
+    return ipaddr_equal(&masked, &net->addr);
+}
+
+const char *cidr_format(const cidr_t *net, char *buf, size_t size)
+{
+    char a[IPADDR_STRLEN];
+    snprintf(buf, size, "%s/%d", ipaddr_format(&net->addr, a, sizeof a), net->prefix);
+    return buf;
+}

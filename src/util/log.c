@@ -1,0 +1,161 @@
+/*
+ * log: see log.h.
+ */
+#include "util/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+static const char *log_ident = "mailblock";
+static bool log_syslog;
+static enum log_level log_min = LOG_LVL_INFO;
+
+void log_open(const char *ident, bool to_syslog)
+{
+    log_ident = ident;
+    log_syslog = to_syslog;
+    if (to_syslog)
+        openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void log_set_level(enum log_level min)
+{
+    log_min = min;
+}
+
+bool log_enabled(enum log_level lvl)
+{
+    return lvl >= log_min;
+}
+
+static void vlog(enum log_level lvl, const char *fmt, va_list ap)
+{
+    if (!log_enabled(lvl))
+        return;
+    static const char *names[] = {"debug", "info", "warning", "error"};
+    if (log_syslog) {
+        static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+        char buf[2048];
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        syslog(prio[lvl], "%s%s%s", lvl >= LOG_LVL_WARN ? names[lvl] : "",
+               lvl >= LOG_LVL_WARN ? ": " : "", buf);
+        return;
+    }
+    char line[2300];
+    int n = snprintf(line, sizeof line, "%s: %s: ", log_ident, names[lvl]);
+    if (n < 0)
+        return;
+    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    /* One write per line so that concurrent writers do not interleave. */
+    fwrite(line, 1, len, stderr);
+    fflush(stderr);
+}
+
+#define DEFINE_MSG(fn, lvl)                                                                        \
+    void fn(const char *fmt, ...)                                                                  \
+    {                                                                                              \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        vlog(lvl, fmt, ap);                                                                        \
+        va_end(ap);                                                                                \
+    }
+DEFINE_MSG(msg_debug, LOG_LVL_DEBUG)
+DEFINE_MSG(msg_info, LOG_LVL_INFO)
+DEFINE_MSG(msg_warn, LOG_LVL_WARN)
+DEFINE_MSG(msg_error, LOG_LVL_ERR)
+
+void msg_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(LOG_LVL_ERR, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void msg_panic(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(LOG_LVL_ERR, fmt, ap);
+    va_end(ap);
+    abort();
+}
+
+void log_escape(str_t *out, const void *buf, size_t len, size_t max)
+{
+    const unsigned char *p = buf;
+    size_t n = len < max ? len : max;
+    str_reserve(out, n + 3);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c == '\\' || c == '"') {
+            str_appendc(out, '\\');
+            str_appendc(out, (char)c);
+        } else if (c >= 0x20 && c < 0x7f) {
+            str_appendc(out, (char)c);
+        } else {
+            str_appendf(out, "\\x%02X", c);
+        }
+    }
+    if (len > max)
+        str_append(out, "...", 3);
+}
+
+static bool plain(const unsigned char *p, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("._:@/+=-<>[]", c) != NULL) ||
+            c == '\0')
+            return false;
+    }
+    return true;
+}
+
+void log_quote(str_t *out, const void *buf, size_t len, size_t max)
+{
+    if (len <= max && plain(buf, len)) {
+        str_append(out, buf, len);
+        return;
+    }
+    str_appendc(out, '"');
+    log_escape(out, buf, len, max);
+    str_appendc(out, '"');
+}
+
+void log_kv(str_t *line, const char *key, const void *val, size_t len)
+{
+    if (line->len > 0)
+        str_appendc(line, ' ');
+    str_appendz(line, key);
+    str_appendc(line, '=');
+    log_quote(line, val, len, LOG_VALUE_MAX);
+}
+
+void log_kvz(str_t *line, const char *key, const char *val)
+{
+    log_kv(line, key, val != NULL ? val : "", val != NULL ? strlen(val) : 0);
+}
+
+void log_emit(enum log_level lvl, str_t *line)
+{
+    if (lvl == LOG_LVL_WARN)
+        msg_warn("%s", str_cstr(line));
+    else if (lvl == LOG_LVL_ERR)
+        msg_error("%s", str_cstr(line));
+    else if (lvl == LOG_LVL_DEBUG)
+        msg_debug("%s", str_cstr(line));
+    else
+        msg_info("%s", str_cstr(line));
+    str_clear(line);
+}

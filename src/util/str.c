@@ -1,0 +1,130 @@
+/*
+ * str: see str.h.
+ */
+#include "util/str.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+void str_init(str_t *s)
+{
+    s->data = NULL;
+    s->len = s->cap = 0;
+}
+
+void str_free(str_t *s)
+{
+    if (s == NULL)
+        return;
+    free(s->data);
+    str_init(s);
+}
+
+void str_clear(str_t *s)
+{
+    s->len = 0;
+    if (s->data != NULL)
+        s->data[0] = '\0';
+}
+
+void str_reserve(str_t *s, size_t extra)
+{
+    if (extra >= SIZE_MAX - s->len - 1)
+        xmul(SIZE_MAX, 2); /* aborts: overflow */
+    size_t need = s->len + extra + 1;
+    if (need <= s->cap)
+        return;
+    size_t cap = s->cap ? s->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    s->data = xrealloc(s->data, cap);
+    s->cap = cap;
+}
+
+void str_append(str_t *s, const void *p, size_t n)
+{
+    str_reserve(s, n);
+    if (n > 0)
+        memcpy(s->data + s->len, p, n);
+    s->len += n;
+    s->data[s->len] = '\0';
+}
+
+void str_appendz(str_t *s, const char *z)
+{
+    str_append(s, z, strlen(z));
+}
+
+void str_appendc(str_t *s, char c)
+{
+    str_append(s, &c, 1);
+}
+
+void str_vappendf(str_t *s, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n < 0) {
+        va_end(ap2);
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        str_append(s, small, (size_t)n);
+    } else {
+        str_reserve(s, (size_t)n);
+        vsnprintf(s->data + s->len, (size_t)n + 1, fmt, ap2);
+        s->len += (size_t)n;
+    }
+    va_end(ap2);
+}
+
+void str_appendf(str_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    str_vappendf(s, fmt, ap);
+    va_end(ap);
+}
+
+const char *str_cstr(const str_t *s)
+{
+    return s->data != NULL ? s->data : "";
+}
+
+void str_consume(str_t *s, size_t n)
+{
+    if (n >= s->len) {
+        str_clear(s);
+        return;
+    }
+    memmove(s->data, s->data + n, s->len - n);
+    s->len -= n;
+    s->data[s->len] = '\0';
+}
+
+static unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+bool mem_ieq(const void *a, size_t alen, const void *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    const unsigned char *x = a, *y = b;
+    for (size_t i = 0; i < alen; i++)
+        if (lower(x[i]) != lower(y[i]))
+            return false;
+    return true;
+}
+
+bool mem_iendswith(const char *s, size_t len, const char *suffix, size_t slen)
+{
+    return slen <= len && mem_ieq(s + len - slen, slen, suffix, slen);
+}

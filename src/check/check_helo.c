@@ -71,7 +71,7 @@ bool check_helo(txn_t *t)
         int family;
         unsigned char ip[16];
         const char *why = NULL;
-        if (addr_literal_parse(h, len, &family, ip, &why) != 1 || (family != 4 && family != 6)) {
+        if (addr_literal_parse(h, len, &family, ip, &why) != 0 || (family != 4 && family != 6)) {
             txn_set(t, F_HELO_SYNTAX, RES_FAIL, shown);
             txn_evidencez(t, F_HELO_SYNTAX, "why", why ? why : "bad address literal");
             for (int i = F_HELO_NOT_FQDN; i <= F_HELO_FORGED_SELF; i++)

@@ -28,6 +28,9 @@
  * - Zone files are validated by zonefile.c, written in canonical form to memfds and given
  *   to unbound as auth-zones (for-upstream, no fallback) by a config text in another memfd;
  *   the memfds stay open for the resolver's lifetime because unbound reads them lazily.
+ * - unbound answers some zones itself (RFC 6761 "test.", "invalid.", the RFC 6303 private
+ *   reverse zones): each zone file and forward zone also gets a transparent local-zone, so
+ *   that what we were told to use wins. Forwarders do not lift those defaults.
  *
  * Limits: names as rdata.h (255 bytes wire), one class (IN), query types 1..127 and
  * 256..65535 (RFC 6895 3.1: 128..255 are meta types).
@@ -951,9 +954,15 @@ static bool origin_ok(const char *o)
     return true;
 }
 
-static int load_zones(dns_resolver_t *r, const dns_options_t *opt, char *err, size_t errlen)
+/*
+ * Loads the zone files and hands unbound the configuration text in conf (to which the
+ * auth-zones are appended). unbound serves some zones itself by default (RFC 6761 "test.",
+ * "invalid.", RFC 6303 private reverse zones...); a transparent local-zone at each zone we
+ * were given lets its queries through to the auth-zone or stub.
+ */
+static int load_zones(dns_resolver_t *r, const dns_options_t *opt, str_t *conf, char *err,
+                      size_t errlen)
 {
-    str_t conf = STR_INIT;
     int rc = -1;
     for (size_t i = 0; i < opt->nzone_files; i++) {
         char zerr[512];
@@ -977,18 +986,20 @@ static int load_zones(dns_resolver_t *r, const dns_options_t *opt, char *err, si
             goto out;
         }
         keep_fd(r, fd);
-        str_appendf(&conf,
+        str_appendf(conf,
+                    "server:\n"
+                    "  local-zone: \"%s\" transparent\n"
                     "auth-zone:\n"
                     "  name: \"%s\"\n"
                     "  zonefile: \"/proc/self/fd/%d\"\n"
                     "  for-upstream: yes\n"
                     "  for-downstream: no\n"
                     "  fallback-enabled: no\n",
-                    origin, fd);
+                    origin, origin, fd);
         zonefile_free(zf);
     }
-    if (conf.len > 0) {
-        int fd = memfd_with("mailblock-unbound.conf", conf.data, conf.len);
+    if (conf->len > 0) {
+        int fd = memfd_with("mailblock-unbound.conf", conf->data, conf->len);
         if (fd < 0) {
             set_err(err, errlen, "dns_zone_files", NULL, strerror(errno));
             goto out;
@@ -1004,7 +1015,6 @@ static int load_zones(dns_resolver_t *r, const dns_options_t *opt, char *err, si
     }
     rc = 0;
 out:
-    str_free(&conf);
     return rc;
 }
 
@@ -1032,36 +1042,42 @@ static int configure(dns_resolver_t *r, const dns_options_t *opt, char *err, siz
         }
         loopback |= lo;
     }
+    str_t conf = STR_INIT; /* unbound configuration text, see load_zones() */
     for (size_t i = 0; i < opt->nforward_zones; i++) {
         const char *fz = opt->forward_zones[i];
         const char *eq = strchr(fz, '=');
         unsigned char wire[RDATA_WIRE_MAX];
         size_t wlen;
         char zone[RDATA_TEXT_MAX + 1];
-        if (eq == NULL || rdata_name_parse(fz, (size_t)(eq - fz), wire, &wlen) != 0) {
+        if (eq == NULL || rdata_name_parse(fz, (size_t)(eq - fz), wire, &wlen) != 0 ||
+            parse_server(eq + 1, strlen(eq + 1), server, &lo) != 0) {
             set_err(err, errlen, "dns_forward_zones", fz, "expected ZONE=IP[:PORT]");
-            return -1;
+            goto fail;
         }
         size_t zl = rdata_name_format(wire, wlen, zone);
         zone[zl] = '.';
         zone[zl + 1] = '\0';
-        if (parse_server(eq + 1, strlen(eq + 1), server, &lo) != 0) {
-            set_err(err, errlen, "dns_forward_zones", fz, "expected ZONE=IP[:PORT]");
-            return -1;
-        }
         /* isprime 0: the server is authoritative for zone (rbldnsd, NSD) and is asked
          * directly, without recursion desired. */
         if ((rc = ub_ctx_set_stub(r->ub, zl > 0 ? zone : ".", server, 0)) != 0) {
             set_err(err, errlen, "dns_forward_zones", fz, ub_strerror(rc));
-            return -1;
+            goto fail;
         }
+        str_appendf(&conf, "server:\n  local-zone: \"%s\" transparent\n",
+                    zl > 0 ? zone : ".");
         loopback |= lo;
     }
     if (loopback && (rc = ub_ctx_set_option(r->ub, "do-not-query-localhost:", "no")) != 0) {
         set_err(err, errlen, "dns", NULL, ub_strerror(rc));
-        return -1;
+        goto fail;
     }
-    return load_zones(r, opt, err, errlen);
+    if (load_zones(r, opt, &conf, err, errlen) != 0)
+        goto fail;
+    str_free(&conf);
+    return 0;
+fail:
+    str_free(&conf);
+    return -1;
 }
 
 /* ---- life cycle ---- */

@@ -69,10 +69,11 @@ typedef struct dns_answer {
     uint16_t qtype;
     const char *qname;      /* as asked, lower case, no trailing dot */
     uint32_t ttl;           /* the TTL the answer was cached with */
-    bool secure;            /* DNSSEC validated */
+    bool secure;            /* DNSSEC validated (always false for now: no validator) */
     size_t count;           /* records of qtype (after CNAME chains) */
     const dns_rr_t *rr;
-    const char *why;        /* a short reason for SERVFAIL/TIMEOUT/BADNAME, or NULL */
+    const char *why;        /* a short reason for SERVFAIL/TIMEOUT/BADNAME, or NULL; it
+                               may quote remote data: log it through log_quote() */
 } dns_answer_t;
 
 typedef struct dns_options {

@@ -402,6 +402,7 @@ struct zparser {
     size_t nvals;
     uint8_t *bitmap;          /* NSEC type bitmap scratch: 8192 bytes, on first use */
     uint8_t windows[32];      /* which 256-type windows of bitmap are in use */
+    uint8_t *scratch;         /* a CAA value, unescaped: ZONEFILE_MAX_TOKEN bytes, on first use */
 
     zonefile_t *zf;
 };
@@ -963,7 +964,7 @@ static int parse_rdata(struct zparser *zp, const struct rrtype *rt, size_t i)
 {
     SHOWBUF;
     char text[ZF_NAME_TEXT];
-    uint8_t bytes[ZONEFILE_MAX_TOKEN];
+    uint8_t bytes[ZF_MAX_CHARSTR];
     const char *tn = rt->name;
     long k;
 
@@ -1050,9 +1051,11 @@ static int parse_rdata(struct zparser *zp, const struct rrtype *rt, size_t i)
                 zp->rdlen += 1 + (uint64_t)k;
             }
             break;
-        case 'v':
-            k = unescape(zp, fl, bytes, sizeof bytes, field_what(*f));
-            if (k < 0 || rd_quoted(zp, bytes, (size_t)k) < 0)
+        case 'v': /* RFC 8659 section 4.1.1: the rest of the rdata, not a character-string */
+            if (zp->scratch == NULL && (zp->scratch = malloc(ZONEFILE_MAX_TOKEN)) == NULL)
+                return fail(zp, fl->line, "out of memory");
+            k = unescape(zp, fl, zp->scratch, ZONEFILE_MAX_TOKEN, field_what(*f));
+            if (k < 0 || rd_quoted(zp, zp->scratch, (size_t)k) < 0)
                 return -1;
             zp->rdlen += (uint64_t)k;
             i++;
@@ -1611,6 +1614,7 @@ out:
     free(zp.f);
     free(zp.rd.p);
     free(zp.bitmap);
+    free(zp.scratch);
     if (zp.failed) {
         zonefile_free(zp.zf);
         return NULL;

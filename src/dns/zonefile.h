@@ -45,11 +45,13 @@
 #define ZONEFILE_MAX_SIZE (64u * 1024 * 1024) /* bytes in one file */
 #define ZONEFILE_MAX_RECORDS 1000000u         /* RRs in one zone */
 #define ZONEFILE_MAX_LINE 65536u              /* bytes in one physical line, without the LF */
-#define ZONEFILE_MAX_TOKEN 16384u             /* bytes in one field (quotes excluded) */
-#define ZONEFILE_MAX_FIELDS 8192u             /* fields in one record (parentheses included) */
-#define ZONEFILE_MAX_PARENS 8u                /* nesting depth of parentheses */
 #define ZONEFILE_MAX_RR_TEXT 65000u           /* bytes in one canonical line (unbound reads
                                                  one RR into a 64 KiB buffer) */
+#define ZONEFILE_MAX_TOKEN ZONEFILE_MAX_RR_TEXT /* bytes in one field, quotes excluded; as
+                                                 large as a canonical line, so canonical text
+                                                 (hex and base64 joined) always reads back */
+#define ZONEFILE_MAX_FIELDS 8192u             /* fields in one record */
+#define ZONEFILE_MAX_PARENS 8u                /* nesting depth of parentheses */
 
 typedef struct zonefile zonefile_t; /* opaque; owns all the text it hands out */
 

@@ -9,6 +9,7 @@
 
 #include "dns/dns.h"
 #include "gate/policy_server.h"
+#include "mail/addr.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -138,6 +139,19 @@ static const char *copy(txn_t *t, const policy_attr_t *a)
     return arena_strndup(txn_arena(t), a->value, a->value_len);
 }
 
+/* Postfix passes addresses in its internal form (local part unquoted); the checks read
+ * the RFC 5321 form, so quote the local part again where the client must have quoted it. */
+static const char *external(txn_t *t, const policy_attr_t *a, size_t *len)
+{
+    size_t size = a->value_len * 2 + 3;
+    char *out = arena_alloc(txn_arena(t), size);
+    int n = addr_from_internal(a->value, a->value_len, out, size);
+    if (n < 0)
+        msg_panic("quoted address does not fit");
+    *len = (size_t)n;
+    return out;
+}
+
 int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
 {
     facts_t *f = txn_facts(t);
@@ -174,11 +188,9 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
             f->helo = copy(t, a);
             f->helo_len = a->value_len;
         } else if (attr_is(a, "sender")) {
-            f->sender = copy(t, a);
-            f->sender_len = a->value_len;
+            f->sender = external(t, a, &f->sender_len);
         } else if (attr_is(a, "recipient")) {
-            f->rcpt = copy(t, a);
-            f->rcpt_len = a->value_len;
+            f->rcpt = external(t, a, &f->rcpt_len);
             f->have_rcpt = a->value_len > 0;
         } else if (attr_is(a, "sasl_username")) {
             f->sasl_user = a->value_len > 0 ? copy(t, a) : NULL;

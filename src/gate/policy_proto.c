@@ -3,9 +3,10 @@
  * "Protocol description"): a request is "name=value" lines ending with an empty line.
  *
  * One scanner serves both entry points: policy_parse (one pass, fills the attribute array)
- * and policy_scan (resumable, fills nothing). Every byte is checked once: a partial line
- * is checked as far as it goes and the check resumes there, so bad bytes are refused as
- * soon as they arrive and a request that trickles in costs linear time.
+ * and policy_scan (resumable, fills nothing). A partial line is checked as far as it goes
+ * and the check resumes there, so bad bytes are refused as soon as they arrive and a
+ * request that trickles in costs linear time. The reason given for a bad request is the
+ * one a byte-at-a-time reader meets first, whatever the split of the bytes into reads.
  *
  * Limits (policy_proto.h) are checked before anything is kept; nothing is allocated.
  * Errors are static strings for the log.
@@ -13,6 +14,7 @@
 #include "gate/policy_proto.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Name bytes: printable ASCII other than space ('=' ends the name). Postfix sends lower-case
@@ -25,28 +27,80 @@ static bool name_byte(unsigned char c)
 
 /*
  * Checks bytes [from, to) of the line at line[0..]: name bytes until '=' (*eq becomes 1 +
- * its offset), then value bytes (anything but NUL). Returns NULL or the reason.
+ * its offset), then value bytes (anything but NUL). Returns NULL, or the reason and in *at
+ * the offending byte's offset.
  */
-static const char *check_bytes(const char *line, size_t from, size_t to, size_t *eq)
+static const char *check_bytes(const char *line, size_t from, size_t to, size_t *eq, size_t *at)
 {
     size_t i = from;
     if (*eq == 0) {
         for (; i < to; i++) {
             unsigned char c = (unsigned char)line[i];
             if (c == '=') {
+                *at = i;
                 if (i == 0)
                     return "empty attribute name";
                 *eq = i + 1;
                 i++;
                 break;
             }
-            if (!name_byte(c))
+            if (!name_byte(c)) {
+                *at = i;
                 return c == '\0' ? "NUL byte in attribute name" : "bad byte in attribute name";
+            }
         }
     }
-    if (i < to && memchr(line + i, '\0', to - i) != NULL)
+    const char *nul = i < to ? memchr(line + i, '\0', to - i) : NULL;
+    if (nul != NULL) {
+        *at = (size_t)(nul - line);
         return "NUL byte in attribute value";
+    }
     return NULL;
+}
+
+/*
+ * Checks line[0..avail), the part of the line at request offset off that precedes its
+ * newline (or all there is of it so far), resuming at st->part. The reason returned is the
+ * one a byte-at-a-time reader would see first, so that the verdict does not depend on how
+ * the bytes were split: each problem is placed at the byte that reveals it, and at one byte
+ * the request size goes before the line length before the byte's own value. A final '\r' is
+ * left for later: it may start the line's "\r\n".
+ */
+static const char *check_line(const char *line, size_t avail, size_t off, policy_scan_t *st)
+{
+    size_t upto = avail;
+    if (upto > 0 && line[upto - 1] == '\r')
+        upto--;
+    size_t first = SIZE_MAX;
+    const char *why = NULL;
+    /* a request needs one more byte than it has: at POLICY_REQUEST_MAX bytes it is over */
+    if (off + avail >= POLICY_REQUEST_MAX) {
+        first = POLICY_REQUEST_MAX - off - 1;
+        why = "request too large";
+    }
+    if (upto > POLICY_LINE_MAX) {
+        /* revealed by byte POLICY_LINE_MAX, or by the next if that one is a '\r' */
+        size_t at = line[POLICY_LINE_MAX] == '\r' ? POLICY_LINE_MAX + 1 : POLICY_LINE_MAX;
+        if (at < first) {
+            first = at;
+            why = "line too long";
+        }
+    }
+    size_t stop = upto < POLICY_LINE_MAX + 1 ? upto : POLICY_LINE_MAX + 1;
+    if (stop > st->part) {
+        size_t at = 0;
+        const char *bad = check_bytes(line, st->part, stop, &st->eq, &at);
+        if (bad != NULL) {
+            if (line[at] == '\r') /* revealed by the byte after it (not '\n') */
+                at++;
+            if (at < first) {
+                first = at;
+                why = bad;
+            }
+        }
+        st->part = stop;
+    }
+    return why;
 }
 
 static policy_parse_status_t fail(const char **why, const char *reason)
@@ -69,45 +123,24 @@ static policy_parse_status_t scan(const char *buf, size_t len, policy_scan_t *st
         const char *line = buf + st->off;
         size_t left = len - st->off;
         const char *nl = memchr(line + st->part, '\n', left - st->part);
-        if (nl == NULL) {
-            /* An incomplete line: check what is there, leaving a final '\r' for later (it
-             * may start the "\r\n" of an empty line). A request needs at least one more
-             * byte, so len bytes already at the limit are too many. */
-            size_t upto = left;
-            if (upto > 0 && line[upto - 1] == '\r')
-                upto--;
-            if (upto > POLICY_LINE_MAX)
-                return fail(why, "line too long");
-            if (len >= POLICY_REQUEST_MAX)
-                return fail(why, "request too large");
-            if (upto > st->part) {
-                const char *bad = check_bytes(line, st->part, upto, &st->eq);
-                if (bad != NULL)
-                    return fail(why, bad);
-                st->part = upto;
-            }
+        size_t avail = nl != NULL ? (size_t)(nl - line) : left;
+        const char *bad = check_line(line, avail, st->off, st);
+        if (bad != NULL)
+            return fail(why, bad);
+        if (nl == NULL)
             return POLICY_PARSE_MORE;
-        }
-        size_t ll = (size_t)(nl - line);
-        size_t end = st->off + ll + 1;
-        if (end > POLICY_REQUEST_MAX)
+        /* A whole line: avail bytes, then '\n' (SMTPD_POLICY_README: "name=value" lines,
+         * the request ends with an empty line). */
+        size_t ll = avail > 0 && line[avail - 1] == '\r' ? avail - 1 : avail;
+        size_t end = st->off + avail + 1;
+        if (end > POLICY_REQUEST_MAX) /* check_line saw it already */
             return fail(why, "request too large");
-        if (ll > 0 && line[ll - 1] == '\r')
-            ll--;
-        if (ll > POLICY_LINE_MAX)
-            return fail(why, "line too long");
         if (ll == 0) {
-            /* The empty line that ends the request. */
             if (st->nattrs == 0)
                 return fail(why, "empty request");
             st->off = end;
             st->part = st->eq = 0;
             return POLICY_PARSE_DONE;
-        }
-        if (ll > st->part) {
-            const char *bad = check_bytes(line, st->part, ll, &st->eq);
-            if (bad != NULL)
-                return fail(why, bad);
         }
         if (st->eq == 0)
             return fail(why, "line without '='");

@@ -322,6 +322,17 @@ void policy_conn_reply(policy_conn_t *c, const char *action, size_t len)
     conn_unref(c); /* the request's reference */
 }
 
+void policy_conn_set_data(policy_conn_t *c, void *data, void (*free_fn)(void *))
+{
+    c->data = data;
+    c->data_free = free_fn;
+}
+
+void *policy_conn_get_data(policy_conn_t *c)
+{
+    return c->data;
+}
+
 /* --- reading ------------------------------------------------------------------------- */
 
 static void conn_stop_reading(policy_conn_t *c)
@@ -442,7 +453,7 @@ static void conn_eof(policy_conn_t *c, ssize_t err)
         s->st.aborted++;
         conn_warn(c, "incomplete request", err == UV_EOF ? "connection closed mid-request"
                                                          : uv_strerror((int)err),
-                  c->pending.data + c->scan.off, c->pending.len - c->scan.off);
+                  c->pending.data, c->pending.len);
     } else if (err != UV_EOF) {
         msg_debug("policy: read from %s: %s", conn_peer(c, peer, sizeof peer),
                   uv_strerror((int)err));
@@ -579,8 +590,8 @@ static void on_connection(uv_stream_t *server, int status)
         s->st.refused++;
         s->refused_unlogged++;
         if (accept_warn_due(s)) {
-            msg_warn("policy: %zu connections: refused %llu (max_connections)", s->max_conns,
-                     s->refused_unlogged);
+            msg_warn("policy: max_connections (%zu) reached: refused %llu connection(s)",
+                     s->max_conns, s->refused_unlogged);
             s->refused_unlogged = 0;
         }
         uv_close(&c->h.handle, on_conn_closed);
@@ -608,8 +619,8 @@ static void on_sweep(uv_timer_t *t)
         s->st.timed_out++;
         if (c->pending.len > 0) {
             s->st.aborted++;
-            conn_warn(c, "incomplete request", "timed out mid-request",
-                      c->pending.data + c->scan.off, c->pending.len - c->scan.off);
+            conn_warn(c, "incomplete request", "timed out mid-request", c->pending.data,
+                      c->pending.len);
         } else {
             char peer[IPADDR_STRLEN + 16];
             msg_debug("policy: %s idle, closing", conn_peer(c, peer, sizeof peer));

@@ -825,3 +825,56 @@ addr_status_t addr_parse(const unsigned char *buf, size_t len, unsigned flags, a
     out->status = ADDR_OK;
     return ADDR_OK;
 }
+
+/* Is buf[0..len) an RFC 5321 Dot-string (Atom *("." Atom))? */
+static int is_dot_string(const char *buf, size_t len)
+{
+    if (len == 0 || buf[0] == '.' || buf[len - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '.') {
+            if (buf[i - 1] == '.')
+                return 0;
+        } else if (!is_atext(c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int addr_from_internal(const char *in, size_t len, char *out, size_t size)
+{
+    size_t at = len; /* the last '@' splits local part and domain */
+    for (size_t i = len; i > 0; i--)
+        if (in[i - 1] == '@') {
+            at = i - 1;
+            break;
+        }
+    size_t o = 0;
+#define PUT(ch)                                                                                    \
+    do {                                                                                           \
+        if (o + 1 >= size)                                                                         \
+            return -1;                                                                             \
+        out[o++] = (char)(ch);                                                                     \
+    } while (0)
+    if (len == 0 || (at > 0 && is_dot_string(in, at)) || (at == len && len > 0 && is_dot_string(in, len))) {
+        for (size_t i = 0; i < len; i++)
+            PUT(in[i]);
+    } else {
+        PUT('"');
+        for (size_t i = 0; i < at; i++) {
+            if (in[i] == '"' || in[i] == '\\')
+                PUT('\\');
+            PUT(in[i]);
+        }
+        PUT('"');
+        for (size_t i = at; i < len; i++)
+            PUT(in[i]);
+    }
+#undef PUT
+    if (size == 0)
+        return -1;
+    out[o] = '\0';
+    return (int)o;
+}

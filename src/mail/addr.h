@@ -126,4 +126,15 @@ int addr_literal_parse(const unsigned char *buf, size_t len, int *family,
 int addr_domain_ascii(const unsigned char *buf, size_t len, unsigned flags, char *out,
                       size_t size);
 
+
+/*
+ * Turns an address in the internal form that Postfix hands to policy servers (the local
+ * part unquoted, e.g. `john doe@example.com`) into the RFC 5321 form a client would have
+ * written: a local part that is not a Dot-string is quoted, with `"` and `\` escaped as
+ * quoted-pairs (RFC 5321 4.1.2). The domain is copied as is. Writes at most size - 1 bytes
+ * and a NUL to out; returns the length, or -1 if out is too small. An empty input stays
+ * empty (the null sender).
+ */
+int addr_from_internal(const char *in, size_t len, char *out, size_t size);
+
 #endif

@@ -182,13 +182,13 @@ static int parse_sites(const char *v, dnsxl_site_t **out, size_t *n, char *why, 
             }
             (void)dnsxl_filter_match(filter, &probe);
         }
+        strip_dot(item);
         if (addr_domain_valid((const unsigned char *)item, strlen(item), 0, NULL) != 1) {
             snprintf(why, whylen, "bad list zone \"%s\"", item);
             free(filter);
             goto fail;
         }
         sites[i].zone = lower_dup(item, strlen(item));
-        strip_dot(sites[i].zone);
         sites[i].filter = filter;
         sites[i].weight = weight;
     }
@@ -630,13 +630,15 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
         return 0;
     }
     if (!strcmp(key, "myhostname")) {
-        if (addr_domain_valid((const unsigned char *)val, strlen(val), 0, NULL) != 1) {
+        char *h = lower_dup(val, strlen(val));
+        strip_dot(h);
+        if (addr_domain_valid((const unsigned char *)h, strlen(h), 0, NULL) != 1) {
             snprintf(why, whylen, "not a valid host name");
+            free(h);
             return -1;
         }
         free(c->myhostname);
-        c->myhostname = lower_dup(val, strlen(val));
-        strip_dot(c->myhostname);
+        c->myhostname = h;
     } else if (!strcmp(key, "local_domains") || !strcmp(key, "allow_ptr_domains") ||
                !strcmp(key, "allow_sender_domains")) {
         if (split_list(val, &v, &n, true) != 0) {

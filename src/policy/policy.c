@@ -62,12 +62,20 @@ void policy_reply_text(const config_t *c, finding_id_t fid, const char *shown, b
                        str_t *out)
 {
     const catalog_entry_t *e = catalog_get(fid);
-    if (temp)
-        str_appendz(out, "temporary DNS failure while checking that ");
-    str_appendz(out, e->reason);
-    if (shown != NULL && shown[0] != '\0') {
-        str_appendz(out, ": ");
-        str_appendz(out, shown); /* already sanitised by txn_set */
+    bool have = shown != NULL && shown[0] != '\0';
+    if (temp) {
+        str_appendz(out, "temporary DNS failure while checking");
+        if (have) {
+            str_appendc(out, ' ');
+            str_appendz(out, shown); /* already sanitised by txn_set */
+        }
+        str_appendz(out, ", try again later");
+    } else {
+        str_appendz(out, e->reason);
+        if (have) {
+            str_appendz(out, ": ");
+            str_appendz(out, shown);
+        }
     }
     str_appendf(out, " (%s)", e->id);
     if (c->explain_url != NULL && c->explain_url[0] != '\0')

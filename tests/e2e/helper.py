@@ -386,8 +386,9 @@ class StubHandler(socketserver.StreamRequestHandler):
                 action = "451 4.4.3 DNS temporary failure, try again later (dns.tempfail)"
             else:
                 e = next(x for x in STUB_CATALOG if x["id"] == fid)
-                action = "%d %s stub says %s for %s (%s) https://mx.example.test/why/%s" % (
-                    e["code"], e["enhanced"], fid, attrs.get("client_address", "?"), fid, fid)
+                where = {"client.dnsbl": " on bl.test", "sender.rhsbl": " on dbl.test"}.get(fid, "")
+                action = "%d %s stub says %s for %s%s (%s) https://mx.example.test/why/%s" % (
+                    e["code"], e["enhanced"], fid, attrs.get("client_address", "?"), where, fid, fid)
             if self.server.dry_run and fid is not None:
                 logged, action = "DUNNO dry_run would=" + action.split()[0], "DUNNO"
             else:

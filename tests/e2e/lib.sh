@@ -363,8 +363,8 @@ e2e_wait_delivered() {
 # swaks could not talk to the server. The transcript goes to the file TRANSCRIPT.
 e2e_swaks() {
     _tr=$1; _port=$2; _ip=$3; _helo=$4; _from=$5; _to=$6; _case=$7; shift 7
-    timeout 45 swaks --server 127.0.0.1 --port "$_port" --local-interface "$_ip" \
-        --helo "$_helo" --from "$_from" --to "$_to" --timeout 20 \
+    timeout 25 swaks --server 127.0.0.1 --port "$_port" --local-interface "$_ip" \
+        --helo "$_helo" --from "$_from" --to "$_to" --timeout 15 \
         --add-header "X-E2E-Case: $_case" --header "Subject: mailblock e2e $_case" \
         "$@" >"$_tr" 2>&1
     awk '
@@ -381,6 +381,6 @@ e2e_swaks() {
 # prints the final reply line as e2e_swaks does.
 e2e_smtp_raw() {
     _tr=$1; _port=$2; _ip=$3; shift 3
-    timeout 45 python3 "$E2E_HELPER" smtp --bind "$_ip" --port "$_port" --timeout 20 "$@" \
+    timeout 25 python3 "$E2E_HELPER" smtp --bind "$_ip" --port "$_port" --timeout 15 "$@" \
         2>"$_tr"
 }

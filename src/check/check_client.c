@@ -7,6 +7,7 @@
  * same bound of 10 to its ptr mechanism, RFC 7208 4.6.4).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check/checks.h"
@@ -15,6 +16,11 @@
 #include "util/str.h"
 
 #define CLIENT_PTR_NAMES 10
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 static void skip_ptr_dependents(txn_t *t)
 {
@@ -46,11 +52,18 @@ bool check_client_ptr(txn_t *t)
         return true;
     }
     txn_set(t, F_CLIENT_NO_PTR, RES_PASS, ipbuf);
+    /* Servers rotate the records of a set: sort the names so that results and logs do not
+     * depend on the order of the answer. */
+    const char *sorted[CLIENT_PTR_NAMES];
+    size_t n = ptr->count < CLIENT_PTR_NAMES ? ptr->count : CLIENT_PTR_NAMES;
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = ptr->rr[i].name;
+    qsort(sorted, n, sizeof sorted[0], cmp_names);
     str_t names = STR_INIT;
-    for (size_t i = 0; i < ptr->count && i < CLIENT_PTR_NAMES; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i > 0)
             str_appendc(&names, ',');
-        str_appendz(&names, ptr->rr[i].name);
+        str_appendz(&names, sorted[i]);
     }
     txn_evidence(t, F_CLIENT_NO_PTR, "ptr", names.data, names.len);
 
@@ -59,9 +72,8 @@ bool check_client_ptr(txn_t *t)
     uint16_t fwd = f->client_ip.family == 4 ? DNS_T_A : DNS_T_AAAA;
     bool waiting = false, temp = false;
     const char *confirmed = NULL;
-    size_t n = ptr->count < CLIENT_PTR_NAMES ? ptr->count : CLIENT_PTR_NAMES;
     for (size_t i = 0; i < n && confirmed == NULL; i++) {
-        const char *name = ptr->rr[i].name;
+        const char *name = sorted[i];
         if (name[0] == '\0')
             continue;
         const dns_answer_t *a = txn_dns(t, name, fwd);
@@ -79,7 +91,7 @@ bool check_client_ptr(txn_t *t)
         str_free(&names);
         return false;
     }
-    const char *first = ptr->rr[0].name;
+    const char *first = sorted[0];
     if (confirmed != NULL) {
         txn_set(t, F_CLIENT_PTR_MISMATCH, RES_PASS, confirmed);
         txn_set_ptr_name(t, confirmed);
@@ -104,7 +116,7 @@ bool check_client_ptr(txn_t *t)
     const char *pattern, *text;
     bool listed = false;
     for (size_t i = 0; i < n && !listed; i++) {
-        const char *name = ptr->rr[i].name;
+        const char *name = sorted[i];
         if (config_ptr_listed(txn_config(t), name, strlen(name), &pattern, &text)) {
             txn_set(t, F_CLIENT_PTR_LISTED, RES_FAIL, text != NULL ? text : name);
             txn_evidencez(t, F_CLIENT_PTR_LISTED, "ptr", name);
@@ -167,7 +179,7 @@ static bool score_lists(txn_t *t, finding_id_t fid, const dnsxl_site_t *sites, s
 {
     bool waiting = false;
     int score = 0, temp_plus = 0, temp_minus = 0;
-    str_t listed_on = STR_INIT;
+    str_t listed_on = STR_INIT, reason = STR_INIT;
     char zbuf[300];
     /* first the A queries of every list, in parallel */
     const dns_answer_t *ans[64];
@@ -207,14 +219,19 @@ static bool score_lists(txn_t *t, finding_id_t fid, const dnsxl_site_t *sites, s
         }
         txn_evidencez(t, fid, "list", sites[i].zone);
         txn_evidencez(t, fid, "code", code);
-        if (txt->status == DNS_OK && txt->count > 0)
+        if (txt->status == DNS_OK && txt->count > 0) {
             txn_evidence(t, fid, "reason", (const char *)txt->rr[0].txt, txt->rr[0].txt_len);
+            /* the first list's own reason is shown in the reply (escaped by txn_set) */
+            if (reason.len == 0 && sites[i].weight > 0)
+                str_append(&reason, txt->rr[0].txt, txt->rr[0].txt_len > 120 ? 120 : txt->rr[0].txt_len);
+        }
     }
     if (waiting) {
         /* evidence of this pass is discarded with the finding's next txn_set */
         finding_t *f = (finding_t *)txn_finding(t, fid);
         f->ev = f->ev_tail = NULL;
         str_free(&listed_on);
+        str_free(&reason);
         return false;
     }
     char shown[512];
@@ -223,7 +240,11 @@ static bool score_lists(txn_t *t, finding_id_t fid, const dnsxl_site_t *sites, s
     finding_t *f = (finding_t *)txn_finding(t, fid);
     evidence_t *ev = f->ev, *tail = f->ev_tail;
     if (score + temp_minus >= threshold) {
-        snprintf(shown, sizeof shown, "%s listed on %s", shown_subject, listed_on.data);
+        if (reason.len > 0)
+            snprintf(shown, sizeof shown, "%s listed on %s: %s", shown_subject, str_cstr(&listed_on),
+                     reason.data);
+        else
+            snprintf(shown, sizeof shown, "%s listed on %s", shown_subject, str_cstr(&listed_on));
         txn_set(t, fid, RES_FAIL, shown);
     } else if (score + temp_plus < threshold) {
         txn_set(t, fid, RES_PASS, shown_subject);
@@ -234,6 +255,7 @@ static bool score_lists(txn_t *t, finding_id_t fid, const dnsxl_site_t *sites, s
     f->ev_tail = tail;
     txn_evidencez(t, fid, "score", sc);
     str_free(&listed_on);
+    str_free(&reason);
     return true;
 }
 

@@ -56,7 +56,7 @@ bool check_helo(txn_t *t)
          * one at MAIL or later means the client never said HELO. */
         if (f->stage < STAGE_MAIL)
             return true; /* nothing to check before MAIL */
-        txn_set(t, F_HELO_MISSING, RES_FAIL, "(none)");
+        txn_set(t, F_HELO_MISSING, RES_FAIL, NULL);
         for (int i = F_HELO_SYNTAX; i <= F_HELO_FORGED_SELF; i++)
             txn_set(t, (finding_id_t)i, RES_SKIPPED, NULL);
         return true;

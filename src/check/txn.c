@@ -182,6 +182,7 @@ finding_t *txn_set(txn_t *t, finding_id_t fid, result_t r, const char *shown)
     finding_t *f = &t->findings[fid];
     f->done = true;
     f->result = r;
+    f->ev = f->ev_tail = NULL; /* a new result starts its evidence afresh */
     if (shown != NULL) {
         str_t s = STR_INIT;
         log_escape(&s, shown, strlen(shown), 200);

@@ -109,7 +109,8 @@ void txn_cancel(txn_t *t);
 
 /* The answer for (name, type), or NULL when it is being asked: return "pending". */
 const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type);
-/* Records a result; shown may be NULL. Strings are copied into the arena. */
+/* Records a result and clears the finding's evidence; shown may be NULL. Strings are copied
+ * into the arena. */
 finding_t *txn_set(txn_t *t, finding_id_t fid, result_t r, const char *shown);
 /* Adds evidence to a finding: value is sanitised (log_escape) and copied. */
 void txn_evidence(txn_t *t, finding_id_t fid, const char *key, const char *value, size_t len);

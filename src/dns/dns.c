@@ -993,7 +993,9 @@ static int load_zones(dns_resolver_t *r, const dns_options_t *opt, str_t *conf, 
                     "  name: \"%s\"\n"
                     "  zonefile: \"/proc/self/fd/%d\"\n"
                     "  for-upstream: yes\n"
-                    "  for-downstream: no\n"
+                    /* answered before any forwarder is asked: with for-upstream alone, a
+                     * forward zone for "." takes precedence over the auth-zone */
+                    "  for-downstream: yes\n"
                     "  fallback-enabled: no\n",
                     origin, origin, fd);
         zonefile_free(zf);

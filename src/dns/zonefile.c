@@ -312,9 +312,11 @@ static bool name_is_wildcard(const struct dname *d)
 }
 
 /*
- * Canonical presentation form (RFC 1035 section 5.1): LDH, '_', '*' and other harmless
- * printable bytes as they are; '.', '\\', '"', ';', '(', ')', '@', '$' behind a backslash;
- * everything else as \DDD. out must hold ZF_NAME_TEXT bytes; returns the length (NUL kept).
+ * Canonical presentation form (RFC 1035 section 5.1): LDH, '_' and other harmless printable
+ * bytes as they are; '.', '\\', '"', ';', '(', ')', '@', '$' behind a backslash, and '*' too
+ * unless it is the whole leftmost label (so the text reads back under the owner rule in
+ * parse_name); everything else as \DDD. out must hold ZF_NAME_TEXT bytes; returns the length
+ * (NUL kept).
  */
 static size_t name_text(const struct dname *d, char *out)
 {
@@ -331,7 +333,8 @@ static size_t name_text(const struct dname *d, char *out)
             if (c <= 0x20 || c >= 0x7f) {
                 o += (size_t)snprintf(out + o, ZF_NAME_TEXT - o, "\\%03u", c);
             } else {
-                if (strchr(".\\\";()@$", (int)c) != NULL)
+                if (strchr(".\\\";()@$", (int)c) != NULL ||
+                    (c == '*' && !(p == 1 && ll == 1)))
                     out[o++] = '\\';
                 out[o++] = (char)c;
             }
@@ -385,7 +388,7 @@ struct zparser {
     struct dname origin;      /* current $ORIGIN */
     bool have_origin;
     struct dname zone;        /* the zone: the caller's origin, or the SOA owner */
-    bool have_zone, zone_from_caller;
+    bool have_zone;
     struct dname prev_owner;
     bool have_prev;
     uint32_t dttl;            /* $TTL */
@@ -436,7 +439,7 @@ static const char *show(const unsigned char *s, size_t n, char out[ZF_SHOW * 4 +
 {
     size_t o = 0;
     for (size_t i = 0; i < n && i < ZF_SHOW; i++) {
-        if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+        if (s[i] >= 0x20 && s[i] < 0x7f)
             out[o++] = (char)s[i];
         else
             o += (size_t)sprintf(out + o, "\\%03u", s[i]);
@@ -1590,7 +1593,6 @@ zonefile_t *zonefile_parse(const unsigned char *buf, size_t len, const char *nam
             goto out;
         zp.origin = zp.zone;
         zp.have_zone = true;
-        zp.zone_from_caller = true;
     }
 
     while ((rc = lex_record(&zp)) > 0)

@@ -30,7 +30,7 @@
  * named by the data), $GENERATE (a BIND extension), other classes, meta types, other type
  * mnemonics (write them as TYPEnnn \#), out-of-zone owners, no SOA or a second SOA, a CNAME
  * beside other data (RFC 1034 section 3.6.2; RRSIG and NSEC are allowed beside it, RFC 4035
- * section 2.5), an NUL byte or control character anywhere, and anything over the limits below.
+ * section 2.5), a NUL byte or control character anywhere, and anything over the limits below.
  *
  * Errors: only the first problem is reported. Line numbers count from 1; an error not tied to
  * a line (I/O, a bad `origin` argument) reads "FILE: message".

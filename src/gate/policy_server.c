@@ -364,6 +364,10 @@ static void conn_resume(policy_conn_t *c)
     if (c->queued)
         return;
     policy_server_t *s = c->srv;
+    if (s->aux_closed) { /* shutting down: pipelined requests are not answered */
+        conn_close(c);
+        return;
+    }
     c->queued = true;
     c->refs++;
     c->ready_next = NULL;
@@ -760,7 +764,7 @@ static const char *remove_stale(const char *path)
         return errno == ENOENT ? NULL : strerror(errno);
     if (!S_ISSOCK(st.st_mode))
         return "exists and is not a socket";
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return strerror(errno);
     struct sockaddr_un un;
@@ -770,7 +774,7 @@ static const char *remove_stale(const char *path)
     int r = connect(fd, (struct sockaddr *)&un, sizeof un);
     int e = errno;
     close(fd);
-    if (r == 0)
+    if (r == 0 || e == EAGAIN || e == EINPROGRESS)
         return "another server is listening on it";
     if (e != ECONNREFUSED && e != ENOENT)
         return strerror(e);
@@ -822,17 +826,17 @@ int policy_server_listen(policy_server_t *s, const char *endpoint, char *err, si
         s->handles++;
         l->path = xstrdup(path);
         r = uv_pipe_bind(&l->h.pipe, path);
+        struct stat st;
+        if (r == 0 && lstat(path, &st) != 0)
+            r = uv_translate_sys_error(errno);
         if (r == 0) {
-            struct stat st;
+            l->dev = st.st_dev; /* ours, to remove at close */
+            l->ino = st.st_ino;
             /* Postfix's smtpd runs as the unprivileged mail_owner and must be able to
-             * connect: the socket is world-writable, and access is controlled by the
-             * permissions of the directory it lives in (e.g. Postfix's private/). */
-            if (chmod(path, 0666) != 0 || lstat(path, &st) != 0)
+             * connect: the socket is world-writable (0666), and access is controlled by
+             * the permissions of the directory it lives in (e.g. Postfix's private/). */
+            if (chmod(path, 0666) != 0)
                 r = uv_translate_sys_error(errno);
-            else {
-                l->dev = st.st_dev;
-                l->ino = st.st_ino;
-            }
         }
         if (r == 0)
             r = uv_listen(&l->h.stream, LISTEN_BACKLOG, on_connection);

@@ -264,6 +264,9 @@ static const struct ok_case {
     {P "\\$x\\;\\(\\)\\\"\\@ A 192.0.2.1\n", NULL,
      "\\$x\\;\\(\\)\\\"\\@.example.com.\t300\tIN\tA\t192.0.2.1"},
     {P "bin\\000\\255 A 192.0.2.1\n", NULL, "bin\\000\\255.example.com.\t300\tIN\tA\t192.0.2.1"},
+    {P "a\\*b.\\*.c A 192.0.2.1\n", NULL, "a\\*b.\\*.c.example.com.\t300\tIN\tA\t192.0.2.1"},
+    {P "\\*.d A 192.0.2.1\n", NULL, "*.d.example.com.\t300\tIN\tA\t192.0.2.1"},
+    {P "x CNAME a.*.b*\n", NULL, "x.example.com.\t300\tIN\tCNAME\ta.\\*.b\\*.example.com."},
     {P "0/25 CNAME 0/25.2.0.192.in-addr.arpa.\n", NULL,
      "0/25.example.com.\t300\tIN\tCNAME\t0/25.2.0.192.in-addr.arpa."},
     /* TTL and class in either order, units, defaults */

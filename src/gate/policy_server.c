@@ -403,7 +403,25 @@ static void conn_process(policy_conn_t *c, const char *ext, size_t extlen)
         if (c->busy || c->closing || c->writes > 0 || off >= len)
             break;
         const char *why = NULL;
-        policy_parse_status_t r = policy_scan(base + off, len - off, &c->scan, &why);
+        size_t rlen = 0, n = 0;
+        policy_parse_status_t r = POLICY_PARSE_MORE;
+        if (c->scan.off == 0 && c->scan.part == 0) {
+            /* a request from its first byte: one pass does it when it is all there */
+            r = policy_parse(base + off, len - off, s->attrs, POLICY_ATTR_MAX, &n, &rlen, &why);
+            if (r != POLICY_PARSE_DONE) /* learn where it stopped */
+                r = policy_scan(base + off, len - off, &c->scan, &why);
+        } else {
+            /* the rest of a request that arrived in pieces */
+            r = policy_scan(base + off, len - off, &c->scan, &why);
+            if (r == POLICY_PARSE_DONE) {
+                size_t used = 0;
+                rlen = c->scan.off;
+                if (policy_parse(base + off, rlen, s->attrs, POLICY_ATTR_MAX, &n, &used,
+                                 &why) != POLICY_PARSE_DONE ||
+                    used != rlen)
+                    msg_panic("policy_server: policy_scan and policy_parse disagree");
+            }
+        }
         if (r == POLICY_PARSE_MORE)
             break;
         if (r == POLICY_PARSE_ERROR) {
@@ -413,12 +431,7 @@ static void conn_process(policy_conn_t *c, const char *ext, size_t extlen)
             conn_close(c);
             break;
         }
-        size_t rlen = c->scan.off, n = 0, used = 0;
         memset(&c->scan, 0, sizeof c->scan);
-        if (policy_parse(base + off, rlen, s->attrs, POLICY_ATTR_MAX, &n, &used, &why) !=
-                POLICY_PARSE_DONE ||
-            used != rlen)
-            msg_panic("policy_server: policy_scan and policy_parse disagree");
         off += rlen;
         s->st.requests++;
         list_remove(&s->idle, c);

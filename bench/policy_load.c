@@ -53,13 +53,13 @@ static struct {
     socklen_t addrlen;
     const char *target;
     unsigned conns, depth, threads;
-    uint64_t per_conn;   /* requests per connection; 0: no count bound */
-    double seconds;      /* duration bound (idle mode: how long to hold) */
-    double rate;         /* open loop: requests/s over all connections; 0: closed loop */
+    uint64_t per_conn; /* requests per connection; 0: no count bound */
+    double seconds;    /* duration bound (idle mode: how long to hold) */
+    double rate;       /* open loop: requests/s over all connections; 0: closed loop */
     bool idle;
-    char *tmpl;          /* one request, ending in an empty line */
+    char *tmpl; /* one request, ending in an empty line */
     size_t tlen;
-    char *sendbuf;       /* (depth + 1) copies of the request, back to back */
+    char *sendbuf; /* (depth + 1) copies of the request, back to back */
 } opt = {.conns = 10, .depth = 1, .threads = 1, .per_conn = 10000, .seconds = 10};
 
 static const char default_request[] =
@@ -101,8 +101,7 @@ typedef struct hist {
 
 static unsigned hist_index(uint64_t v)
 {
-    if (v < 128)
-        return (unsigned)v;
+    if (v < 128) return (unsigned)v;
     unsigned msb = 63u - (unsigned)__builtin_clzll(v);
     unsigned shift = msb - 6;
     return 128 + (shift - 1) * 64 + (unsigned)((v >> shift) - 64);
@@ -110,8 +109,7 @@ static unsigned hist_index(uint64_t v)
 
 static uint64_t hist_value(unsigned i)
 {
-    if (i < 128)
-        return i;
+    if (i < 128) return i;
     unsigned shift = (i - 128) / 64 + 1;
     uint64_t sub = (i - 128) % 64 + 64;
     return ((sub << shift) + ((sub + 1) << shift)) / 2; /* the bucket's middle */
@@ -121,22 +119,18 @@ static void hist_add(hist_t *h, uint64_t v)
 {
     h->b[hist_index(v)]++;
     h->n++;
-    if (v > h->max)
-        h->max = v;
+    if (v > h->max) h->max = v;
 }
 
 static uint64_t hist_pct(const hist_t *h, double p)
 {
-    if (h->n == 0)
-        return 0;
+    if (h->n == 0) return 0;
     uint64_t want = (uint64_t)(p / 100.0 * (double)h->n);
-    if (want >= h->n)
-        want = h->n - 1;
+    if (want >= h->n) want = h->n - 1;
     uint64_t seen = 0;
     for (unsigned i = 0; i < HIST_BUCKETS; i++) {
         seen += h->b[i];
-        if (seen > want)
-            return hist_value(i) < h->max ? hist_value(i) : h->max;
+        if (seen > want) return hist_value(i) < h->max ? hist_value(i) : h->max;
     }
     return h->max;
 }
@@ -148,15 +142,15 @@ enum cstate { C_CONNECTING, C_OPEN, C_DEAD };
 typedef struct conn {
     int fd;
     enum cstate state;
-    bool want_out;      /* EPOLLOUT registered */
-    bool in_free;       /* on the free stack (open loop) */
-    bool nl;            /* last byte read was '\n' */
-    unsigned rpos;      /* bytes of the current reply seen (to check "action=") */
-    unsigned inflight;  /* requests sent or queued, not answered */
-    unsigned ts_head;   /* ring of send times, depth entries */
+    bool want_out;     /* EPOLLOUT registered */
+    bool in_free;      /* on the free stack (open loop) */
+    bool nl;           /* last byte read was '\n' */
+    unsigned rpos;     /* bytes of the current reply seen (to check "action=") */
+    unsigned inflight; /* requests sent or queued, not answered */
+    unsigned ts_head;  /* ring of send times, depth entries */
     uint64_t *ts;
-    size_t unsent;      /* request bytes not yet written */
-    size_t woff;        /* where in the request cycle the next byte to write is */
+    size_t unsent; /* request bytes not yet written */
+    size_t woff;   /* where in the request cycle the next byte to write is */
     uint64_t sent, answered;
 } conn_t;
 
@@ -168,6 +162,7 @@ typedef struct worker {
     hist_t hist;
     uint64_t sent, answered, errors, lost, connect_failed, closed_by_server, overflow;
     uint64_t t_start, t_end; /* first send, last reply */
+    uint64_t inflight;       /* over all its connections */
     unsigned open;
     /* open loop */
     conn_t **free_stack;
@@ -179,20 +174,17 @@ typedef struct worker {
 static void set_events(worker_t *w, conn_t *c, bool out)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0), .data.ptr = c};
-    if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-        die("epoll_ctl: %s", strerror(errno));
+    if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) die("epoll_ctl: %s", strerror(errno));
     c->want_out = out;
 }
 
 static void conn_dead(worker_t *w, conn_t *c, bool by_server)
 {
-    if (c->state == C_DEAD)
-        return;
-    if (c->state == C_OPEN)
-        w->open--;
-    if (by_server)
-        w->closed_by_server++;
+    if (c->state == C_DEAD) return;
+    if (c->state == C_OPEN) w->open--;
+    if (by_server) w->closed_by_server++;
     w->lost += c->inflight;
+    w->inflight -= c->inflight;
     c->inflight = 0;
     c->state = C_DEAD;
     close(c->fd);
@@ -202,10 +194,8 @@ static void conn_flush(worker_t *w, conn_t *c)
 {
     while (c->unsent > 0) {
         ssize_t n = write(c->fd, opt.sendbuf + c->woff, c->unsent);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) break;
         if (n <= 0) {
             conn_dead(w, c, true);
             return;
@@ -213,8 +203,7 @@ static void conn_flush(worker_t *w, conn_t *c)
         c->unsent -= (size_t)n;
         c->woff = (c->woff + (size_t)n) % opt.tlen;
     }
-    if ((c->unsent > 0) != c->want_out)
-        set_events(w, c, c->unsent > 0);
+    if ((c->unsent > 0) != c->want_out) set_events(w, c, c->unsent > 0);
 }
 
 /* Queues k requests stamped at t (their scheduled or actual send time) and writes. */
@@ -223,27 +212,25 @@ static void conn_send(worker_t *w, conn_t *c, unsigned k, uint64_t t)
     for (unsigned i = 0; i < k; i++)
         c->ts[(c->ts_head + c->inflight + i) % opt.depth] = t;
     c->inflight += k;
+    w->inflight += k;
     c->unsent += (size_t)k * opt.tlen;
     c->sent += k;
     w->sent += k;
-    if (w->t_start == 0)
-        w->t_start = t;
+    if (w->t_start == 0) w->t_start = t;
     conn_flush(w, c);
 }
 
 static void conn_start(worker_t *w, conn_t *c, int *connecting)
 {
     c->fd = socket(opt.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0)
-        die("socket: %s (raise the open files limit?)", strerror(errno));
+    if (c->fd < 0) die("socket: %s (raise the open files limit?)", strerror(errno));
     if (opt.addr.ss_family != AF_UNIX) {
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     c->state = C_CONNECTING;
     struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0)
-        die("epoll_ctl: %s", strerror(errno));
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) die("epoll_ctl: %s", strerror(errno));
     c->want_out = true;
     if (connect(c->fd, (struct sockaddr *)&opt.addr, opt.addrlen) != 0 && errno != EINPROGRESS &&
         errno != EAGAIN) {
@@ -257,12 +244,9 @@ static void conn_start(worker_t *w, conn_t *c, int *connecting)
 
 static bool budget_left(const worker_t *w, const conn_t *c, uint64_t now, uint64_t stop_at)
 {
-    if (now >= stop_at)
-        return false;
-    if (opt.per_conn == 0)
-        return true;
-    if (opt.rate > 0)
-        return w->sent < opt.per_conn * w->count;
+    if (now >= stop_at) return false;
+    if (opt.per_conn == 0) return true;
+    if (opt.rate > 0) return w->sent + w->fifo_len < opt.per_conn * w->count;
     return c->sent < opt.per_conn;
 }
 
@@ -286,10 +270,8 @@ static void conn_readable(worker_t *w, conn_t *c, char *buf, size_t size, uint64
     unsigned replies = 0;
     for (;;) {
         ssize_t n = read(c->fd, buf, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) break;
         if (n <= 0) {
             conn_dead(w, c, true);
             return;
@@ -310,6 +292,7 @@ static void conn_readable(worker_t *w, conn_t *c, char *buf, size_t size, uint64
                     hist_add(&w->hist, now - c->ts[c->ts_head]);
                     c->ts_head = (c->ts_head + 1) % opt.depth;
                     c->inflight--;
+                    w->inflight--;
                     c->answered++;
                     w->answered++;
                     w->t_end = now;
@@ -321,11 +304,9 @@ static void conn_readable(worker_t *w, conn_t *c, char *buf, size_t size, uint64
             }
             c->nl = ch == '\n';
         }
-        if ((size_t)n < size)
-            break;
+        if ((size_t)n < size) break;
     }
-    if (replies == 0)
-        return;
+    if (replies == 0) return;
     uint64_t now = now_ns();
     if (opt.rate > 0) {
         conn_free_slot(w, c);
@@ -339,8 +320,7 @@ static void *worker_run(void *arg)
 {
     worker_t *w = arg;
     w->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (w->ep < 0)
-        die("epoll_create1: %s", strerror(errno));
+    if (w->ep < 0) die("epoll_create1: %s", strerror(errno));
     char *rbuf = malloc(65536);
     struct epoll_event evs[512];
     uint64_t t0 = now_ns();
@@ -351,8 +331,7 @@ static void *worker_run(void *arg)
     unsigned next_conn = 0;
     int connecting = 0;
     bool all_open = false, holding = false;
-    if (opt.idle)
-        stop_at = UINT64_MAX; /* until all are open (and warmed up) */
+    if (opt.idle) stop_at = UINT64_MAX; /* until all are open (and warmed up) */
 
     for (;;) {
         /* start connections, a bounded number at a time */
@@ -370,8 +349,7 @@ static void *worker_run(void *arg)
                 stop_at = now + (uint64_t)(opt.seconds * 1e9);
             }
         }
-        if (!all_open && now > connect_deadline)
-            break;
+        if (!all_open && now > connect_deadline) break;
         if (opt.idle && all_open && !holding) {
             /* idle: hold from the moment all are open and have had their -n replies */
             bool warm = true;
@@ -379,8 +357,8 @@ static void *worker_run(void *arg)
                 warm = w->c[i].state != C_OPEN || w->c[i].answered >= opt.per_conn;
             if (warm || now > connect_deadline) {
                 holding = true;
-                fprintf(stderr, "policy_load: %u connections open, %" PRIu64
-                                " replies; holding %.1f s\n",
+                fprintf(stderr,
+                        "policy_load: %u connections open, %" PRIu64 " replies; holding %.1f s\n",
                         w->open, w->answered, opt.seconds);
                 stop_at = now + (uint64_t)(opt.seconds * 1e9);
             }
@@ -392,8 +370,7 @@ static void *worker_run(void *arg)
                 while (w->nfree > 0 && c == NULL) {
                     conn_t *f = w->free_stack[--w->nfree];
                     f->in_free = false;
-                    if (f->state == C_OPEN && f->inflight < opt.depth)
-                        c = f;
+                    if (f->state == C_OPEN && f->inflight < opt.depth) c = f;
                 }
                 if (c != NULL) {
                     conn_send(w, c, 1, next_due);
@@ -403,20 +380,16 @@ static void *worker_run(void *arg)
                     }
                 } else if (w->fifo_len < FIFO_MAX) {
                     w->fifo[(w->fifo_head + w->fifo_len) % FIFO_MAX] = next_due;
-                    w->fifo_len++;
-                    w->sent++; /* owed: counts against the budget */
+                    w->fifo_len++; /* owed: counts against the budget */
                 } else {
                     w->overflow++;
                 }
                 next_due += interval;
             }
         }
-        uint64_t inflight = 0;
-        for (unsigned i = 0; i < w->count && !opt.idle; i++)
-            inflight += w->c[i].state == C_OPEN ? w->c[i].inflight : 0;
+        uint64_t inflight = opt.idle ? 0 : w->inflight;
         if (all_open && (!opt.idle || holding)) {
-            if (now >= stop_at + (opt.idle ? 0 : GRACE_NS))
-                break;
+            if (now >= stop_at + (opt.idle ? 0 : GRACE_NS)) break;
             bool more = opt.rate > 0 ? budget_left(w, NULL, now, stop_at)
                                      : (now < stop_at && opt.per_conn == 0);
             if (!opt.idle && !more && inflight == 0 && w->fifo_len == 0) {
@@ -424,28 +397,23 @@ static void *worker_run(void *arg)
                 bool any = false;
                 for (unsigned i = 0; i < w->count && !any; i++)
                     any = w->c[i].state == C_OPEN && budget_left(w, &w->c[i], now, stop_at);
-                if (!any || opt.rate > 0)
-                    break;
+                if (!any || opt.rate > 0) break;
             }
-            if (!opt.idle && w->open == 0)
-                break;
+            if (!opt.idle && w->open == 0) break;
         }
         int timeout = 100;
         if (all_open && opt.rate > 0 && budget_left(w, NULL, now, stop_at))
             timeout = next_due > now ? (int)((next_due - now) / 1000000) : 0;
         int n = epoll_wait(w->ep, evs, 512, timeout);
-        if (n < 0 && errno != EINTR)
-            die("epoll_wait: %s", strerror(errno));
+        if (n < 0 && errno != EINTR) die("epoll_wait: %s", strerror(errno));
         for (int i = 0; i < n; i++) {
             conn_t *c = evs[i].data.ptr;
-            if (c->state == C_DEAD)
-                continue;
+            if (c->state == C_DEAD) continue;
             if (c->state == C_CONNECTING) {
                 int err = 0;
                 socklen_t len = sizeof err;
                 getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                if (err == 0 && !(evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-                    continue;
+                if (err == 0 && !(evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) continue;
                 connecting--;
                 if (err != 0 || (evs[i].events & (EPOLLERR | EPOLLHUP))) {
                     w->connect_failed++;
@@ -458,24 +426,25 @@ static void *worker_run(void *arg)
                 set_events(w, c, false);
                 if (opt.idle) {
                     if (opt.per_conn > 0)
-                        conn_send(w, c, opt.per_conn < opt.depth ? (unsigned)opt.per_conn
-                                                                 : opt.depth, now_ns());
+                        conn_send(w, c,
+                                  opt.per_conn < opt.depth ? (unsigned)opt.per_conn : opt.depth,
+                                  now_ns());
                     continue;
                 }
                 if (opt.rate > 0) {
                     c->in_free = true;
                     w->free_stack[w->nfree++] = c;
                 } else {
-                    conn_send(w, c, opt.per_conn && opt.per_conn < opt.depth
-                                         ? (unsigned)opt.per_conn
-                                         : opt.depth,
+                    conn_send(w, c,
+                              opt.per_conn && opt.per_conn < opt.depth ? (unsigned)opt.per_conn
+                                                                       : opt.depth,
                               now_ns());
                 }
                 continue;
             }
-            if (evs[i].events & EPOLLOUT)
-                conn_flush(w, c);
-            if (c->state == C_OPEN && (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+            if (evs[i].events & EPOLLOUT) conn_flush(w, c);
+            if (c->state == C_OPEN &&
+                (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
                 if (opt.idle && !holding) {
                     conn_readable(w, c, rbuf, 65536, UINT64_MAX);
                 } else if (opt.idle) {
@@ -513,15 +482,13 @@ static void parse_target(const char *t)
     if (strncmp(t, "unix:", 5) == 0 || t[0] == '/') {
         const char *path = t[0] == '/' ? t : t + 5;
         struct sockaddr_un *un = (struct sockaddr_un *)&opt.addr;
-        if (strlen(path) >= sizeof un->sun_path)
-            die("%s: path too long", t);
+        if (strlen(path) >= sizeof un->sun_path) die("%s: path too long", t);
         un->sun_family = AF_UNIX;
         memcpy(un->sun_path, path, strlen(path) + 1);
         opt.addrlen = sizeof *un;
         return;
     }
-    if (strncmp(t, "inet:", 5) == 0)
-        t += 5;
+    if (strncmp(t, "inet:", 5) == 0) t += 5;
     char host[256];
     const char *port;
     if (t[0] == '[') {
@@ -541,8 +508,7 @@ static void parse_target(const char *t)
     }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
     int e = getaddrinfo(host, port, &hints, &res);
-    if (e != 0)
-        die("%s: %s", opt.target, gai_strerror(e));
+    if (e != 0) die("%s: %s", opt.target, gai_strerror(e));
     memcpy(&opt.addr, res->ai_addr, res->ai_addrlen);
     opt.addrlen = res->ai_addrlen;
     freeaddrinfo(res);
@@ -557,17 +523,14 @@ static void load_template(const char *path)
         memcpy(buf, default_request, len);
     } else {
         FILE *f = fopen(path, "rb");
-        if (f == NULL)
-            die("%s: %s", path, strerror(errno));
+        if (f == NULL) die("%s: %s", path, strerror(errno));
         len = fread(buf, 1, TEMPLATE_MAX + 1, f);
         fclose(f);
-        if (len > TEMPLATE_MAX)
-            die("%s: longer than %d bytes", path, TEMPLATE_MAX);
+        if (len > TEMPLATE_MAX) die("%s: longer than %d bytes", path, TEMPLATE_MAX);
         /* exactly one request: trailing line ends become one empty line */
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
             len--;
-        if (len == 0)
-            die("%s: empty", path);
+        if (len == 0) die("%s: empty", path);
         bool crlf = memchr(buf, '\r', len) != NULL;
         memcpy(buf + len, crlf ? "\r\n\r\n" : "\n\n", crlf ? 4 : 2);
         len += crlf ? 4 : 2;
@@ -581,15 +544,12 @@ static void load_template(const char *path)
 static void raise_nofile(unsigned need)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
     rlim_t want = need + 64;
-    if (rl.rlim_cur >= want)
-        return;
+    if (rl.rlim_cur >= want) return;
     if (rl.rlim_max < want) {
         struct rlimit up = {want, want};
-        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
-            return;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) return;
     }
     rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
     setrlimit(RLIMIT_NOFILE, &rl);
@@ -623,30 +583,47 @@ int main(int argc, char **argv)
     int ch;
     while ((ch = getopt(argc, argv, "t:c:n:d:f:r:p:j:Ih")) != -1) {
         switch (ch) {
-        case 't': target = optarg; break;
-        case 'c': opt.conns = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'n': opt.per_conn = strtoull(optarg, NULL, 10); n_given = true; break;
-        case 'd': opt.seconds = strtod(optarg, NULL); break;
-        case 'f': file = optarg; break;
-        case 'r': opt.rate = strtod(optarg, NULL); break;
-        case 'p': opt.depth = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'j': opt.threads = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'I': opt.idle = true; break;
-        default: usage();
+        case 't':
+            target = optarg;
+            break;
+        case 'c':
+            opt.conns = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'n':
+            opt.per_conn = strtoull(optarg, NULL, 10);
+            n_given = true;
+            break;
+        case 'd':
+            opt.seconds = strtod(optarg, NULL);
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'r':
+            opt.rate = strtod(optarg, NULL);
+            break;
+        case 'p':
+            opt.depth = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'j':
+            opt.threads = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'I':
+            opt.idle = true;
+            break;
+        default:
+            usage();
         }
     }
     if (target == NULL || opt.conns == 0 || opt.depth == 0 || opt.threads == 0 ||
         opt.seconds <= 0 || opt.seconds > 86400 || opt.depth > 4096 || opt.conns > 1000000)
         usage();
-    if (opt.per_conn == 0 && opt.seconds <= 0)
-        usage();
+    if (opt.per_conn == 0 && opt.seconds <= 0) usage();
     if (opt.idle) {
         opt.threads = 1;
-        if (!n_given)
-            opt.per_conn = 0;
+        if (!n_given) opt.per_conn = 0;
     }
-    if (opt.threads > opt.conns)
-        opt.threads = opt.conns;
+    if (opt.threads > opt.conns) opt.threads = opt.conns;
     signal(SIGPIPE, SIG_IGN);
     parse_target(target);
     load_template(file);
@@ -674,8 +651,10 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "policy_load: %s, %u connections, %s, %u thread(s), request %zu bytes\n",
             opt.target, opt.conns,
-            opt.idle ? "idle" : opt.rate > 0 ? "open loop" : "closed loop", opt.threads,
-            opt.tlen);
+            opt.idle       ? "idle"
+            : opt.rate > 0 ? "open loop"
+                           : "closed loop",
+            opt.threads, opt.tlen);
     for (unsigned t = 0; t < opt.threads; t++)
         if (pthread_create(&ws[t].thread, NULL, worker_run, &ws[t]) != 0)
             die("pthread_create failed");
@@ -690,8 +669,7 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < HIST_BUCKETS; i++)
             all->b[i] += w->hist.b[i];
         all->n += w->hist.n;
-        if (w->hist.max > all->max)
-            all->max = w->hist.max;
+        if (w->hist.max > all->max) all->max = w->hist.max;
         sent += w->sent;
         answered += w->answered;
         errors += w->errors;
@@ -700,10 +678,8 @@ int main(int argc, char **argv)
         closed += w->closed_by_server;
         overflow += w->overflow;
         open += w->open;
-        if (w->t_start != 0 && w->t_start < t_start)
-            t_start = w->t_start;
-        if (w->t_end > t_end)
-            t_end = w->t_end;
+        if (w->t_start != 0 && w->t_start < t_start) t_start = w->t_start;
+        if (w->t_end > t_end) t_end = w->t_end;
     }
     if (opt.idle) {
         printf("idle: connections=%u open_at_end=%u connect_failed=%" PRIu64

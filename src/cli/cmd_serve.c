@@ -21,6 +21,7 @@ typedef struct serve {
     gate_t *gate;
     cli_common_t opts;
     uv_signal_t sigterm, sigint, sighup;
+    uv_check_t flush; /* writes the buffered log once per loop iteration */
     bool draining;
 } serve_t;
 
@@ -29,13 +30,25 @@ static void close_cb(uv_handle_t *h)
     (void)h;
 }
 
+static void on_flush(uv_check_t *h)
+{
+    (void)h;
+    log_flush();
+}
+
 static void drained(void *arg)
 {
     serve_t *s = arg;
     msg_info("stopped: every request answered");
+    uv_close((uv_handle_t *)&s->flush, close_cb);
     uv_close((uv_handle_t *)&s->sigterm, close_cb);
     uv_close((uv_handle_t *)&s->sigint, close_cb);
     uv_close((uv_handle_t *)&s->sighup, close_cb);
+}
+
+static bool cfg_syslog(const config_t *c)
+{
+    return c->log_syslog;
 }
 
 static void on_stop(uv_signal_t *h, int signum)
@@ -150,10 +163,18 @@ int cmd_serve(int argc, char **argv)
     uv_signal_start(&s.sigterm, on_stop, SIGTERM);
     uv_signal_start(&s.sigint, on_stop, SIGINT);
     uv_signal_start(&s.sighup, on_hup, SIGHUP);
+    if (!cfg_syslog(gate_config(s.gate))) {
+        uv_check_init(s.loop, &s.flush);
+        uv_check_start(&s.flush, on_flush);
+        log_set_buffered(true);
+    } else {
+        uv_check_init(s.loop, &s.flush);
+    }
     const config_t *c = gate_config(s.gate);
     for (size_t i = 0; i < c->npolicy_listen; i++)
         msg_info("listening on %s%s", c->policy_listen[i], c->dry_run ? " (dry run)" : "");
     uv_run(s.loop, UV_RUN_DEFAULT);
+    log_set_buffered(false);
     gate_free(s.gate);
     uv_run(s.loop, UV_RUN_DEFAULT); /* let closed handles finish */
     uv_loop_close(s.loop);

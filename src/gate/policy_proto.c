@@ -38,8 +38,7 @@ static const char *check_bytes(const char *line, size_t from, size_t to, size_t 
             unsigned char c = (unsigned char)line[i];
             if (c == '=') {
                 *at = i;
-                if (i == 0)
-                    return "empty attribute name";
+                if (i == 0) return "empty attribute name";
                 *eq = i + 1;
                 i++;
                 break;
@@ -69,8 +68,7 @@ static const char *check_bytes(const char *line, size_t from, size_t to, size_t 
 static const char *check_line(const char *line, size_t avail, size_t off, policy_scan_t *st)
 {
     size_t upto = avail;
-    if (upto > 0 && line[upto - 1] == '\r')
-        upto--;
+    if (upto > 0 && line[upto - 1] == '\r') upto--;
     size_t first = SIZE_MAX;
     const char *why = NULL;
     /* a request needs one more byte than it has: at POLICY_REQUEST_MAX bytes it is over */
@@ -105,8 +103,7 @@ static const char *check_line(const char *line, size_t avail, size_t off, policy
 
 static policy_parse_status_t fail(const char **why, const char *reason)
 {
-    if (why != NULL)
-        *why = reason;
+    if (why != NULL) *why = reason;
     return POLICY_PARSE_ERROR;
 }
 
@@ -117,18 +114,15 @@ static policy_parse_status_t fail(const char **why, const char *reason)
 static policy_parse_status_t scan(const char *buf, size_t len, policy_scan_t *st,
                                   policy_attr_t *attrs, size_t max_attrs, const char **why)
 {
-    if (max_attrs > POLICY_ATTR_MAX)
-        max_attrs = POLICY_ATTR_MAX;
+    if (max_attrs > POLICY_ATTR_MAX) max_attrs = POLICY_ATTR_MAX;
     for (;;) {
         const char *line = buf + st->off;
         size_t left = len - st->off;
         const char *nl = memchr(line + st->part, '\n', left - st->part);
         size_t avail = nl != NULL ? (size_t)(nl - line) : left;
         const char *bad = check_line(line, avail, st->off, st);
-        if (bad != NULL)
-            return fail(why, bad);
-        if (nl == NULL)
-            return POLICY_PARSE_MORE;
+        if (bad != NULL) return fail(why, bad);
+        if (nl == NULL) return POLICY_PARSE_MORE;
         /* A whole line: avail bytes, then '\n' (SMTPD_POLICY_README: "name=value" lines,
          * the request ends with an empty line). */
         size_t ll = avail > 0 && line[avail - 1] == '\r' ? avail - 1 : avail;
@@ -136,16 +130,13 @@ static policy_parse_status_t scan(const char *buf, size_t len, policy_scan_t *st
         if (end > POLICY_REQUEST_MAX) /* check_line saw it already */
             return fail(why, "request too large");
         if (ll == 0) {
-            if (st->nattrs == 0)
-                return fail(why, "empty request");
+            if (st->nattrs == 0) return fail(why, "empty request");
             st->off = end;
             st->part = st->eq = 0;
             return POLICY_PARSE_DONE;
         }
-        if (st->eq == 0)
-            return fail(why, "line without '='");
-        if (st->nattrs >= max_attrs)
-            return fail(why, "too many attributes");
+        if (st->eq == 0) return fail(why, "line without '='");
+        if (st->nattrs >= max_attrs) return fail(why, "too many attributes");
         if (attrs != NULL) {
             policy_attr_t *a = &attrs[st->nattrs];
             a->name = line;
@@ -160,8 +151,7 @@ static policy_parse_status_t scan(const char *buf, size_t len, policy_scan_t *st
 }
 
 policy_parse_status_t policy_parse(const char *buf, size_t len, policy_attr_t *attrs,
-                                   size_t max_attrs, size_t *n, size_t *consumed,
-                                   const char **why)
+                                   size_t max_attrs, size_t *n, size_t *consumed, const char **why)
 {
     policy_scan_t st = {0, 0, 0, 0};
     policy_parse_status_t r = scan(buf, len, &st, attrs, max_attrs, why);
@@ -170,8 +160,7 @@ policy_parse_status_t policy_parse(const char *buf, size_t len, policy_attr_t *a
     return r;
 }
 
-policy_parse_status_t policy_scan(const char *buf, size_t len, policy_scan_t *st,
-                                  const char **why)
+policy_parse_status_t policy_scan(const char *buf, size_t len, policy_scan_t *st, const char **why)
 {
     return scan(buf, len, st, NULL, POLICY_ATTR_MAX, why);
 }
@@ -180,7 +169,6 @@ const policy_attr_t *policy_find(const policy_attr_t *attrs, size_t n, const cha
 {
     size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
-        if (attrs[i].name_len == len && memcmp(attrs[i].name, name, len) == 0)
-            return &attrs[i];
+        if (attrs[i].name_len == len && memcmp(attrs[i].name, name, len) == 0) return &attrs[i];
     return NULL;
 }

@@ -56,8 +56,7 @@ typedef struct policy_scan {
     size_t eq;     /* 1 + offset of '=' in that line; 0 while none was seen */
 } policy_scan_t;
 
-policy_parse_status_t policy_scan(const char *buf, size_t len, policy_scan_t *st,
-                                  const char **why);
+policy_parse_status_t policy_scan(const char *buf, size_t len, policy_scan_t *st, const char **why);
 
 /* The value of attribute name (exact match), or NULL. */
 const policy_attr_t *policy_find(const policy_attr_t *attrs, size_t n, const char *name);

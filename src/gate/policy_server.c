@@ -164,16 +164,14 @@ static conn_list_t *conn_list(policy_conn_t *c)
  * afterwards. */
 static void server_check(policy_server_t *s)
 {
-    if (s->handles > 0 || s->live > 0)
-        return;
+    if (s->handles > 0 || s->live > 0) return;
     if (s->freeing) {
         free(s);
         return;
     }
     if (s->draining && !s->done_called) {
         s->done_called = true;
-        if (s->done != NULL)
-            s->done(s->done_arg); /* may free s */
+        if (s->done != NULL) s->done(s->done_arg); /* may free s */
     }
 }
 
@@ -182,12 +180,9 @@ static void server_check(policy_server_t *s)
 static void conn_unref(policy_conn_t *c)
 {
     policy_server_t *s = c->srv;
-    if (c->refs == 0)
-        msg_panic("policy_server: connection reference count underflow");
-    if (--c->refs > 0)
-        return;
-    if (c->data_free != NULL)
-        c->data_free(c->data);
+    if (c->refs == 0) msg_panic("policy_server: connection reference count underflow");
+    if (--c->refs > 0) return;
+    if (c->data_free != NULL) c->data_free(c->data);
     str_free(&c->pending);
     free(c);
     s->live--;
@@ -204,8 +199,7 @@ static void on_conn_closed(uv_handle_t *h)
 
 static void conn_close(policy_conn_t *c)
 {
-    if (c->closing)
-        return;
+    if (c->closing) return;
     c->closing = true;
     c->reading = false;
     list_remove(conn_list(c), c); /* every open connection is in one list */
@@ -225,8 +219,8 @@ static const char *conn_peer(const policy_conn_t *c, char *buf, size_t size)
 }
 
 /* One warning line about bad input from c: reason and a quoted excerpt of bytes. */
-static void conn_warn(const policy_conn_t *c, const char *what, const char *why,
-                      const char *bytes, size_t len)
+static void conn_warn(const policy_conn_t *c, const char *what, const char *why, const char *bytes,
+                      size_t len)
 {
     char peer[IPADDR_STRLEN + 16];
     str_t ex = STR_INIT;
@@ -249,8 +243,7 @@ static void on_write(uv_write_t *req, int status)
     policy_conn_t *c = w->conn;
     free(w);
     c->writes--;
-    if (c->closing)
-        return;
+    if (c->closing) return;
     if (status < 0) {
         char peer[IPADDR_STRLEN + 16];
         msg_debug("policy: cannot write to %s: %s", conn_peer(c, peer, sizeof peer),
@@ -296,16 +289,14 @@ static void conn_write(policy_conn_t *c, const char *action, size_t len)
                   uv_strerror(r));
         conn_close(c);
     }
-    if (p != stackbuf)
-        free(p);
+    if (p != stackbuf) free(p);
 }
 
 void policy_conn_reply(policy_conn_t *c, const char *action, size_t len)
 {
     if (memchr(action, '\n', len) != NULL || memchr(action, '\0', len) != NULL)
         msg_panic("policy_conn_reply: newline or NUL in the action");
-    if (!c->busy)
-        msg_panic("policy_conn_reply: no request pending on this connection");
+    if (!c->busy) msg_panic("policy_conn_reply: no request pending on this connection");
     policy_server_t *s = c->srv;
     if (!c->closing) {
         list_remove(&s->busy, c);
@@ -313,8 +304,7 @@ void policy_conn_reply(policy_conn_t *c, const char *action, size_t len)
         c->active = uv_now(s->loop);
         list_append(&s->idle, c);
         conn_write(c, action, len);
-        if (s->draining)
-            c->close_after = true;
+        if (s->draining) c->close_after = true;
         conn_resume(c);
     } else {
         c->busy = false;
@@ -351,8 +341,7 @@ static void conn_stop_reading(policy_conn_t *c)
  */
 static void conn_resume(policy_conn_t *c)
 {
-    if (c->closing || c->busy || c->writes > 0 || c->in_process)
-        return;
+    if (c->closing || c->busy || c->writes > 0 || c->in_process) return;
     if (c->close_after) {
         conn_close(c);
         return;
@@ -361,8 +350,7 @@ static void conn_resume(policy_conn_t *c)
         conn_start_reading(c);
         return;
     }
-    if (c->queued)
-        return;
+    if (c->queued) return;
     policy_server_t *s = c->srv;
     if (s->aux_closed) { /* shutting down: pipelined requests are not answered */
         conn_close(c);
@@ -400,8 +388,7 @@ static void conn_process(policy_conn_t *c, const char *ext, size_t extlen)
     for (;;) {
         const char *base = ext != NULL ? ext : c->pending.data;
         size_t len = ext != NULL ? extlen : c->pending.len;
-        if (c->busy || c->closing || c->writes > 0 || off >= len)
-            break;
+        if (c->busy || c->closing || c->writes > 0 || off >= len) break;
         const char *why = NULL;
         size_t rlen = 0, n = 0;
         policy_parse_status_t r = POLICY_PARSE_MORE;
@@ -416,14 +403,13 @@ static void conn_process(policy_conn_t *c, const char *ext, size_t extlen)
             if (r == POLICY_PARSE_DONE) {
                 size_t used = 0;
                 rlen = c->scan.off;
-                if (policy_parse(base + off, rlen, s->attrs, POLICY_ATTR_MAX, &n, &used,
-                                 &why) != POLICY_PARSE_DONE ||
+                if (policy_parse(base + off, rlen, s->attrs, POLICY_ATTR_MAX, &n, &used, &why) !=
+                        POLICY_PARSE_DONE ||
                     used != rlen)
                     msg_panic("policy_server: policy_scan and policy_parse disagree");
             }
         }
-        if (r == POLICY_PARSE_MORE)
-            break;
+        if (r == POLICY_PARSE_MORE) break;
         if (r == POLICY_PARSE_ERROR) {
             s->st.bad_requests++;
             size_t at = off + c->scan.off;
@@ -442,13 +428,11 @@ static void conn_process(policy_conn_t *c, const char *ext, size_t extlen)
     }
     if (!c->closing) {
         if (ext != NULL) {
-            if (off < extlen)
-                str_append(&c->pending, ext + off, extlen - off);
+            if (off < extlen) str_append(&c->pending, ext + off, extlen - off);
         } else {
             str_consume(&c->pending, off);
         }
-        if (c->pending.len == 0)
-            str_free(&c->pending);
+        if (c->pending.len == 0) str_free(&c->pending);
     }
     c->in_process = false;
     if (!c->closing) {
@@ -468,8 +452,8 @@ static void conn_eof(policy_conn_t *c, ssize_t err)
     policy_server_t *s = c->srv;
     if (c->pending.len > 0) {
         s->st.aborted++;
-        conn_warn(c, "incomplete request", err == UV_EOF ? "connection closed mid-request"
-                                                         : uv_strerror((int)err),
+        conn_warn(c, "incomplete request",
+                  err == UV_EOF ? "connection closed mid-request" : uv_strerror((int)err),
                   c->pending.data, c->pending.len);
     } else if (err != UV_EOF) {
         msg_debug("policy: read from %s: %s", conn_peer(c, peer, sizeof peer),
@@ -488,8 +472,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     policy_conn_t *c = (policy_conn_t *)st;
     policy_server_t *s = c->srv;
-    if (nread == 0 || c->closing)
-        return;
+    if (nread == 0 || c->closing) return;
     if (nread < 0) {
         conn_eof(c, nread);
         return;
@@ -509,8 +492,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void conn_start_reading(policy_conn_t *c)
 {
-    if (c->reading || c->closing || c->busy || c->srv->draining)
-        return;
+    if (c->reading || c->closing || c->busy || c->srv->draining) return;
     int r = uv_read_start(&c->h.stream, on_alloc, on_read);
     if (r < 0) {
         msg_warn("policy: cannot read from a connection: %s", uv_strerror(r));
@@ -529,13 +511,11 @@ static void on_kick(uv_idle_t *h)
         policy_conn_t *next = c->ready_next;
         c->queued = false;
         c->ready_next = NULL;
-        if (!c->closing && !c->busy)
-            conn_process(c, NULL, 0);
+        if (!c->closing && !c->busy) conn_process(c, NULL, 0);
         conn_unref(c); /* the queue's reference; s stays: kick is open */
         c = next;
     }
-    if (s->ready_head == NULL)
-        uv_idle_stop(&s->kick);
+    if (s->ready_head == NULL) uv_idle_stop(&s->kick);
 }
 
 /* --- accepting ----------------------------------------------------------------------- */
@@ -570,8 +550,7 @@ static void set_peer(policy_conn_t *c)
 static bool accept_warn_due(policy_server_t *s)
 {
     uint64_t now = uv_now(s->loop);
-    if (s->accept_warned != 0 && now - s->accept_warned < ACCEPT_WARN_MS)
-        return false;
+    if (s->accept_warned != 0 && now - s->accept_warned < ACCEPT_WARN_MS) return false;
     s->accept_warned = now;
     return true;
 }
@@ -581,8 +560,7 @@ static void on_connection(uv_stream_t *server, int status)
     listener_t *l = (listener_t *)server;
     policy_server_t *s = l->srv;
     if (status < 0) {
-        if (accept_warn_due(s))
-            msg_warn("policy: accept: %s", uv_strerror(status));
+        if (accept_warn_due(s)) msg_warn("policy: accept: %s", uv_strerror(status));
         return;
     }
     policy_conn_t *c = xcalloc(1, sizeof *c);
@@ -598,8 +576,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->closing = true; /* not in a list yet */
     int r = uv_accept(server, &c->h.stream);
     if (r < 0) {
-        if (accept_warn_due(s))
-            msg_warn("policy: accept: %s", uv_strerror(r));
+        if (accept_warn_due(s)) msg_warn("policy: accept: %s", uv_strerror(r));
         uv_close(&c->h.handle, on_conn_closed);
         return;
     }
@@ -656,8 +633,8 @@ policy_server_t *policy_server_new(uv_loop_t *loop, const policy_server_options_
     s->fn = fn;
     s->ctx = ctx;
     s->idle_ms = opt != NULL && opt->idle_timeout_ms > 0 ? opt->idle_timeout_ms : DEFAULT_IDLE_MS;
-    s->max_conns = opt != NULL && opt->max_connections > 0 ? opt->max_connections
-                                                           : DEFAULT_MAX_CONNECTIONS;
+    s->max_conns =
+        opt != NULL && opt->max_connections > 0 ? opt->max_connections : DEFAULT_MAX_CONNECTIONS;
     s->port = -1;
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
@@ -703,8 +680,7 @@ static void on_listener_closed(uv_handle_t *h)
 static void listener_close(listener_t *l)
 {
     struct stat st;
-    if (l->path != NULL && lstat(l->path, &st) == 0 && st.st_dev == l->dev &&
-        st.st_ino == l->ino)
+    if (l->path != NULL && lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
         (void)unlink(l->path);
     uv_close(&l->h.handle, on_listener_closed);
 }
@@ -722,30 +698,25 @@ static const char *parse_inet(const char *hp, struct sockaddr_storage *sa)
     size_t hlen;
     if (*hp == '[') {
         const char *rb = strchr(hp, ']');
-        if (rb == NULL || rb[1] != ':')
-            return "expected [IPV6]:PORT";
+        if (rb == NULL || rb[1] != ':') return "expected [IPV6]:PORT";
         host = hp + 1;
         hlen = (size_t)(rb - host);
         colon = rb + 1;
     } else {
         colon = strrchr(hp, ':');
-        if (colon == NULL)
-            return "expected inet:HOST:PORT";
+        if (colon == NULL) return "expected inet:HOST:PORT";
         hlen = (size_t)(colon - hp);
         if (memchr(hp, ':', hlen) != NULL)
             return "write an IPv6 address in brackets: inet:[ADDR]:PORT";
     }
     const char *p = colon + 1;
     unsigned long port = 0;
-    if (*p == '\0' || strlen(p) > 5)
-        return "bad port";
+    if (*p == '\0' || strlen(p) > 5) return "bad port";
     for (; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return "bad port";
+        if (*p < '0' || *p > '9') return "bad port";
         port = port * 10 + (unsigned long)(*p - '0');
     }
-    if (port > 65535)
-        return "bad port";
+    if (port > 65535) return "bad port";
     ipaddr_t ip;
     if (hlen == 9 && memcmp(host, "localhost", 9) == 0)
         ipaddr_parsez(&ip, "127.0.0.1");
@@ -773,13 +744,10 @@ static const char *parse_inet(const char *hp, struct sockaddr_storage *sa)
 static const char *remove_stale(const char *path)
 {
     struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? NULL : strerror(errno);
-    if (!S_ISSOCK(st.st_mode))
-        return "exists and is not a socket";
+    if (lstat(path, &st) != 0) return errno == ENOENT ? NULL : strerror(errno);
+    if (!S_ISSOCK(st.st_mode)) return "exists and is not a socket";
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return strerror(errno);
+    if (fd < 0) return strerror(errno);
     struct sockaddr_un un;
     memset(&un, 0, sizeof un);
     un.sun_family = AF_UNIX;
@@ -787,12 +755,9 @@ static const char *remove_stale(const char *path)
     int r = connect(fd, (struct sockaddr *)&un, sizeof un);
     int e = errno;
     close(fd);
-    if (r == 0 || e == EAGAIN || e == EINPROGRESS)
-        return "another server is listening on it";
-    if (e != ECONNREFUSED && e != ENOENT)
-        return strerror(e);
-    if (unlink(path) != 0 && errno != ENOENT)
-        return strerror(errno);
+    if (r == 0 || e == EAGAIN || e == EINPROGRESS) return "another server is listening on it";
+    if (e != ECONNREFUSED && e != ENOENT) return strerror(e);
+    if (unlink(path) != 0 && errno != ENOENT) return strerror(errno);
     return NULL;
 }
 
@@ -813,15 +778,13 @@ int policy_server_listen(policy_server_t *s, const char *endpoint, char *err, si
         uv_tcp_init(s->loop, &l->h.tcp);
         s->handles++;
         r = uv_tcp_bind(&l->h.tcp, (const struct sockaddr *)&sa, 0);
-        if (r == 0)
-            r = uv_listen(&l->h.stream, LISTEN_BACKLOG, on_connection);
+        if (r == 0) r = uv_listen(&l->h.stream, LISTEN_BACKLOG, on_connection);
         if (r == 0) {
             struct sockaddr_storage me;
             int len = sizeof me;
             if (uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *)&me, &len) == 0)
-                s->port = ntohs(me.ss_family == AF_INET
-                                    ? ((struct sockaddr_in *)&me)->sin_port
-                                    : ((struct sockaddr_in6 *)&me)->sin6_port);
+                s->port = ntohs(me.ss_family == AF_INET ? ((struct sockaddr_in *)&me)->sin_port
+                                                        : ((struct sockaddr_in6 *)&me)->sin6_port);
         }
     } else if (strncmp(endpoint, "unix:", 5) == 0) {
         const char *path = endpoint + 5;
@@ -840,19 +803,16 @@ int policy_server_listen(policy_server_t *s, const char *endpoint, char *err, si
         l->path = xstrdup(path);
         r = uv_pipe_bind(&l->h.pipe, path);
         struct stat st;
-        if (r == 0 && lstat(path, &st) != 0)
-            r = uv_translate_sys_error(errno);
+        if (r == 0 && lstat(path, &st) != 0) r = uv_translate_sys_error(errno);
         if (r == 0) {
             l->dev = st.st_dev; /* ours, to remove at close */
             l->ino = st.st_ino;
             /* Postfix's smtpd runs as the unprivileged mail_owner and must be able to
              * connect: the socket is world-writable (0666), and access is controlled by
              * the permissions of the directory it lives in (e.g. Postfix's private/). */
-            if (chmod(path, 0666) != 0)
-                r = uv_translate_sys_error(errno);
+            if (chmod(path, 0666) != 0) r = uv_translate_sys_error(errno);
         }
-        if (r == 0)
-            r = uv_listen(&l->h.stream, LISTEN_BACKLOG, on_connection);
+        if (r == 0) r = uv_listen(&l->h.stream, LISTEN_BACKLOG, on_connection);
     } else {
         free(l);
         return listen_fail(err, errlen, endpoint, "expected inet:HOST:PORT or unix:PATH");
@@ -882,8 +842,7 @@ static void server_stop(policy_server_t *s)
         s->listeners = l->next;
         listener_close(l);
     }
-    if (s->aux_closed)
-        return;
+    if (s->aux_closed) return;
     s->aux_closed = true;
     uv_close((uv_handle_t *)&s->sweep, on_aux_closed);
     uv_close((uv_handle_t *)&s->kick, on_aux_closed);
@@ -901,8 +860,7 @@ static void server_stop(policy_server_t *s)
 
 void policy_server_drain(policy_server_t *s, void (*done)(void *arg), void *arg)
 {
-    if (s->draining)
-        msg_panic("policy_server_drain: called twice");
+    if (s->draining) msg_panic("policy_server_drain: called twice");
     s->draining = true;
     s->done = done;
     s->done_arg = arg;
@@ -924,8 +882,7 @@ void policy_server_drain(policy_server_t *s, void (*done)(void *arg), void *arg)
 
 void policy_server_free(policy_server_t *s)
 {
-    if (s == NULL)
-        return;
+    if (s == NULL) return;
     s->freeing = true;
     s->done = NULL;
     server_stop(s);

@@ -80,12 +80,12 @@ void policy_conn_set_data(policy_conn_t *c, void *data, void (*free_fn)(void *))
 void *policy_conn_get_data(policy_conn_t *c);
 
 struct policy_server_stats {
-    size_t connections;                      /* open now */
+    size_t connections; /* open now */
     unsigned long long requests, bad_requests;
-    unsigned long long accepted;             /* connections since start */
-    unsigned long long refused;              /* closed at once: over max_connections */
-    unsigned long long timed_out;            /* closed after idle_timeout_ms */
-    unsigned long long aborted;              /* peer closed or timed out mid-request */
+    unsigned long long accepted;  /* connections since start */
+    unsigned long long refused;   /* closed at once: over max_connections */
+    unsigned long long timed_out; /* closed after idle_timeout_ms */
+    unsigned long long aborted;   /* peer closed or timed out mid-request */
 };
 void policy_server_get_stats(const policy_server_t *s, struct policy_server_stats *out);
 

@@ -12,6 +12,26 @@
 
 static const char *log_ident = "mailblock";
 static bool log_syslog;
+static bool log_buffered;
+static str_t log_buf; /* stderr lines not yet written, when buffered */
+
+#define LOG_BUFFER_MAX 65536
+
+void log_set_buffered(bool on)
+{
+    if (!on)
+        log_flush();
+    log_buffered = on;
+}
+
+void log_flush(void)
+{
+    if (log_buf.len == 0)
+        return;
+    fwrite(log_buf.data, 1, log_buf.len, stderr);
+    fflush(stderr);
+    str_clear(&log_buf);
+}
 static enum log_level log_min = LOG_LVL_INFO;
 
 void log_open(const char *ident, bool to_syslog)
@@ -52,6 +72,13 @@ static void vlog(enum log_level lvl, const char *fmt, va_list ap)
     vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
     size_t len = strlen(line);
     line[len++] = '\n';
+    if (log_buffered && lvl < LOG_LVL_ERR) {
+        str_append(&log_buf, line, len);
+        if (log_buf.len >= LOG_BUFFER_MAX)
+            log_flush();
+        return;
+    }
+    log_flush();
     /* One write per line so that concurrent writers do not interleave. */
     fwrite(line, 1, len, stderr);
     fflush(stderr);
@@ -72,6 +99,7 @@ DEFINE_MSG(msg_error, LOG_LVL_ERR)
 
 void msg_fatal(const char *fmt, ...)
 {
+    log_flush();
     va_list ap;
     va_start(ap, fmt);
     vlog(LOG_LVL_ERR, fmt, ap);
@@ -81,6 +109,7 @@ void msg_fatal(const char *fmt, ...)
 
 void msg_panic(const char *fmt, ...)
 {
+    log_flush();
     va_list ap;
     va_start(ap, fmt);
     vlog(LOG_LVL_ERR, fmt, ap);

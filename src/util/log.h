@@ -21,6 +21,13 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERR };
 /* Sends the log to syslog (facility mail) with ident, or to stderr with ident as prefix. */
 void log_open(const char *ident, bool to_syslog);
 void log_set_level(enum log_level min);
+/*
+ * Buffered mode (stderr only): lines are collected and written together by log_flush(),
+ * which the server calls once per loop iteration, so that a busy gate does not pay one write
+ * per decision. Errors and fatal messages are written at once, after what is buffered.
+ */
+void log_set_buffered(bool on);
+void log_flush(void);
 bool log_enabled(enum log_level lvl);
 
 void msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

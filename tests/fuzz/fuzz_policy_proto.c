@@ -11,10 +11,9 @@
 
 #include "gate/policy_proto.h"
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            __builtin_trap();                                                                  \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) __builtin_trap();                                                             \
     } while (0)
 
 static void check_attrs(const char *buf, size_t consumed, const policy_attr_t *a, size_t n)
@@ -65,8 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             have = have + piece > size - off ? size - off : have + piece;
             r2 = policy_scan(buf + off, have, &st, &why2);
         }
-        if (have == 0)
-            r2 = policy_scan(buf + off, 0, &st, &why2);
+        if (have == 0) r2 = policy_scan(buf + off, 0, &st, &why2);
         CHECK(r2 == r);
 
         if (r == POLICY_PARSE_ERROR) {

@@ -17,38 +17,39 @@
 #include "util/str.h"
 
 /* A Postfix 3.8 request as in SMTPD_POLICY_README, every attribute present. */
-static const char postfix_request[] = "request=smtpd_access_policy\n"
-                                      "protocol_state=RCPT\n"
-                                      "protocol_name=SMTP\n"
-                                      "helo_name=some.domain.tld\n"
-                                      "queue_id=8045F2AB23\n"
-                                      "sender=foo@bar.tld\n"
-                                      "recipient=bar@foo.tld\n"
-                                      "recipient_count=0\n"
-                                      "client_address=1.2.3.4\n"
-                                      "client_name=another.domain.tld\n"
-                                      "reverse_client_name=another.domain.tld\n"
-                                      "instance=123.456.7\n"
-                                      "sasl_method=plain\n"
-                                      "sasl_username=you\n"
-                                      "sasl_sender=\n"
-                                      "size=12345\n"
-                                      "ccert_subject=solaris9.porcupine.org\n"
-                                      "ccert_issuer=Wietse+20Venema\n"
-                                      "ccert_fingerprint=C2:9D:F4:87:71:73:73:D9:18:E7:C2:F3:C1:DA:6E:04\n"
-                                      "encryption_protocol=TLSv1/SSLv3\n"
-                                      "encryption_cipher=DHE-RSA-AES256-SHA\n"
-                                      "encryption_keysize=256\n"
-                                      "etrn_domain=\n"
-                                      "stress=\n"
-                                      "ccert_pubkey_fingerprint=68:B3:29:DA:98:93:E3:40:99:C7:D8:AD:5C:B9:C9:40\n"
-                                      "client_port=1234\n"
-                                      "policy_context=submission\n"
-                                      "server_address=10.3.2.1\n"
-                                      "server_port=54321\n"
-                                      "compatibility_level=major.minor.patch\n"
-                                      "mail_version=3.8.0\n"
-                                      "\n";
+static const char postfix_request[] =
+    "request=smtpd_access_policy\n"
+    "protocol_state=RCPT\n"
+    "protocol_name=SMTP\n"
+    "helo_name=some.domain.tld\n"
+    "queue_id=8045F2AB23\n"
+    "sender=foo@bar.tld\n"
+    "recipient=bar@foo.tld\n"
+    "recipient_count=0\n"
+    "client_address=1.2.3.4\n"
+    "client_name=another.domain.tld\n"
+    "reverse_client_name=another.domain.tld\n"
+    "instance=123.456.7\n"
+    "sasl_method=plain\n"
+    "sasl_username=you\n"
+    "sasl_sender=\n"
+    "size=12345\n"
+    "ccert_subject=solaris9.porcupine.org\n"
+    "ccert_issuer=Wietse+20Venema\n"
+    "ccert_fingerprint=C2:9D:F4:87:71:73:73:D9:18:E7:C2:F3:C1:DA:6E:04\n"
+    "encryption_protocol=TLSv1/SSLv3\n"
+    "encryption_cipher=DHE-RSA-AES256-SHA\n"
+    "encryption_keysize=256\n"
+    "etrn_domain=\n"
+    "stress=\n"
+    "ccert_pubkey_fingerprint=68:B3:29:DA:98:93:E3:40:99:C7:D8:AD:5C:B9:C9:40\n"
+    "client_port=1234\n"
+    "policy_context=submission\n"
+    "server_address=10.3.2.1\n"
+    "server_port=54321\n"
+    "compatibility_level=major.minor.patch\n"
+    "mail_version=3.8.0\n"
+    "\n";
 
 #define DONE POLICY_PARSE_DONE
 #define MORE POLICY_PARSE_MORE
@@ -59,9 +60,9 @@ typedef struct pcase {
     const char *in; /* NUL-terminated unless len is set */
     size_t len;     /* 0: strlen(in) */
     int status;
-    size_t consumed; /* for DONE; 0: the whole input */
-    size_t nattrs;   /* for DONE */
-    const char *why; /* for ERR: the reason, exactly */
+    size_t consumed;          /* for DONE; 0: the whole input */
+    size_t nattrs;            /* for DONE */
+    const char *why;          /* for ERR: the reason, exactly */
     const char *name, *value; /* for DONE: one attribute to find (value may be "") */
 } pcase_t;
 
@@ -87,17 +88,15 @@ static const pcase_t cases[] = {
     {"half an empty crlf line", "a=b\r\n\r", 0, MORE, 0, 0, NULL, NULL, NULL},
     {"half a name", "reques", 0, MORE, 0, 0, NULL, NULL, NULL},
     {"missing '='", "request\n\n", 0, ERR, 0, 0, "line without '='", NULL, NULL},
-    {"http request", "a=b\r\nGET / HTTP/1.1\r\n\r\n", 0, ERR, 0, 0,
-     "bad byte in attribute name", NULL, NULL},
+    {"http request", "a=b\r\nGET / HTTP/1.1\r\n\r\n", 0, ERR, 0, 0, "bad byte in attribute name",
+     NULL, NULL},
     {"empty name", "=b\n\n", 0, ERR, 0, 0, "empty attribute name", NULL, NULL},
     {"empty request", "\n", 0, ERR, 0, 0, "empty request", NULL, NULL},
     {"empty request crlf", "\r\n", 0, ERR, 0, 0, "empty request", NULL, NULL},
     {"nul in name", "a\0b=c\n\n", 7, ERR, 0, 0, "NUL byte in attribute name", NULL, NULL},
     {"nul in value", "a=b\0c\n\n", 7, ERR, 0, 0, "NUL byte in attribute value", NULL, NULL},
-    {"nul in a partial line", "a=b\n\0", 5, ERR, 0, 0, "NUL byte in attribute name", NULL,
-     NULL},
-    {"nul in a partial value", "a=b\0", 4, ERR, 0, 0, "NUL byte in attribute value", NULL,
-     NULL},
+    {"nul in a partial line", "a=b\n\0", 5, ERR, 0, 0, "NUL byte in attribute name", NULL, NULL},
+    {"nul in a partial value", "a=b\0", 4, ERR, 0, 0, "NUL byte in attribute value", NULL, NULL},
     {"binary name", "\x80\x81=1\n\n", 0, ERR, 0, 0, "bad byte in attribute name", NULL, NULL},
     {"binary junk, no newline", "\x16\x03\x01\x02\x00\x01", 6, ERR, 0, 0,
      "bad byte in attribute name", NULL, NULL},
@@ -158,8 +157,8 @@ static void check_splits(const char *label, const char *in, size_t len)
     policy_attr_t attrs[POLICY_ATTR_MAX];
     size_t n, consumed;
     const char *why1 = NULL;
-    policy_parse_status_t want = policy_parse(in, len, attrs, POLICY_ATTR_MAX, &n, &consumed,
-                                              &why1);
+    policy_parse_status_t want =
+        policy_parse(in, len, attrs, POLICY_ATTR_MAX, &n, &consumed, &why1);
     /* policy_scan over the whole buffer at once agrees with policy_parse */
     policy_scan_t st = {0, 0, 0, 0};
     const char *why2 = NULL;
@@ -178,24 +177,19 @@ static void check_splits(const char *label, const char *in, size_t len)
         policy_parse_status_t r1 = policy_scan(piece, k, &s, &why);
         free(piece);
         policy_parse_status_t r = r1;
-        if (r1 == MORE)
-            r = policy_scan(in, len, &s, &why);
+        if (r1 == MORE) r = policy_scan(in, len, &s, &why);
         if (r1 == DONE && (want != DONE || k < consumed))
             fail_msg("%s: done after %zu of %zu bytes", label, k, len);
-        if (r != want)
-            fail_msg("%s: split at %zu: status %d, want %d", label, k, r, want);
-        if (want == DONE)
-            assert_int_equal(s.off, consumed);
+        if (r != want) fail_msg("%s: split at %zu: status %d, want %d", label, k, r, want);
+        if (want == DONE) assert_int_equal(s.off, consumed);
         if (want == ERR && strcmp(why, why1) != 0)
             fail_msg("%s: split at %zu: why \"%s\", want \"%s\"", label, k, why, why1);
         /* and the one-shot parser on every prefix says MORE (or the same error) */
         size_t n2, c2;
         const char *w = NULL;
         policy_parse_status_t p = policy_parse(in, k, attrs, POLICY_ATTR_MAX, &n2, &c2, &w);
-        if (want == DONE && k < consumed)
-            assert_int_equal(p, MORE);
-        if (want == MORE)
-            assert_int_equal(p, MORE);
+        if (want == DONE && k < consumed) assert_int_equal(p, MORE);
+        if (want == MORE) assert_int_equal(p, MORE);
     }
     /* one byte at a time */
     policy_scan_t s = {0, 0, 0, 0};
@@ -222,8 +216,7 @@ static void test_split_everywhere(void **state)
     /* the Postfix request with CRLF line ends */
     str_t crlf = STR_INIT;
     for (const char *p = postfix_request; *p != '\0'; p++) {
-        if (*p == '\n')
-            str_appendc(&crlf, '\r');
+        if (*p == '\n') str_appendc(&crlf, '\r');
         str_appendc(&crlf, *p);
     }
     check_splits("postfix crlf", crlf.data, crlf.len);

@@ -101,8 +101,8 @@ static void handler(void *ctx, policy_conn_t *c, const policy_attr_t *attrs, siz
     int len;
     const policy_attr_t *echo = policy_find(attrs, n, "echo");
     if (echo != NULL && echo->value_len < 500)
-        len = snprintf(reply, sizeof reply, "OK %.*s #%u", (int)echo->value_len, echo->value,
-                       *count);
+        len =
+            snprintf(reply, sizeof reply, "OK %.*s #%u", (int)echo->value_len, echo->value, *count);
     else
         len = snprintf(reply, sizeof reply, "DUNNO");
     const policy_attr_t *delay = policy_find(attrs, n, "delay");
@@ -139,8 +139,7 @@ static void on_cmd(uv_async_t *a)
         pthread_cond_signal(&f->cv);
         pthread_mutex_unlock(&f->mu);
     }
-    if ((cmd & CMD_DRAIN) && f->srv != NULL)
-        policy_server_drain(f->srv, drained, f);
+    if ((cmd & CMD_DRAIN) && f->srv != NULL) policy_server_drain(f->srv, drained, f);
     if ((cmd & CMD_FREE) && f->srv != NULL) {
         policy_server_free(f->srv);
         f->srv = NULL;
@@ -187,16 +186,15 @@ static long now_ms(void)
 }
 
 /* Waits until pred(stats) holds (the server counts asynchronously), at most 5 s. */
-#define WAIT_STATS(f, st, cond)                                                                  \
-    do {                                                                                       \
-        long until_ = now_ms() + CLIENT_TIMEOUT_MS;                                            \
-        for (;;) {                                                                             \
-            st = get_stats(f);                                                                 \
-            if ((cond) || now_ms() > until_)                                                   \
-                break;                                                                         \
-            sleep_ms(5);                                                                       \
-        }                                                                                      \
-        assert_true(cond);                                                                     \
+#define WAIT_STATS(f, st, cond)                                                                    \
+    do {                                                                                           \
+        long until_ = now_ms() + CLIENT_TIMEOUT_MS;                                                \
+        for (;;) {                                                                                 \
+            st = get_stats(f);                                                                     \
+            if ((cond) || now_ms() > until_) break;                                                \
+            sleep_ms(5);                                                                           \
+        }                                                                                          \
+        assert_true(cond);                                                                         \
     } while (0)
 
 static fix_t *fix_start_at(const policy_server_options_t *opt, const char *inet)
@@ -209,8 +207,7 @@ static fix_t *fix_start_at(const policy_server_options_t *opt, const char *inet)
     f->cmd_async.data = f;
     f->srv = policy_server_new(&f->loop, opt, handler, f);
     char err[256];
-    if (policy_server_listen(f->srv, inet, err, sizeof err) != 0)
-        fail_msg("%s", err);
+    if (policy_server_listen(f->srv, inet, err, sizeof err) != 0) fail_msg("%s", err);
     f->family = strchr(inet, '[') != NULL ? AF_INET6 : AF_INET;
     f->port = policy_server_port(f->srv);
     assert_true(f->port > 0);
@@ -219,8 +216,7 @@ static fix_t *fix_start_at(const policy_server_options_t *opt, const char *inet)
     snprintf(f->path, sizeof f->path, "%s/policy", f->dir);
     char ep[160];
     snprintf(ep, sizeof ep, "unix:%s", f->path);
-    if (policy_server_listen(f->srv, ep, err, sizeof err) != 0)
-        fail_msg("%s", err);
+    if (policy_server_listen(f->srv, ep, err, sizeof err) != 0) fail_msg("%s", err);
     assert_int_equal(pthread_create(&f->thread, NULL, loop_thread, f), 0);
     f->running = true;
     return f;
@@ -294,8 +290,7 @@ static int tcp_connect(client_t *c, int family, int port)
 static void tcp_open(client_t *c, fix_t *f)
 {
     int r = tcp_connect(c, f->family, f->port);
-    if (r != 0)
-        fail_msg("connect: %s", strerror(-r));
+    if (r != 0) fail_msg("connect: %s", strerror(-r));
 }
 
 static void unix_open(client_t *c, const char *path)
@@ -311,8 +306,7 @@ static void unix_open(client_t *c, const char *path)
 
 static void client_close(client_t *c)
 {
-    if (c->fd >= 0)
-        close(c->fd);
+    if (c->fd >= 0) close(c->fd);
     c->fd = -1;
 }
 
@@ -321,10 +315,8 @@ static void send_bytes(client_t *c, const void *p, size_t len)
     const char *b = p;
     while (len > 0) {
         ssize_t n = send(c->fd, b, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            fail_msg("send: %s", strerror(errno));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail_msg("send: %s", strerror(errno));
         b += n;
         len -= (size_t)n;
     }
@@ -352,15 +344,11 @@ static int read_reply(client_t *c, char *out, size_t size)
             c->len -= rlen;
             return 1;
         }
-        if (c->len == sizeof c->buf)
-            fail_msg("reply too long");
+        if (c->len == sizeof c->buf) fail_msg("reply too long");
         ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0 || (n < 0 && errno == ECONNRESET))
-            return 0;
-        if (n < 0)
-            return -1;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) return 0;
+        if (n < 0) return -1;
         c->len += (size_t)n;
     }
 }
@@ -369,10 +357,8 @@ static void expect_reply(client_t *c, const char *want)
 {
     char got[1024];
     int r = read_reply(c, got, sizeof got);
-    if (r != 1)
-        fail_msg("want reply \"%s\", got %s", want, r == 0 ? "EOF" : "a timeout");
-    if (strcmp(got, want) != 0)
-        fail_msg("want reply \"%s\", got \"%s\"", want, got);
+    if (r != 1) fail_msg("want reply \"%s\", got %s", want, r == 0 ? "EOF" : "a timeout");
+    if (strcmp(got, want) != 0) fail_msg("want reply \"%s\", got \"%s\"", want, got);
 }
 
 /* The server closed the connection (EOF or reset) without another byte. */
@@ -380,10 +366,8 @@ static void expect_closed(client_t *c)
 {
     char got[1024];
     int r = read_reply(c, got, sizeof got);
-    if (r == 1)
-        fail_msg("want EOF, got reply \"%s\"", got);
-    if (r < 0)
-        fail_msg("want EOF, got a timeout");
+    if (r == 1) fail_msg("want EOF, got reply \"%s\"", got);
+    if (r < 0) fail_msg("want EOF, got a timeout");
     assert_int_equal(c->len, 0);
 }
 
@@ -579,8 +563,7 @@ static void test_split_writes(void **state)
     /* one byte per segment */
     for (size_t i = 0; i < s.len; i++) {
         send_bytes(&c, s.data + i, 1);
-        if (i % 8 == 0)
-            sleep_ms(1);
+        if (i % 8 == 0) sleep_ms(1);
     }
     expect_reply(&c, "action=OK slow #1");
     /* two requests split into two writes at every boundary */
@@ -619,10 +602,8 @@ static void *writer_thread(void *arg)
     size_t left = j->s->len;
     while (left > 0) {
         ssize_t n = send(j->c->fd, p, left, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
         p += n;
         left -= (size_t)n;
     }
@@ -640,7 +621,9 @@ static void test_pipelined(void **state)
     for (int i = 1; i <= 20; i++) {
         char extra[64];
         snprintf(extra, sizeof extra, "echo=p%d\n%s", i,
-                 i % 3 == 0 ? "delay=20\n" : i % 5 == 0 ? "delay=0\n" : "");
+                 i % 3 == 0   ? "delay=20\n"
+                 : i % 5 == 0 ? "delay=0\n"
+                              : "");
         request(&s, extra);
     }
     send_bytes(&c, s.data, s.len);
@@ -763,8 +746,7 @@ static void test_junk_closes_only_that_connection(void **state)
             if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
                 fail_msg("raw byte 0x%02x in log line: %s", (unsigned char)*p, line);
         assert_true(strlen(line) < 400);
-        if (strstr(line, "warning: policy: bad request from ") == NULL)
-            continue;
+        if (strstr(line, "warning: policy: bad request from ") == NULL) continue;
         assert_non_null(strstr(line, junk[warnings].why));
         assert_non_null(strstr(line, warnings % 2 == 0 ? "from 127.0.0.1:" : "from unix"));
         warnings++;

@@ -727,7 +727,11 @@ static void test_limits(void **state)
     free(huge);
 }
 
-/* ZONEFILE_MAX_RECORDS records are accepted, one more is not. */
+/*
+ * ZONEFILE_MAX_RECORDS records are accepted, one more is not: records are stored in order and
+ * the first error stops the parse, so an error on the line of record MAX + 1 shows that the
+ * MAX before it were taken. (One parse only: a million records are slow under the sanitizers.)
+ */
 static void test_record_limit(void **state)
 {
     (void)state;
@@ -736,19 +740,12 @@ static void test_record_limit(void **state)
     size_t n = ZONEFILE_MAX_RECORDS; /* the SOA + (n - 1) records, then one more */
     size_t len = sizeof head - 1 + n * (sizeof rec - 1);
     char *buf = malloc(len);
-    char err[256];
+    char err[256], want[64];
     assert_non_null(buf);
     memcpy(buf, head, sizeof head - 1);
     for (size_t i = 0; i < n; i++)
         memcpy(buf + sizeof head - 1 + i * (sizeof rec - 1), rec, sizeof rec - 1);
-    zonefile_t *zf = zonefile_parse((unsigned char *)buf, len - (sizeof rec - 1), "t", NULL,
-                                    err, sizeof err);
-    if (zf == NULL)
-        fail_msg("%s", err);
-    assert_int_equal(zonefile_count(zf), ZONEFILE_MAX_RECORDS);
-    zonefile_free(zf);
     assert_null(zonefile_parse((unsigned char *)buf, len, "t", NULL, err, sizeof err));
-    char want[64];
     snprintf(want, sizeof want, "t:%zu: more than %u records", n + 3, ZONEFILE_MAX_RECORDS);
     assert_string_equal(err, want);
     free(buf);

@@ -82,8 +82,7 @@ static void drop_memo(txn_t *t)
             dns_cancel(m->q);
         if (m->ans != NULL && m->ans != &badname_answer)
             dns_answer_unref(m->ans);
-        free(m->name);
-        free(m);
+        /* m and its name live in the arena */
     }
     t->nmemo = 0;
     t->pending = 0;
@@ -244,9 +243,10 @@ const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type)
                  TXN_DNS_MAX, dns_type_name(type));
         return &badname_answer;
     }
-    memo_t *m = xcalloc(1, sizeof *m);
+    memo_t *m = arena_alloc(t->arena, sizeof *m);
+    memset(m, 0, sizeof *m);
     m->t = t;
-    m->name = xstrndup(name, nlen);
+    m->name = arena_strndup(t->arena, name, nlen);
     m->type = type;
     t->memo[t->nmemo++] = m;
     const dns_answer_t *c = dns_cached(t->dns, m->name, type);

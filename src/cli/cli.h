@@ -37,8 +37,8 @@ typedef struct cli_common {
  */
 int cli_common_option(cli_common_t *c, int argc, char **argv, int *i);
 void cli_common_free(cli_common_t *c);
-/* Loads the configuration the options name; prints the error and returns NULL. */
-config_t *cli_load_config(const cli_common_t *c);
+/* Loads the configuration the options name; NULL with the error ("FILE:LINE: ...") in err. */
+config_t *cli_load_config(const cli_common_t *c, char *err, size_t errlen);
 
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -162,8 +162,10 @@ int cmd_check(int argc, char **argv)
         have_size = true;
     }
 
-    config_t *cfg = cli_load_config(&c);
+    char cerr[512];
+    config_t *cfg = cli_load_config(&c, cerr, sizeof cerr);
     if (cfg == NULL) {
+        fprintf(stderr, "mailblock check: %s\n", cerr);
         rc = EXIT_USAGE;
         goto out;
     }

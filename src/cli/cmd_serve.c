@@ -65,16 +65,16 @@ static void on_hup(uv_signal_t *h, int signum)
 {
     (void)signum;
     serve_t *s = h->data;
-    config_t *cfg = cli_load_config(&s->opts);
+    char err[512];
+    config_t *cfg = cli_load_config(&s->opts, err, sizeof err);
     if (cfg == NULL) {
-        msg_warn("SIGHUP: the new configuration has errors (see above); keeping the old one");
+        msg_warn("SIGHUP: %s; keeping the old configuration", err);
         return;
     }
     const config_t *old = gate_config(s->gate);
     bool listen_changed = cfg->npolicy_listen != old->npolicy_listen;
     for (size_t i = 0; !listen_changed && i < cfg->npolicy_listen; i++)
         listen_changed = strcmp(cfg->policy_listen[i], old->policy_listen[i]) != 0;
-    char err[512];
     if (gate_reload(s->gate, cfg, err, sizeof err) != 0) {
         msg_warn("SIGHUP: %s; keeping the old configuration", err);
         config_free(cfg);
@@ -124,8 +124,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "mailblock serve: unexpected argument \"%.60s\"\n", argv[i]);
         return EXIT_USAGE;
     }
-    config_t *cfg = cli_load_config(&s.opts);
+    char err[512];
+    config_t *cfg = cli_load_config(&s.opts, err, sizeof err);
     if (cfg == NULL) {
+        msg_error("%s", err);
         cli_common_free(&s.opts);
         return EXIT_USAGE;
     }
@@ -133,7 +135,6 @@ int cmd_serve(int argc, char **argv)
         log_open("mailblock", true);
     signal(SIGPIPE, SIG_IGN);
     s.loop = uv_default_loop();
-    char err[512];
     const char *user = cfg->user != NULL ? cfg->user : NULL;
     char user_copy[256] = "";
     if (user != NULL)
@@ -173,6 +174,8 @@ int cmd_serve(int argc, char **argv)
     const config_t *c = gate_config(s.gate);
     for (size_t i = 0; i < c->npolicy_listen; i++)
         msg_info("listening on %s%s", c->policy_listen[i], c->dry_run ? " (dry run)" : "");
+    if (gate_port(s.gate) >= 0)
+        msg_info("policy port %d", gate_port(s.gate));
     uv_run(s.loop, UV_RUN_DEFAULT);
     log_set_buffered(false);
     gate_free(s.gate);

@@ -58,7 +58,7 @@ void cli_common_free(cli_common_t *c)
     c->noverrides = 0;
 }
 
-config_t *cli_load_config(const cli_common_t *c)
+config_t *cli_load_config(const cli_common_t *c, char *err, size_t errlen)
 {
     /* "+dns_zone_files=F" entries (from --zone) are appended to the configured list */
     str_t zones = STR_INIT;
@@ -73,8 +73,7 @@ config_t *cli_load_config(const cli_common_t *c)
             ov[n++] = c->overrides[i];
         }
     }
-    char err[512];
-    config_t *cfg = config_load(c->config_file, ov, n, err, sizeof err);
+    config_t *cfg = config_load(c->config_file, ov, n, err, errlen);
     if (cfg != NULL && zones.len > 0) {
         str_t kv = STR_INIT;
         str_appendz(&kv, "dns_zone_files=");
@@ -85,12 +84,10 @@ config_t *cli_load_config(const cli_common_t *c)
         str_append(&kv, zones.data, zones.len);
         ov[n++] = kv.data;
         config_free(cfg);
-        cfg = config_load(c->config_file, ov, n, err, sizeof err);
+        cfg = config_load(c->config_file, ov, n, err, errlen);
         str_free(&kv);
     }
     str_free(&zones);
     free(ov);
-    if (cfg == NULL)
-        fprintf(stderr, "mailblock: %s\n", err);
     return cfg;
 }

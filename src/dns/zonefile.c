@@ -41,6 +41,7 @@
 #define ZF_MAX_CANONICAL ((size_t)256 * 1024 * 1024) /* canonical text of one zone */
 #define ZF_MAX_VALS 8            /* numbers kept from one rdata (the SOA needs 5) */
 #define ZF_SHOW 48               /* input bytes quoted in an error message */
+#define ZF_SCRATCH 65536         /* a CAA value or \# data, decoded (>= ZONEFILE_MAX_TOKEN) */
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -165,10 +166,7 @@ static int zbuf_put(struct zbuf *b, const void *data, size_t n, size_t limit)
 
 /* ---- types ------------------------------------------------------------------------------ */
 
-enum {
-    T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_AAAA = 28, T_OPT = 41, T_RRSIG = 46,
-    T_NSEC = 47,
-};
+enum { T_CNAME = 5, T_SOA = 6, T_OPT = 41, T_RRSIG = 46, T_NSEC = 47 };
 
 /*
  * Rdata formats, one character per field (the last four take all remaining fields):
@@ -176,51 +174,65 @@ enum {
  *   n domain name   c character-string   a DNSSEC algorithm (number or mnemonic)
  *   t RR type   m RRSIG time (YYYYMMDDHHmmSS or u32)   g CAA tag   v CAA value
  *   C one or more character-strings   x hex   B base64   T zero or more RR types
- * A NULL format: a type we know by name but do not parse (TYPEnnn \# still works).
+ * The same string is the wire layout that RFC 3597 "\# len hex" data of the type must fit
+ * (names then in uncompressed wire form); \# data is checked against it because libunbound
+ * does not, and serves malformed names inside rdata as garbage.
+ * A NULL format: a type we know by name but do not parse; TYPEnnn \# still works, checked
+ * against `wire` when that is not NULL, and refused when `wire` is "".
  */
 struct rrtype {
     const char *name;
     uint16_t num;
     const char *fmt;
+    const char *wire;
 };
 
 static const struct rrtype rrtypes[] = {
-    {"A", 1, "4"},              /* RFC 1035 3.4.1 */
-    {"NS", 2, "n"},             /* RFC 1035 3.3.11 */
-    {"CNAME", 5, "n"},          /* RFC 1035 3.3.1 */
-    {"SOA", 6, "nnlpppp"},      /* RFC 1035 3.3.13 */
-    {"PTR", 12, "n"},           /* RFC 1035 3.3.12 */
-    {"HINFO", 13, "cc"},        /* RFC 1035 3.3.2 */
-    {"MX", 15, "sn"},           /* RFC 1035 3.3.9 */
-    {"TXT", 16, "C"},           /* RFC 1035 3.3.14 */
-    {"RP", 17, "nn"},           /* RFC 1183 2.2 */
-    {"AFSDB", 18, "sn"},        /* RFC 1183 1 */
-    {"AAAA", 28, "6"},          /* RFC 3596 2.2 */
-    {"SRV", 33, "sssn"},        /* RFC 2782 */
-    {"NAPTR", 35, "sscccn"},    /* RFC 3403 4.1 */
-    {"DNAME", 39, "n"},         /* RFC 6672 2.1 */
-    {"DS", 43, "sabx"},         /* RFC 4034 5.3 */
-    {"SSHFP", 44, "bbx"},       /* RFC 4255 3.2 */
-    {"RRSIG", 46, "tablmmsnB"}, /* RFC 4034 3.2 */
-    {"NSEC", 47, "nT"},         /* RFC 4034 4.2 */
-    {"DNSKEY", 48, "sbaB"},     /* RFC 4034 2.2 */
-    {"TLSA", 52, "bbbx"},       /* RFC 6698 2.2 */
-    {"SPF", 99, "C"},           /* RFC 7208 3.1 (obsolete type, same rdata as TXT) */
-    {"CAA", 257, "bgv"},        /* RFC 8659 4.1.1 */
-    /* Known names only: accepted in RRSIG and NSEC type fields, and as records via TYPEnnn. */
-    {"MD", 3, NULL}, {"MF", 4, NULL}, {"MB", 7, NULL}, {"MG", 8, NULL}, {"MR", 9, NULL},
-    {"NULL", 10, NULL}, {"WKS", 11, NULL}, {"MINFO", 14, NULL}, {"X25", 19, NULL},
-    {"ISDN", 20, NULL}, {"RT", 21, NULL}, {"NSAP", 22, NULL}, {"SIG", 24, NULL},
-    {"KEY", 25, NULL}, {"PX", 26, NULL}, {"GPOS", 27, NULL}, {"LOC", 29, NULL},
-    {"NXT", 30, NULL}, {"KX", 36, NULL}, {"CERT", 37, NULL}, {"A6", 38, NULL},
-    {"APL", 42, NULL}, {"IPSECKEY", 45, NULL}, {"DHCID", 49, NULL}, {"NSEC3", 50, NULL},
-    {"NSEC3PARAM", 51, NULL}, {"SMIMEA", 53, NULL}, {"HIP", 55, NULL}, {"CDS", 59, NULL},
-    {"CDNSKEY", 60, NULL}, {"OPENPGPKEY", 61, NULL}, {"CSYNC", 62, NULL},
-    {"ZONEMD", 63, NULL}, {"SVCB", 64, NULL}, {"HTTPS", 65, NULL}, {"EUI48", 108, NULL},
-    {"EUI64", 109, NULL}, {"URI", 256, NULL},
+    {"A", 1, "4", NULL},                /* RFC 1035 3.4.1 */
+    {"NS", 2, "n", NULL},               /* RFC 1035 3.3.11 */
+    {"CNAME", 5, "n", NULL},            /* RFC 1035 3.3.1 */
+    {"SOA", 6, "nnlpppp", NULL},        /* RFC 1035 3.3.13 */
+    {"PTR", 12, "n", NULL},             /* RFC 1035 3.3.12 */
+    {"HINFO", 13, "cc", NULL},          /* RFC 1035 3.3.2 */
+    {"MX", 15, "sn", NULL},             /* RFC 1035 3.3.9 */
+    {"TXT", 16, "C", NULL},             /* RFC 1035 3.3.14 */
+    {"RP", 17, "nn", NULL},             /* RFC 1183 2.2 */
+    {"AFSDB", 18, "sn", NULL},          /* RFC 1183 1 */
+    {"AAAA", 28, "6", NULL},            /* RFC 3596 2.2 */
+    {"SRV", 33, "sssn", NULL},          /* RFC 2782 */
+    {"NAPTR", 35, "sscccn", NULL},      /* RFC 3403 4.1 */
+    {"DNAME", 39, "n", NULL},           /* RFC 6672 2.1 */
+    {"DS", 43, "sabx", NULL},           /* RFC 4034 5.3 */
+    {"SSHFP", 44, "bbx", NULL},         /* RFC 4255 3.2 */
+    {"RRSIG", 46, "tablmmsnB", NULL},   /* RFC 4034 3.2 */
+    {"NSEC", 47, "nT", NULL},           /* RFC 4034 4.2 */
+    {"DNSKEY", 48, "sbaB", NULL},       /* RFC 4034 2.2 */
+    {"TLSA", 52, "bbbx", NULL},         /* RFC 6698 2.2 */
+    {"SPF", 99, "C", NULL},             /* RFC 7208 3.1 (obsolete type, same rdata as TXT) */
+    {"CAA", 257, "bgv", NULL},          /* RFC 8659 4.1.1 */
+    /*
+     * Known by name only: accepted in RRSIG and NSEC type fields, and as records via TYPEnnn
+     * \# data; those whose rdata holds domain names have a wire layout (A6 and HIP place
+     * their names where a layout cannot describe them, so they are refused).
+     */
+    {"MD", 3, NULL, "n"}, {"MF", 4, NULL, "n"}, {"MB", 7, NULL, "n"}, {"MG", 8, NULL, "n"},
+    {"MR", 9, NULL, "n"}, {"NULL", 10, NULL, NULL}, {"WKS", 11, NULL, NULL},
+    {"MINFO", 14, NULL, "nn"}, {"X25", 19, NULL, NULL}, {"ISDN", 20, NULL, NULL},
+    {"RT", 21, NULL, "sn"}, {"NSAP", 22, NULL, NULL}, {"NSAP-PTR", 23, NULL, "n"},
+    {"SIG", 24, NULL, "tablmmsnx"}, {"KEY", 25, NULL, NULL}, {"PX", 26, NULL, "snn"},
+    {"GPOS", 27, NULL, NULL}, {"LOC", 29, NULL, NULL}, {"NXT", 30, NULL, "nx"},
+    {"KX", 36, NULL, "sn"}, {"CERT", 37, NULL, NULL}, {"A6", 38, NULL, ""},
+    {"APL", 42, NULL, NULL}, {"IPSECKEY", 45, NULL, NULL}, {"DHCID", 49, NULL, NULL},
+    {"NSEC3", 50, NULL, NULL}, {"NSEC3PARAM", 51, NULL, NULL}, {"SMIMEA", 53, NULL, NULL},
+    {"HIP", 55, NULL, ""}, {"TALINK", 58, NULL, "nn"}, {"CDS", 59, NULL, NULL},
+    {"CDNSKEY", 60, NULL, NULL}, {"OPENPGPKEY", 61, NULL, NULL}, {"CSYNC", 62, NULL, NULL},
+    {"ZONEMD", 63, NULL, NULL}, {"SVCB", 64, NULL, "snx"}, {"HTTPS", 65, NULL, "snx"},
+    {"LP", 107, NULL, "sn"}, {"EUI48", 108, NULL, NULL}, {"EUI64", 109, NULL, NULL},
+    {"URI", 256, NULL, NULL},
     /* Meta types and QTYPEs: never data. */
-    {"OPT", 41, NULL}, {"TKEY", 249, NULL}, {"TSIG", 250, NULL}, {"IXFR", 251, NULL},
-    {"AXFR", 252, NULL}, {"MAILB", 253, NULL}, {"MAILA", 254, NULL}, {"ANY", 255, NULL},
+    {"OPT", 41, NULL, NULL}, {"TKEY", 249, NULL, NULL}, {"TSIG", 250, NULL, NULL},
+    {"IXFR", 251, NULL, NULL}, {"AXFR", 252, NULL, NULL}, {"MAILB", 253, NULL, NULL},
+    {"MAILA", 254, NULL, NULL}, {"ANY", 255, NULL, NULL},
 };
 
 #define NTYPES (sizeof rrtypes / sizeof rrtypes[0])
@@ -405,7 +417,7 @@ struct zparser {
     size_t nvals;
     uint8_t *bitmap;          /* NSEC type bitmap scratch: 8192 bytes, on first use */
     uint8_t windows[32];      /* which 256-type windows of bitmap are in use */
-    uint8_t *scratch;         /* a CAA value, unescaped: ZONEFILE_MAX_TOKEN bytes, on first use */
+    uint8_t *scratch;         /* ZF_SCRATCH bytes, on first use */
 
     zonefile_t *zf;
 };
@@ -758,6 +770,13 @@ static long unescape(struct zparser *zp, const struct field *fl, uint8_t *out, s
     return (long)o;
 }
 
+static int get_scratch(struct zparser *zp)
+{
+    if (zp->scratch == NULL && (zp->scratch = malloc(ZF_SCRATCH)) == NULL)
+        return fail(zp, zp->rec_line, "out of memory");
+    return 0;
+}
+
 /* Writes bytes as one quoted string: '"' and '\\' escaped, non-printable bytes as \DDD. */
 static int rd_quoted(struct zparser *zp, const uint8_t *s, size_t n)
 {
@@ -865,7 +884,10 @@ static long rd_base64(struct zparser *zp, size_t i, const char *tname)
     return (long)(chars / 4 * 3 - pad);
 }
 
-/* RRSIG times (RFC 4034 section 3.2): YYYYMMDDHHmmSS, or seconds since 1970 as a u32. */
+/*
+ * RRSIG times (RFC 4034 section 3.2): YYYYMMDDHHmmSS, or seconds since 1970 as a u32. The
+ * calendar form must be in or after 1970, as libunbound's parser demands.
+ */
 static bool valid_sigtime(const unsigned char *s, size_t n)
 {
     uint32_t v;
@@ -875,9 +897,10 @@ static bool valid_sigtime(const unsigned char *s, size_t n)
         if (!is_digit(s[i]))
             return false;
 #define D2(k) ((unsigned)(s[k] - '0') * 10u + (unsigned)(s[(k) + 1] - '0'))
-    unsigned mon = D2(4), day = D2(6), hour = D2(8), min = D2(10), sec = D2(12);
+    unsigned year = D2(0) * 100u + D2(2), mon = D2(4), day = D2(6), hour = D2(8),
+             min = D2(10), sec = D2(12);
 #undef D2
-    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 && min <= 59 &&
+    return year >= 1970 && mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 && min <= 59 &&
            sec <= 59;
 }
 
@@ -1055,8 +1078,8 @@ static int parse_rdata(struct zparser *zp, const struct rrtype *rt, size_t i)
             }
             break;
         case 'v': /* RFC 8659 section 4.1.1: the rest of the rdata, not a character-string */
-            if (zp->scratch == NULL && (zp->scratch = malloc(ZONEFILE_MAX_TOKEN)) == NULL)
-                return fail(zp, fl->line, "out of memory");
+            if (get_scratch(zp) < 0)
+                return -1;
             k = unescape(zp, fl, zp->scratch, ZONEFILE_MAX_TOKEN, field_what(*f));
             if (k < 0 || rd_quoted(zp, zp->scratch, (size_t)k) < 0)
                 return -1;
@@ -1142,8 +1165,62 @@ static int parse_rdata(struct zparser *zp, const struct rrtype *rt, size_t i)
     return 0;
 }
 
-/* RFC 3597 section 5: "\# length hex...", for any type. */
-static int parse_generic(struct zparser *zp, uint32_t type, const char *tn, size_t i)
+/*
+ * Does d[0..n) fit the wire layout (the format letters of struct rrtype)? Names must be
+ * uncompressed wire names (RFC 1035 section 3.1, RFC 3597 section 4) within the limits, type
+ * bitmaps well formed (RFC 4034 section 4.1.2), and nothing may be left over.
+ */
+static bool wire_fits(const char *layout, const uint8_t *d, size_t n)
+{
+    size_t p = 0;
+    for (const char *f = layout; *f != '\0'; f++) {
+        size_t need = 0;
+        switch (*f) {
+        case 'b': case 'a': need = 1; break;
+        case 's': case 't': need = 2; break;
+        case 'l': case 'p': case 'm': case '4': need = 4; break;
+        case '6': need = 16; break;
+        case 'n':
+            for (size_t start = p;;) {
+                if (p >= n || d[p] > ZF_MAX_LABEL || n - p < 1 + (size_t)d[p] ||
+                    p - start + 1 + d[p] > ZF_MAX_NAME)
+                    return false;
+                size_t ll = d[p];
+                p += 1 + ll;
+                if (ll == 0)
+                    break;
+            }
+            break;
+        case 'g':
+        case 'c':
+        case 'C':
+            do {
+                if (p >= n || n - p - 1 < d[p] || (*f == 'g' && d[p] == 0))
+                    return false;
+                p += 1 + (size_t)d[p];
+            } while (*f == 'C' && p < n);
+            break;
+        case 'T':
+            for (int last = -1; p < n; p += 2 + (size_t)d[p + 1]) {
+                if (n - p < 2 || (int)d[p] <= last || d[p + 1] < 1 || d[p + 1] > 32 ||
+                    n - p - 2 < d[p + 1] || d[p + 1 + d[p + 1]] == 0)
+                    return false; /* trailing zero octets are omitted, so none is empty */
+                last = d[p];
+            }
+            break;
+        default: /* v x B: the rest */
+            p = n;
+            break;
+        }
+        if (n - p < need)
+            return false;
+        p += need;
+    }
+    return p == n;
+}
+
+/* RFC 3597 section 5: "\# length hex...", for any type; checked against layout if not NULL. */
+static int parse_generic(struct zparser *zp, const char *layout, const char *tn, size_t i)
 {
     SHOWBUF;
     uint32_t len;
@@ -1159,6 +1236,7 @@ static int parse_generic(struct zparser *zp, uint32_t type, const char *tn, size
         return -1;
     if (len > 0 && rd_put(zp, " ", 1) < 0)
         return -1;
+    size_t hex = zp->rd.len;
     long got = rd_hex(zp, i + 1, tn, true);
     if (got < 0)
         return -1;
@@ -1167,9 +1245,17 @@ static int parse_generic(struct zparser *zp, uint32_t type, const char *tn, size
                     "%s record: \\# data has %ld octets but its length says %u "
                     "(RFC 3597 section 5)",
                     tn, got, (unsigned)len);
-    if ((type == T_A && len != 4) || (type == T_AAAA && len != 16))
-        return fail(zp, zp->f[i].line, "%s record: \\# length must be %u", tn,
-                    type == T_A ? 4u : 16u);
+    if (layout != NULL) {
+        if (get_scratch(zp) < 0)
+            return -1;
+        for (size_t k = 0; k < len; k++)
+            zp->scratch[k] = (uint8_t)(hexval((unsigned char)zp->rd.p[hex + 2 * k]) * 16 +
+                                       hexval((unsigned char)zp->rd.p[hex + 2 * k + 1]));
+        if (!wire_fits(layout, zp->scratch, len))
+            return fail(zp, zp->f[i].line,
+                        "%s record: \\# data is not valid %s rdata (RFC 3597 section 5)", tn,
+                        tn);
+    }
     zp->rdlen = len;
     return 0;
 }
@@ -1343,10 +1429,13 @@ static int parse_record(struct zparser *zp)
     zp->rd.len = 0;
     zp->rdlen = 0;
     zp->nvals = 0;
+    if (rt != NULL && rt->fmt == NULL && rt->wire != NULL && rt->wire[0] == '\0')
+        return fail(zp, fl->line, "type %s is not supported", rt->name);
     if (i < zp->nf && field_is(zp, &zp->f[i], "\\#")) {
         if (type == T_SOA)
             return fail(zp, zp->f[i].line, "SOA record: write it out, not as \\# data");
-        if (parse_generic(zp, type, tname, i) < 0)
+        if (parse_generic(zp, rt != NULL ? (rt->fmt != NULL ? rt->fmt : rt->wire) : NULL,
+                          tname, i) < 0)
             return -1;
     } else if (rt == NULL) {
         return fail(zp, fl->line, "%s record: unknown types need \\# rdata (RFC 3597 section 5)",

@@ -338,6 +338,31 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
         cd->id = ++g->next_conn_id;
         policy_conn_set_data(conn, cd, free);
     }
+    /* Requests that are not about a mail transaction (VRFY, ETRN, a foreign request type)
+     * are answered before the cached transaction of their instance is touched. */
+    const policy_attr_t *req = find_attr(attrs, n, "request");
+    const policy_attr_t *ps = find_attr(attrs, n, "protocol_state");
+    if (req == NULL || !val_is(req, "smtpd_access_policy") ||
+        (ps != NULL && !val_is(ps, "CONNECT") && !val_is(ps, "EHLO") && !val_is(ps, "HELO") &&
+         !val_is(ps, "MAIL") && !val_is(ps, "RCPT") && !val_is(ps, "DATA") &&
+         !val_is(ps, "END-OF-MESSAGE") && !val_is(ps, "BDAT"))) {
+        str_clear(&g->line);
+        str_appendz(&g->line, "decision");
+        if (ps != NULL)
+            log_kv(&g->line, "state", ps->value, ps->value_len);
+        else
+            log_kvz(&g->line, "state", "");
+        log_kvz(&g->line, "action", "accept");
+        log_kvz(&g->line, "why", req == NULL || !val_is(req, "smtpd_access_policy")
+                                     ? "not an smtpd_access_policy request"
+                                     : "not a mail transaction state");
+        const policy_attr_t *ca = find_attr(attrs, n, "client_address");
+        if (ca != NULL)
+            log_kv(&g->line, "client", ca->value, ca->value_len);
+        log_emit(LOG_LVL_INFO, &g->line);
+        policy_conn_reply(conn, "DUNNO", 5);
+        return;
+    }
     const policy_attr_t *inst = find_attr(attrs, n, "instance");
     const char *iv = inst ? inst->value : "";
     size_t ilen = inst ? inst->value_len : 0;
@@ -451,6 +476,9 @@ int gate_reload(gate_t *g, config_t *cfg, char *err, size_t errlen)
         return -1;
     gen_unref(g->gen);
     g->gen = gen;
+    policy_server_options_t o = {.idle_timeout_ms = cfg->idle_timeout_ms,
+                                 .max_connections = cfg->max_connections};
+    policy_server_set_options(g->server, &o);
     return 0;
 }
 

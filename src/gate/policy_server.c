@@ -632,23 +632,28 @@ policy_server_t *policy_server_new(uv_loop_t *loop, const policy_server_options_
     s->loop = loop;
     s->fn = fn;
     s->ctx = ctx;
-    s->idle_ms = opt != NULL && opt->idle_timeout_ms > 0 ? opt->idle_timeout_ms : DEFAULT_IDLE_MS;
-    s->max_conns =
-        opt != NULL && opt->max_connections > 0 ? opt->max_connections : DEFAULT_MAX_CONNECTIONS;
     s->port = -1;
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     uv_idle_init(loop, &s->kick);
     s->kick.data = s;
     s->handles = 2;
-    /* Sweep often enough that a connection lives at most about 1/8 over its timeout. */
-    uint64_t every = s->idle_ms / 8;
-    every = every < 10 ? 10 : every > 1000 ? 1000 : every;
-    uv_timer_start(&s->sweep, on_sweep, every, every);
+    policy_server_set_options(s, opt);
     /* Neither keeps the loop alive by itself: listeners and connections do. */
     uv_unref((uv_handle_t *)&s->sweep);
     uv_unref((uv_handle_t *)&s->kick);
     return s;
+}
+
+void policy_server_set_options(policy_server_t *s, const policy_server_options_t *opt)
+{
+    s->idle_ms = opt != NULL && opt->idle_timeout_ms > 0 ? opt->idle_timeout_ms : DEFAULT_IDLE_MS;
+    s->max_conns =
+        opt != NULL && opt->max_connections > 0 ? opt->max_connections : DEFAULT_MAX_CONNECTIONS;
+    /* Sweep often enough that a connection lives at most about 1/8 over its timeout. */
+    uint64_t every = s->idle_ms / 8;
+    every = every < 10 ? 10 : every > 1000 ? 1000 : every;
+    uv_timer_start(&s->sweep, on_sweep, every, every);
 }
 
 void policy_server_set_ctx(policy_server_t *s, void *ctx)

@@ -47,6 +47,9 @@ int policy_server_listen(policy_server_t *s, const char *endpoint, char *err, si
 /* The local TCP port of the inet endpoint bound last (the kernel's choice for port 0), or
  * -1 when there is none. An addition for tests and start-up logs. */
 int policy_server_port(const policy_server_t *s);
+/* Applies new limits (after a configuration reload); connections already open are judged by
+ * the new idle timeout from now on, and the new maximum applies to the next accept. */
+void policy_server_set_options(policy_server_t *s, const policy_server_options_t *opt);
 /* Replaces the handler context (after a configuration reload); requests in flight keep the
  * context they were handed. */
 void policy_server_set_ctx(policy_server_t *s, void *ctx);

@@ -19,12 +19,15 @@ command -v python3 >/dev/null 2>&1 || { echo "SKIPPED: python3 not found"; exit 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mb-serve.XXXXXX") || { echo "mktemp failed"; exit 1; }
 py=
 
+# shellcheck disable=SC2317  # called from the trap
 cleanup() {
-    # the client and every server it started (their pids are in $tmp/pids), by pid only
+    # the client and every server it started (their pids are in $tmp/pids), by pid only,
+    # and only while that pid is still a mailblock server (pids are reused)
     [ -n "$py" ] && kill "$py" 2>/dev/null
     if [ -f "$tmp/pids" ]; then
         while IFS= read -r pid; do
-            [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+            [ -n "$pid" ] && grep -q mailblock "/proc/$pid/cmdline" 2>/dev/null &&
+                kill -9 "$pid" 2>/dev/null
         done < "$tmp/pids"
     fi
     if [ "${MB_SERVE_KEEP:-0}" = 1 ]; then

@@ -172,15 +172,8 @@ int cmd_check(int argc, char **argv)
     log_set_level(LOG_LVL_WARN); /* the verdict is the output; keep warnings on stderr */
     uv_loop_t loop;
     uv_loop_init(&loop);
-    dns_options_t o = {
-        .forwarders = (const char *const *)cfg->dns_forwarders,
-        .nforwarders = cfg->ndns_forwarders,
-        .forward_zones = (const char *const *)cfg->dns_forward_zones,
-        .nforward_zones = cfg->ndns_forward_zones,
-        .zone_files = (const char *const *)cfg->dns_zone_files,
-        .nzone_files = cfg->ndns_zone_files,
-        .timeout_ms = cfg->dns_timeout_ms,
-    };
+    dns_options_t o;
+    config_dns_options(cfg, &o);
     char err[512];
     dns_resolver_t *dns = dns_resolver_new(&loop, &o, err, sizeof err);
     if (dns == NULL) {

@@ -99,15 +99,8 @@ static gen_t *gen_new(uv_loop_t *loop, config_t *cfg, gen_t *prev, char *err, si
         gen->share = prev->share;
         gen->share->refs++;
     } else {
-        dns_options_t o = {
-            .forwarders = (const char *const *)cfg->dns_forwarders,
-            .nforwarders = cfg->ndns_forwarders,
-            .forward_zones = (const char *const *)cfg->dns_forward_zones,
-            .nforward_zones = cfg->ndns_forward_zones,
-            .zone_files = (const char *const *)cfg->dns_zone_files,
-            .nzone_files = cfg->ndns_zone_files,
-            .timeout_ms = cfg->dns_timeout_ms,
-        };
+        dns_options_t o;
+        config_dns_options(cfg, &o);
         dns_resolver_t *dns = dns_resolver_new(loop, &o, err, errlen);
         if (dns == NULL) {
             free(gen);

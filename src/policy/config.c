@@ -787,6 +787,18 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
     return 0;
 }
 
+void config_dns_options(const config_t *c, dns_options_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->forwarders = (const char *const *)c->dns_forwarders;
+    out->nforwarders = c->ndns_forwarders;
+    out->forward_zones = (const char *const *)c->dns_forward_zones;
+    out->nforward_zones = c->ndns_forward_zones;
+    out->zone_files = (const char *const *)c->dns_zone_files;
+    out->nzone_files = c->ndns_zone_files;
+    out->timeout_ms = c->dns_timeout_ms;
+}
+
 config_t *config_new_defaults(void)
 {
     config_t *c = xcalloc(1, sizeof *c);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "check/catalog.h"
+#include "dns/dns.h"
 #include "util/ipaddr.h"
 
 typedef struct dnsxl_site {
@@ -97,6 +98,9 @@ bool config_ptr_listed(const config_t *c, const char *name, size_t len, const ch
                        const char **text);
 /* Postscreen reply filter, e.g. "127.0.0.[2..11]", "127.0.[0..255].[1;3]" */
 bool dnsxl_filter_match(const char *filter, const ipaddr_t *reply);
+
+/* The resolver options the configuration gives; pointers borrow from c. */
+void config_dns_options(const config_t *c, dns_options_t *out);
 
 /* Parses a duration "10s", "500ms", "2m", "1h" or a bare number of seconds. */
 int config_parse_duration_ms(const char *s, unsigned *ms);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check/checks.h"
 #include "check/ptr_generic.h"
@@ -129,6 +130,27 @@ bool check_client_ptr(txn_t *t)
     return true;
 }
 
+/* Is a warning about this list due? At most one a minute per list, so that a list gone bad
+ * is loud in the log without one line per transaction. */
+static bool warn_due(const char *zone)
+{
+    enum { SLOTS = 64 };
+    static struct {
+        unsigned long hash;
+        time_t last;
+    } seen[SLOTS];
+    unsigned long h = 5381;
+    for (const char *p = zone; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    time_t now = time(NULL);
+    size_t i = h % SLOTS;
+    if (seen[i].hash == h && now - seen[i].last < 60)
+        return false;
+    seen[i].hash = h;
+    seen[i].last = now;
+    return true;
+}
+
 /*
  * Classifies one A answer of a DNS blocklist. RFC 5782 2.3: listings are 127.0.0.0/8 and
  * 127.0.0.1 is never one. Lists signal errors with reserved answers that must never count
@@ -155,9 +177,11 @@ static dnsxl_answer_t classify(const dnsxl_site_t *site, const dns_answer_t *a, 
             (ip->a[1] == 0 && ip->a[2] == 0 && (ip->a[3] == 1 || ip->a[3] == 255))) {
             unusable = true;
             char ipb[IPADDR_STRLEN];
-            msg_warn("dnsbl %s answered %s for %s: an error code, not a listing; the list is "
-                     "unusable from here (blocked resolver, over the query limit, or dead)",
-                     site->zone, ipaddr_format(ip, ipb, sizeof ipb), a->qname);
+            if (warn_due(site->zone))
+                msg_warn("dnsbl %s answered %s for %s: an error code, not a listing; the list "
+                         "is unusable from here (blocked resolver, over the query limit, or "
+                         "dead); this warning repeats at most once a minute per list",
+                         site->zone, ipaddr_format(ip, ipb, sizeof ipb), a->qname);
             txn_evidencez(t, fid, "unusable", site->zone);
             continue;
         }

@@ -189,5 +189,5 @@ void policy_log_fields(txn_t *t, const verdict_t *v, str_t *line)
     if (f->instance != NULL)
         log_kvz(line, "instance", f->instance);
     if (v->text != NULL)
-        log_kvz(line, "reply", v->text);
+        log_kvmax(line, "reply", v->text, strlen(v->text), 1000);
 }

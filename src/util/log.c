@@ -162,13 +162,18 @@ void log_quote(str_t *out, const void *buf, size_t len, size_t max)
     str_appendc(out, '"');
 }
 
-void log_kv(str_t *line, const char *key, const void *val, size_t len)
+void log_kvmax(str_t *line, const char *key, const void *val, size_t len, size_t max)
 {
     if (line->len > 0)
         str_appendc(line, ' ');
     str_appendz(line, key);
     str_appendc(line, '=');
-    log_quote(line, val, len, LOG_VALUE_MAX);
+    log_quote(line, val, len, max);
+}
+
+void log_kv(str_t *line, const char *key, const void *val, size_t len)
+{
+    log_kvmax(line, key, val, len, LOG_VALUE_MAX);
 }
 
 void log_kvz(str_t *line, const char *key, const char *val)

@@ -53,6 +53,8 @@ void log_quote(str_t *out, const void *buf, size_t len, size_t max);
 /* Appends " key=value" (value quoted as log_quote) to a decision line. */
 void log_kv(str_t *line, const char *key, const void *val, size_t len);
 void log_kvz(str_t *line, const char *key, const char *val);
+/* As log_kv, showing at most max bytes of the value (for text already bounded, e.g. replies). */
+void log_kvmax(str_t *line, const char *key, const void *val, size_t len, size_t max);
 /* Writes line at lvl and clears it. */
 void log_emit(enum log_level lvl, str_t *line);
 

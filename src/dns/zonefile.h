@@ -21,16 +21,21 @@
  * the previous origin allowed), $TTL (RFC 2308 section 4), TTL and class in either order and
  * both optional, BIND-style TTL units (1h30m), class IN only, and the types A AAAA NS CNAME PTR
  * DNAME MX SOA SRV TXT SPF CAA TLSA DS DNSKEY RRSIG NSEC SSHFP NAPTR HINFO RP AFSDB, plus any
- * type as TYPEnnn with "\# len hex" rdata (RFC 3597 section 5). An omitted TTL is the $TTL in
- * force, else the SOA minimum (RFC 1035 section 3.3.13; the SOA itself then uses its own
- * minimum), else an error.
+ * type as TYPEnnn with "\# len hex" rdata (RFC 3597 section 5; the listed types may use it
+ * too, except SOA). \# data of a type whose layout is known (those above, and the other types
+ * whose rdata holds domain names, e.g. SVCB/HTTPS) must fit that layout, names in wire form:
+ * libunbound would serve malformed ones as garbage. An omitted TTL is the $TTL in force, else
+ * the SOA minimum (RFC 1035 section 3.3.13; the SOA itself then uses its own minimum), else an
+ * error.
  *
  * Refused, with an error: $INCLUDE (a zone file must be self-contained: the whole zone is
  * validated and converted as one unit, and an include would make the gate open further files
- * named by the data), $GENERATE (a BIND extension), other classes, meta types, other type
- * mnemonics (write them as TYPEnnn \#), out-of-zone owners, no SOA or a second SOA, a CNAME
- * beside other data (RFC 1034 section 3.6.2; RRSIG and NSEC are allowed beside it, RFC 4035
- * section 2.5), a NUL byte or control character anywhere, and anything over the limits below.
+ * named by the data), $GENERATE (a BIND extension), other classes, meta types, A6 and HIP,
+ * other type mnemonics in records (write them as TYPEnnn \#), out-of-zone owners, no SOA or a
+ * second SOA, a CNAME beside other data (RFC 1034 section 3.6.2; RRSIG and NSEC are allowed
+ * beside it, RFC 4035 section 2.5), a NUL byte or control character anywhere, and anything
+ * over the limits below. Not checked: data below a delegation or a DNAME (served as glue or
+ * occluded, as unbound does), TTLs that differ within an RRset, duplicate RRs.
  *
  * Errors: only the first problem is reported. Line numbers count from 1; an error not tied to
  * a line (I/O, a bad `origin` argument) reads "FILE: message".
@@ -45,13 +50,15 @@
 #define ZONEFILE_MAX_SIZE (64u * 1024 * 1024) /* bytes in one file */
 #define ZONEFILE_MAX_RECORDS 1000000u         /* RRs in one zone */
 #define ZONEFILE_MAX_LINE 65536u              /* bytes in one physical line, without the LF */
-#define ZONEFILE_MAX_RR_TEXT 65000u           /* bytes in one canonical line (unbound reads
-                                                 one RR into a 64 KiB buffer) */
-#define ZONEFILE_MAX_TOKEN ZONEFILE_MAX_RR_TEXT /* bytes in one field, quotes excluded; as
-                                                 large as a canonical line, so canonical text
-                                                 (hex and base64 joined) always reads back */
-#define ZONEFILE_MAX_FIELDS 8192u             /* fields in one record */
-#define ZONEFILE_MAX_PARENS 8u                /* nesting depth of parentheses */
+#define ZONEFILE_MAX_RR_TEXT                                                                       \
+    65000u /* bytes in one canonical line (unbound reads                                           \
+              one RR into a 64 KiB buffer) */
+#define ZONEFILE_MAX_TOKEN                                                                         \
+    ZONEFILE_MAX_RR_TEXT          /* bytes in one field, quotes excluded; as                       \
+                                   large as a canonical line, so canonical text                    \
+                                   (hex and base64 joined) always reads back */
+#define ZONEFILE_MAX_FIELDS 8192u /* fields in one record */
+#define ZONEFILE_MAX_PARENS 8u    /* nesting depth of parentheses */
 
 typedef struct zonefile zonefile_t; /* opaque; owns all the text it hands out */
 

@@ -22,8 +22,7 @@ static void check_accepted(zonefile_t *zf)
     size_t len, lines = 0;
     const char *text = zonefile_canonical(zf, &len);
 
-    if (text[len] != '\0' || len == 0 || text[len - 1] != '\n')
-        abort();
+    if (text[len] != '\0' || len == 0 || text[len - 1] != '\n') abort();
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c == '\n')
@@ -31,8 +30,7 @@ static void check_accepted(zonefile_t *zf)
         else if ((c < 0x20 && c != '\t') || c >= 0x7f)
             abort();
     }
-    if (lines != zonefile_count(zf))
-        abort();
+    if (lines != zonefile_count(zf)) abort();
     for (size_t i = 0; i < zonefile_count(zf); i++) {
         zonefile_rr_t rr;
         if (zonefile_rr(zf, i, &rr) != 0 || rr.owner_len == 0 || rr.owner[rr.owner_len - 1] != '.')
@@ -43,8 +41,8 @@ static void check_accepted(zonefile_t *zf)
     }
 
     /* The canonical form is a fixed point. */
-    zonefile_t *again = zonefile_parse((const unsigned char *)text, len, "canonical", NULL, err,
-                                       sizeof err);
+    zonefile_t *again =
+        zonefile_parse((const unsigned char *)text, len, "canonical", NULL, err, sizeof err);
     if (again == NULL) {
         fprintf(stderr, "canonical text rejected: %s\n%s", err, text);
         abort();
@@ -66,8 +64,7 @@ static void one(const uint8_t *data, size_t size, const char *origin)
     memset(err, 'x', sizeof err);
     zonefile_t *zf = zonefile_parse(data, size, "fuzz", origin, err, sizeof err);
     if (zf == NULL) {
-        if (memchr(err, '\0', sizeof err) == NULL || strncmp(err, "fuzz:", 5) != 0)
-            abort();
+        if (memchr(err, '\0', sizeof err) == NULL || strncmp(err, "fuzz:", 5) != 0) abort();
         return;
     }
     check_accepted(zf);

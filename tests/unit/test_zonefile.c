@@ -46,10 +46,8 @@ static bool has_line(const zonefile_t *zf, const char *line)
     const char *t = zonefile_canonical(zf, &len);
     for (const char *p = t; p < t + len;) {
         const char *e = memchr(p, '\n', (size_t)(t + len - p));
-        if (e == NULL)
-            return false;
-        if ((size_t)(e - p) == n && memcmp(p, line, n) == 0)
-            return true;
+        if (e == NULL) return false;
+        if ((size_t)(e - p) == n && memcmp(p, line, n) == 0) return true;
         p = e + 1;
     }
     return false;
@@ -59,8 +57,7 @@ static void expect_ok(const char *text, const char *origin, const char *line)
 {
     char err[512] = "";
     zonefile_t *zf = parse(text, origin, err, sizeof err);
-    if (zf == NULL)
-        fail_msg("unexpected error: %s\ninput:\n%s", err, text);
+    if (zf == NULL) fail_msg("unexpected error: %s\ninput:\n%s", err, text);
     if (line != NULL && !has_line(zf, line))
         fail_msg("missing line:\n%s\ncanonical:\n%s", line, zonefile_canonical(zf, NULL));
     zonefile_free(zf);
@@ -84,8 +81,7 @@ static void expect_err_n(const char *text, size_t len, const char *origin, unsig
         fail_msg("got '%s', expected prefix '%s' and '%s'", err, prefix, needle);
 }
 
-static void expect_err(const char *text, const char *origin, unsigned long line,
-                       const char *needle)
+static void expect_err(const char *text, const char *origin, unsigned long line, const char *needle)
 {
     expect_err_n(text, strlen(text), origin, line, needle);
 }
@@ -139,22 +135,27 @@ static const char golden_in[] =
     "c in 60 txt \"lower-case class and type\"\n";
 
 static const char golden_ref[] =
-    "example.com.\t5400\tIN\tSOA\tns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300\n"
+    "example.com.\t5400\tIN\tSOA\tns1.example.com. hostmaster.example.com. 2024010101 7200 900 "
+    "1209600 300\n"
     "example.com.\t5400\tIN\tNS\tns1.example.com.\n"
     "example.com.\t5400\tIN\tNS\tns2.example.net.\n"
     "example.com.\t5400\tIN\tMX\t10 mail.example.com.\n"
     "example.com.\t600\tIN\tTXT\t\"v=spf1 mx -all\" \"semi; (colon)\" \"unquoted\"\n"
     "example.com.\t600\tIN\tA\t192.0.2.1\n"
     "example.com.\t5400\tIN\tCAA\t0 issue \"letsencrypt.org\"\n"
-    "example.com.\t5400\tIN\tDNSKEY\t257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n"
-    "example.com.\t5400\tIN\tRRSIG\tA 13 2 3600 20240201000000 20240101000000 12345 example.com. c2lnbmF0dXJl\n"
-    "example.com.\t5400\tIN\tNSEC\twww.example.com. A NS SOA MX TXT AAAA RRSIG NSEC DNSKEY TYPE65 CAA\n"
+    "example.com.\t5400\tIN\tDNSKEY\t257 3 13 "
+    "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n"
+    "example.com.\t5400\tIN\tRRSIG\tA 13 2 3600 20240201000000 20240101000000 12345 example.com. "
+    "c2lnbmF0dXJl\n"
+    "example.com.\t5400\tIN\tNSEC\twww.example.com. A NS SOA MX TXT AAAA RRSIG NSEC DNSKEY TYPE65 "
+    "CAA\n"
     "example.com.\t5400\tIN\tNAPTR\t100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.example.com.\n"
     "example.com.\t5400\tIN\tRP\thostmaster.example.com. txt.example.com.\n"
     "example.com.\t5400\tIN\tAFSDB\t1 afs.example.com.\n"
     "ns1.example.com.\t5400\tIN\tA\t192.0.2.53\n"
     "mail.example.com.\t300\tIN\tAAAA\t2001:db8::1\n"
-    "mail.example.com.\t5400\tIN\tSSHFP\t4 2 123456789abcdef67890123456789abcdef67890123456789abcdef123456789\n"
+    "mail.example.com.\t5400\tIN\tSSHFP\t4 2 "
+    "123456789abcdef67890123456789abcdef67890123456789abcdef123456789\n"
     "_25._tcp.mail.example.com.\t5400\tIN\tTLSA\t3 1 1 0123456789abcdef0123456789abcdef\n"
     "www.example.com.\t5400\tIN\tCNAME\texample.com.\n"
     "*.wild.example.com.\t5400\tIN\tA\t192.0.2.7\n"
@@ -181,8 +182,7 @@ static void test_golden(void **state)
     char err[512] = "";
     size_t len;
     zonefile_t *zf = parse(golden_in, NULL, err, sizeof err);
-    if (zf == NULL)
-        fail_msg("%s", err);
+    if (zf == NULL) fail_msg("%s", err);
     assert_string_equal(zonefile_origin(zf), "example.com.");
     assert_int_equal(zonefile_count(zf), 35);
     const char *t = zonefile_canonical(zf, &len);
@@ -196,21 +196,18 @@ static void test_golden(void **state)
     size_t o = 0;
     assert_non_null(crlf);
     for (size_t i = 0; i < n; i++) {
-        if (golden_in[i] == '\n')
-            crlf[o++] = '\r';
+        if (golden_in[i] == '\n') crlf[o++] = '\r';
         crlf[o++] = golden_in[i];
     }
     zf = parse_n(crlf, o, NULL, err, sizeof err);
     free(crlf);
-    if (zf == NULL)
-        fail_msg("%s", err);
+    if (zf == NULL) fail_msg("%s", err);
     assert_string_equal(zonefile_canonical(zf, NULL), golden_ref);
     zonefile_free(zf);
 
     /* The canonical form is a fixed point. */
     zf = parse(golden_ref, NULL, err, sizeof err);
-    if (zf == NULL)
-        fail_msg("%s", err);
+    if (zf == NULL) fail_msg("%s", err);
     assert_string_equal(zonefile_canonical(zf, NULL), golden_ref);
     zonefile_free(zf);
 }
@@ -248,7 +245,8 @@ static const struct ok_case {
      "example.com.\t300\tIN\tRRSIG\tSOA 8 2 300 1700000000 1600000000 7 signer.example.com. YWJj"},
     {P "@ NSEC next A TYPE50 TYPE65535 a\n", NULL,
      "example.com.\t300\tIN\tNSEC\tnext.example.com. A TYPE50 TYPE65535"},
-    {P "$ORIGIN sub\nwww MX 1 mx\n", NULL, "www.sub.example.com.\t300\tIN\tMX\t1 mx.sub.example.com."},
+    {P "$ORIGIN sub\nwww MX 1 mx\n", NULL,
+     "www.sub.example.com.\t300\tIN\tMX\t1 mx.sub.example.com."},
     {P "$ORIGIN other.org.\nwww.example.com. MX 1 mx\n", NULL,
      "www.example.com.\t300\tIN\tMX\t1 mx.other.org."},
     {P "$origin sub\n$ttl 1d\n@ A 192.0.2.1\n", NULL, "sub.example.com.\t86400\tIN\tA\t192.0.2.1"},
@@ -317,7 +315,8 @@ static const struct ok_case {
      "example.com.\t300\tIN\tCAA\t128 iodef \"mailto:sec@example.com\""},
     /* generic rdata, RFC 3597 */
     {P "g TYPE731 \\# 2 ABcd\n", NULL, "g.example.com.\t300\tIN\tTYPE731\t\\# 2 abcd"},
-    {P "g TYPE731 \\# 4 ab cd ( ef 01 )\n", NULL, "g.example.com.\t300\tIN\tTYPE731\t\\# 4 abcdef01"},
+    {P "g TYPE731 \\# 4 ab cd ( ef 01 )\n", NULL,
+     "g.example.com.\t300\tIN\tTYPE731\t\\# 4 abcdef01"},
     {P "g TYPE731 \\# 0\n", NULL, "g.example.com.\t300\tIN\tTYPE731\t\\# 0"},
     {P "g TXT \\# 4 03616263\n", NULL, "g.example.com.\t300\tIN\tTXT\t\\# 4 03616263"},
     {P "g TYPE16 \"abc\"\n", NULL, "g.example.com.\t300\tIN\tTXT\t\"abc\""},
@@ -329,8 +328,8 @@ static const struct ok_case {
     {P "g NSEC \\# 4 00000140\n", NULL, "g.example.com.\t300\tIN\tNSEC\t\\# 4 00000140"},
     {P "g CAA \\# 4 00016178\n", NULL, "g.example.com.\t300\tIN\tCAA\t\\# 4 00016178"},
     {P "g HTTPS \\# 3 000100\n", NULL, "g.example.com.\t300\tIN\tTYPE65\t\\# 3 000100"},
-    {P "g TYPE65 \\# 7 00010161000001\n", NULL,
-     "g.example.com.\t300\tIN\tTYPE65\t\\# 7 00010161000001"},
+    {P "g TYPE65 \\# 22 0001016100 0000 0002 0001 0001 0003 026832 0003 0000\n", NULL,
+     "g.example.com.\t300\tIN\tTYPE65\t\\# 22 00010161000000000200010001000302683200030000"},
     /* CNAME beside RRSIG and NSEC is allowed (RFC 4035 section 2.5) */
     {P "c CNAME x\nc RRSIG CNAME 8 3 300 1 1 1 @ YWJj\nc NSEC d CNAME RRSIG NSEC\n", NULL,
      "c.example.com.\t300\tIN\tCNAME\tx.example.com."},
@@ -338,8 +337,8 @@ static const struct ok_case {
     {"$ORIGIN example.com.\n$TTL 1\nwww A 192.0.2.1\n@ SOA ns h 1 2 3 4 5\n", NULL,
      "www.example.com.\t1\tIN\tA\t192.0.2.1"},
     /* the root zone */
-    {"$TTL 1\n. SOA a.root-servers.net. nstld.verisign-grs.com. 1 2 3 4 5\ncom. NS a.gtld.\n",
-     NULL, "com.\t1\tIN\tNS\ta.gtld."},
+    {"$TTL 1\n. SOA a.root-servers.net. nstld.verisign-grs.com. 1 2 3 4 5\ncom. NS a.gtld.\n", NULL,
+     "com.\t1\tIN\tNS\ta.gtld."},
     /* no trailing newline */
     {P "end A 192.0.2.1", NULL, "end.example.com.\t300\tIN\tA\t192.0.2.1"},
 };
@@ -479,12 +478,22 @@ static const struct err_case {
     {P "www NSEC \\# 7 0000014001000140\n", NULL, 4, "has 8 octets"},
     {P "www NSEC \\# 7 00010140000140\n", NULL, 4, "\\# data is not valid NSEC rdata"},
     {P "www TYPE65 \\# 2 0001\n", NULL, 4, "\\# data is not valid TYPE65 rdata"},
+    {P "www HTTPS \\# 7 00010161000001\n", NULL, 4, "\\# data is not valid TYPE65 rdata"},
+    {P "www HTTPS \\# 18 000101610000030002 01bb 0001 0003 026832\n", NULL, 4,
+     "\\# data is not valid TYPE65 rdata"},
+    {P "www HTTPS \\# 19 0001016100 0001000302683200 01000302 6832\n", NULL, 4,
+     "\\# data is not valid TYPE65 rdata"},
+    {P "www HTTPS \\# 15 0001016100 0000 0002 0001 0003 0000\n", NULL, 4,
+     "\\# data is not valid TYPE65 rdata"},
+    {P "www HTTPS \\# 11 0001016100 0000 0002 0000\n", NULL, 4,
+     "\\# data is not valid TYPE65 rdata"},
     {P "www TYPE15 \\# 3 0001ff\n", NULL, 4, "\\# data is not valid MX rdata"},
     {P "www TYPE38 \\# 1 00\n", NULL, 4, "type A6 is not supported"},
     {P "www HIP 1\n", NULL, 4, "type HIP is not supported"},
     {P "www SOA \\# 0\n", NULL, 4, "SOA record: write it out"},
     /* zone structure */
-    {P "www.example.org. A 192.0.2.1\n", NULL, 4, "www.example.org. is outside the zone example.com."},
+    {P "www.example.org. A 192.0.2.1\n", NULL, 4,
+     "www.example.org. is outside the zone example.com."},
     {P "xexample.com. A 192.0.2.1\n", NULL, 4, "outside the zone"},
     {P "com. A 192.0.2.1\n", NULL, 4, "outside the zone"},
     {"$TTL 1\nwww.example.com. A 192.0.2.1\n\nwww.example.org. A 192.0.2.1\n"
@@ -525,8 +534,7 @@ static void test_err_table(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof err_cases / sizeof err_cases[0]; i++)
-        expect_err(err_cases[i].in, err_cases[i].origin, err_cases[i].line,
-                   err_cases[i].needle);
+        expect_err(err_cases[i].in, err_cases[i].origin, err_cases[i].line, err_cases[i].needle);
 }
 
 static void test_nul_byte(void **state)
@@ -597,8 +605,8 @@ static void test_labels_and_names(void **state)
 
     /* 3 * (1 + 63) + (1 + 49) + 13 for "example.com." = 255 octets in wire form */
     z = zone("%s.%s.%s.%s A 192.0.2.1\n", l63, l63, l63, l49);
-    snprintf(line, sizeof line, "%s.%s.%s.%s.example.com.\t300\tIN\tA\t192.0.2.1", l63, l63,
-             l63, l49);
+    snprintf(line, sizeof line, "%s.%s.%s.%s.example.com.\t300\tIN\tA\t192.0.2.1", l63, l63, l63,
+             l49);
     expect_ok(z, NULL, line);
     free(z);
     z = zone("%s.%s.%s.%s A 192.0.2.1\n", l63, l63, l63, l50);
@@ -612,8 +620,8 @@ static void test_labels_and_names(void **state)
     free(z);
     /* the same 255-octet name in rdata */
     z = zone("x MX 1 %s.%s.%s.%s\n", l63, l63, l63, l49);
-    snprintf(line, sizeof line, "x.example.com.\t300\tIN\tMX\t1 %s.%s.%s.%s.example.com.", l63,
-             l63, l63, l49);
+    snprintf(line, sizeof line, "x.example.com.\t300\tIN\tMX\t1 %s.%s.%s.%s.example.com.", l63, l63,
+             l63, l49);
     expect_ok(z, NULL, line);
     free(z);
     free(l63);
@@ -707,11 +715,9 @@ static void test_limits(void **state)
     char err[256];
     zonefile_t *zf = parse(z, NULL, err, sizeof err);
     free(z);
-    if (zf == NULL)
-        fail_msg("%s", err);
+    if (zf == NULL) fail_msg("%s", err);
     zonefile_t *again = parse(zonefile_canonical(zf, NULL), NULL, err, sizeof err);
-    if (again == NULL)
-        fail_msg("%s", err);
+    if (again == NULL) fail_msg("%s", err);
     assert_string_equal(zonefile_canonical(again, NULL), zonefile_canonical(zf, NULL));
     zonefile_free(again);
     zonefile_free(zf);
@@ -790,8 +796,7 @@ static void test_iterate(void **state)
     zonefile_t *zf = parse("$ORIGIN example.com.\n$TTL 60\nwww A 192.0.2.1\n"
                            "@ 120 SOA ns h 1 2 3 4 5\n  MX 5 mx\nt TXT \"a b\"\n",
                            NULL, err, sizeof err);
-    if (zf == NULL)
-        fail_msg("%s", err);
+    if (zf == NULL) fail_msg("%s", err);
     assert_int_equal(zonefile_count(zf), 4);
     /* the SOA comes first, the rest keep their order */
     assert_int_equal(zonefile_rr(zf, 0, &rr), 0);
@@ -833,8 +838,8 @@ static void test_err_buffer(void **state)
     assert_null(zonefile_parse((const unsigned char *)"x", 1, "t", NULL, NULL, 0));
     /* a short buffer is truncated and terminated */
     memset(small, 'z', sizeof small);
-    assert_null(zonefile_parse((const unsigned char *)"x", 1, "zonefile-name", NULL, small,
-                               sizeof small));
+    assert_null(
+        zonefile_parse((const unsigned char *)"x", 1, "zonefile-name", NULL, small, sizeof small));
     assert_int_equal(strlen(small), sizeof small - 1);
     /* a NULL name */
     char err[128];
@@ -855,8 +860,7 @@ static void test_load(void **state)
     fputs(golden_in, f);
     fclose(f);
     zonefile_t *zf = zonefile_load(path, err, sizeof err);
-    if (zf == NULL)
-        fail_msg("%s", err);
+    if (zf == NULL) fail_msg("%s", err);
     assert_string_equal(zonefile_canonical(zf, NULL), golden_ref);
     assert_string_equal(zonefile_origin(zf), "example.com.");
     zonefile_free(zf);

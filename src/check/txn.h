@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "check/catalog.h"
+#include "core/catalog.h"
 #include "dns/dns.h"
-#include "policy/config.h"
+#include "core/config.h"
 #include "util/arena.h"
 #include "util/ipaddr.h"
 

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "policy/config.h"
+#include "core/config.h"
 
 #define EXIT_ACCEPT 0
 #define EXIT_TEMPFAIL 4

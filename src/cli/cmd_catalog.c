@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "check/catalog.h"
+#include "core/catalog.h"
 #include "cli/cli.h"
 
 static json_t *entry_json(const catalog_entry_t *e)

@@ -17,7 +17,7 @@
 
 #include "check/txn.h"
 #include "gate/policy_proto.h"
-#include "policy/config.h"
+#include "core/config.h"
 #include "policy/policy.h"
 
 typedef struct gate gate_t;

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 
 #include "check/txn.h"
-#include "policy/config.h"
+#include "core/config.h"
 #include "util/str.h"
 
 typedef enum verdict_action { VERDICT_ACCEPT, VERDICT_REJECT, VERDICT_TEMPFAIL } verdict_action_t;

@@ -4,7 +4,7 @@
  * RFC 7372 for reverse DNS (5.7.25), RFC 7505 for null MX (5.7.27) and RFC 3463 for address
  * syntax (5.1.3 recipient, 5.1.7 sender, 5.1.8 sender's system).
  */
-#include "check/catalog.h"
+#include "core/catalog.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * configuration file may come from a package or a template, and every error names its line.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "policy/config.h"
+#include "core/config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -5,8 +5,8 @@
  * drift apart. Ids are promises to users (replies, logs, config keys, docs): never rename
  * one; add new ones at the end of their group.
  */
-#ifndef MB_CHECK_CATALOG_H
-#define MB_CHECK_CATALOG_H
+#ifndef MB_CORE_CATALOG_H
+#define MB_CORE_CATALOG_H
 
 #include <stddef.h>
 

@@ -5,13 +5,13 @@
  * error, so that a typo never silently disables a check. A configuration is immutable once
  * loaded; a reload builds a new one and swaps it only when it is valid.
  */
-#ifndef MB_POLICY_CONFIG_H
-#define MB_POLICY_CONFIG_H
+#ifndef MB_CORE_CONFIG_H
+#define MB_CORE_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "check/catalog.h"
+#include "core/catalog.h"
 #include "dns/dns.h"
 #include "util/ipaddr.h"
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check/catalog.h"
-#include "policy/config.h"
+#include "core/catalog.h"
+#include "core/config.h"
 
 static char dir[256];
 

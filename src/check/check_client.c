@@ -33,13 +33,13 @@ static void skip_ptr_dependents(txn_t *t)
 bool check_client_ptr(txn_t *t)
 {
     const facts_t *f = txn_facts(t);
-    char ipbuf[IPADDR_STRLEN], rev[128];
+    char rev[128];
     if (!f->have_client) {
         txn_set(t, F_CLIENT_NO_PTR, RES_SKIPPED, NULL);
         skip_ptr_dependents(t);
         return true;
     }
-    ipaddr_format(&f->client_ip, ipbuf, sizeof ipbuf);
+    const char *ipbuf = txn_client_text(t);
     if (ipaddr_reverse_name(&f->client_ip, NULL, rev, sizeof rev) != 0)
         msg_panic("reverse name does not fit");
     const dns_answer_t *ptr = txn_dns(t, rev, DNS_T_PTR);
@@ -98,7 +98,7 @@ bool check_client_ptr(txn_t *t)
         txn_set_ptr_name(t, confirmed);
     } else {
         char shown[400];
-        snprintf(shown, sizeof shown, "%s -> %s", ipbuf, names.data);
+        mem_concat(shown, sizeof shown, ipbuf, " -> ", str_cstr(&names), (char *)NULL);
         txn_set(t, F_CLIENT_PTR_MISMATCH, temp ? RES_TEMPERROR : RES_FAIL, shown);
         txn_evidence(t, F_CLIENT_PTR_MISMATCH, "ptr", names.data, names.len);
     }
@@ -209,7 +209,7 @@ static bool score_lists(txn_t *t, finding_id_t fid, const dnsxl_site_t *sites, s
     const dns_answer_t *ans[64];
     size_t m = n < 64 ? n : 64;
     for (size_t i = 0; i < m; i++) {
-        snprintf(zbuf, sizeof zbuf, "%s.%s", key, sites[i].zone);
+        mem_concat(zbuf, sizeof zbuf, key, ".", sites[i].zone, (char *)NULL);
         ans[i] = txn_dns(t, zbuf, DNS_T_A);
         waiting |= ans[i] == NULL;
     }
@@ -229,7 +229,7 @@ static bool score_lists(txn_t *t, finding_id_t fid, const dnsxl_site_t *sites, s
         }
         if (c != DNSXL_LISTED)
             continue;
-        snprintf(zbuf, sizeof zbuf, "%s.%s", key, sites[i].zone);
+        mem_concat(zbuf, sizeof zbuf, key, ".", sites[i].zone, (char *)NULL);
         const dns_answer_t *txt = txn_dns(t, zbuf, DNS_T_TXT);
         if (txt == NULL) {
             waiting = true;
@@ -260,7 +260,12 @@ static bool score_lists(txn_t *t, finding_id_t fid, const dnsxl_site_t *sites, s
     }
     char shown[512];
     char sc[32];
-    snprintf(sc, sizeof sc, "%d", score);
+    if (score < 0) {
+        sc[0] = '-';
+        fmt_ull(sc + 1, (unsigned long long)-(long long)score);
+    } else {
+        fmt_ull(sc, (unsigned long long)score);
+    }
     finding_t *f = (finding_t *)txn_finding(t, fid);
     evidence_t *ev = f->ev, *tail = f->ev_tail;
     if (score + temp_minus >= threshold) {
@@ -291,8 +296,8 @@ bool check_client_dnsbl(txn_t *t)
         txn_set(t, F_CLIENT_DNSBL, RES_SKIPPED, NULL);
         return true;
     }
-    char ipbuf[IPADDR_STRLEN], rev[128];
-    ipaddr_format(&f->client_ip, ipbuf, sizeof ipbuf);
+    char rev[128];
+    const char *ipbuf = txn_client_text(t);
     /* the reversed address without a zone: "4.3.2.1" or 32 nibbles */
     if (ipaddr_reverse_name(&f->client_ip, "x", rev, sizeof rev) != 0)
         msg_panic("reverse name does not fit");

@@ -9,6 +9,7 @@
 #include "check/checks.h"
 #include "mail/addr.h"
 #include "util/log.h"
+#include "util/str.h"
 
 /* Decides helo.no_dns from A, AAAA and MX answers (asked in parallel). */
 static bool helo_dns(txn_t *t, const char *name)
@@ -65,7 +66,7 @@ bool check_helo(txn_t *t)
     const unsigned char *h = (const unsigned char *)f->helo;
     size_t len = f->helo_len;
     char shown[300];
-    snprintf(shown, sizeof shown, "%.*s", (int)(len > 255 ? 255 : len), f->helo);
+    mem_copyz(shown, sizeof shown, f->helo, len);
 
     if (len > 0 && h[0] == '[') {
         int family;
@@ -91,10 +92,8 @@ bool check_helo(txn_t *t)
             ipaddr_parsez(&lit, tmp);
         }
         if (f->have_client && !ipaddr_equal(&lit, &f->client_ip)) {
-            char c[IPADDR_STRLEN];
             txn_set(t, F_HELO_IP_LITERAL_MISMATCH, RES_FAIL, shown);
-            txn_evidencez(t, F_HELO_IP_LITERAL_MISMATCH, "client",
-                          ipaddr_format(&f->client_ip, c, sizeof c));
+            txn_evidencez(t, F_HELO_IP_LITERAL_MISMATCH, "client", txn_client_text(t));
         } else {
             txn_set(t, F_HELO_IP_LITERAL_MISMATCH, RES_PASS, shown);
         }
@@ -137,6 +136,6 @@ bool check_helo(txn_t *t)
         return true;
     }
     char name[300];
-    snprintf(name, sizeof name, "%.*s", (int)len, f->helo);
+    mem_copyz(name, sizeof name, f->helo, len);
     return helo_dns(t, name);
 }

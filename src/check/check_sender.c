@@ -10,6 +10,18 @@
 #include "check/checks.h"
 #include "mail/addr.h"
 #include "util/log.h"
+#include "util/str.h"
+
+/* "<address>" into out (size bytes), the address cut to fit. */
+static void bracket(char *out, size_t size, const char *addr, size_t len)
+{
+    if (len > size - 3)
+        len = size - 3;
+    out[0] = '<';
+    memcpy(out + 1, addr, len);
+    out[len + 1] = '>';
+    out[len + 2] = '\0';
+}
 
 static void set_all(txn_t *t, finding_id_t first, finding_id_t last, result_t r)
 {
@@ -73,8 +85,7 @@ bool check_sender(txn_t *t)
     addr_t a;
     const unsigned char *s = (const unsigned char *)f->sender;
     char shown[300];
-    snprintf(shown, sizeof shown, "<%.*s>", (int)(f->sender_len > 254 ? 254 : f->sender_len),
-             f->sender);
+    bracket(shown, sizeof shown, f->sender, f->sender_len);
     switch (addr_parse(s, f->sender_len, 0, &a)) {
     case ADDR_NULL:
         /* RFC 5321 4.5.5: the null reverse-path is always valid */
@@ -100,7 +111,7 @@ bool check_sender(txn_t *t)
         break;
     }
     char domain[300];
-    snprintf(domain, sizeof domain, "%.*s", (int)a.domain_len, f->sender + a.domain_off);
+    mem_copyz(domain, sizeof domain, f->sender + a.domain_off, a.domain_len);
     for (char *p = domain; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p + 32);
@@ -140,8 +151,7 @@ bool check_rcpt(txn_t *t)
     }
     addr_t a;
     char shown[300];
-    snprintf(shown, sizeof shown, "<%.*s>", (int)(f->rcpt_len > 254 ? 254 : f->rcpt_len),
-             f->rcpt);
+    bracket(shown, sizeof shown, f->rcpt, f->rcpt_len);
     set_all(t, F_RCPT_SYNTAX, F_RCPT_IP_DOMAIN, RES_PASS);
     switch (addr_parse((const unsigned char *)f->rcpt, f->rcpt_len, 0, &a)) {
     case ADDR_NULL:
@@ -173,9 +183,9 @@ bool check_size(txn_t *t)
         return true;
     }
     char shown[64];
-    snprintf(shown, sizeof shown, "%llu bytes", f->size);
+    mem_concat(shown, sizeof shown, fmt_ull(shown + 32, f->size), " bytes", (char *)NULL);
     txn_set(t, F_MESSAGE_TOO_BIG, f->size > limit ? RES_FAIL : RES_PASS, shown);
-    snprintf(shown, sizeof shown, "%llu", limit);
+    fmt_ull(shown, limit);
     txn_evidencez(t, F_MESSAGE_TOO_BIG, "limit", shown);
     return true;
 }

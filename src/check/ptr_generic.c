@@ -63,6 +63,23 @@
  */
 #include "check/ptr_generic.h"
 
+
+/* Three zero-padded decimal digits of v (no NUL); snprintf costs too much on this path. */
+static void pad3(char *out, unsigned v)
+{
+    out[0] = (char)('0' + v / 100);
+    out[1] = (char)('0' + v / 10 % 10);
+    out[2] = (char)('0' + v % 10);
+}
+
+/* Two lower-case hex digits of v (no NUL). */
+static void hex2(char *out, unsigned v)
+{
+    static const char digits[] = "0123456789abcdef";
+    out[0] = digits[(v >> 4) & 15];
+    out[1] = digits[v & 15];
+}
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -405,10 +422,10 @@ static bool check_ip4(const pg_name_t *n, const uint8_t *o, ptr_generic_match_t 
 
     /* Zero-padded concatenation: 12 digits (all four) or 9 (the last three). */
     char f12[13], r12[13], f9[10], r9[10];
-    snprintf(f12, sizeof f12, "%03u%03u%03u%03u", o[0], o[1], o[2], o[3]);
-    snprintf(r12, sizeof r12, "%03u%03u%03u%03u", o[3], o[2], o[1], o[0]);
-    snprintf(f9, sizeof f9, "%03u%03u%03u", o[1], o[2], o[3]);
-    snprintf(r9, sizeof r9, "%03u%03u%03u", o[3], o[2], o[1]);
+    pad3(f12, o[0]), pad3(f12 + 3, o[1]), pad3(f12 + 6, o[2]), pad3(f12 + 9, o[3]);
+    pad3(r12, o[3]), pad3(r12 + 3, o[2]), pad3(r12 + 6, o[1]), pad3(r12 + 9, o[0]);
+    memcpy(f9, f12 + 3, 9);
+    pad3(r9, o[3]), pad3(r9 + 3, o[2]), pad3(r9 + 6, o[1]);
     for (size_t i = 0; i < n->nrun; i++) {
         const pg_run_t *r = &n->run[i];
         const char *t = n->s + r->off;
@@ -423,7 +440,8 @@ static bool check_ip4(const pg_name_t *n, const uint8_t *o, ptr_generic_match_t 
     /* Eight hex digits. Deutsche Telekom: pd95be530.dip0.t-ipconnect.de is 217.91.229.48;
      * Telenet: d51A5BC31.access.telenet.be is 81.165.188.49; Sky: 5ad96a4e.bb.sky.com. */
     char hex[9];
-    snprintf(hex, sizeof hex, "%02x%02x%02x%02x", o[0], o[1], o[2], o[3]);
+    for (int k = 0; k < 4; k++)
+        hex2(hex + 2 * k, o[k]);
     size_t p = find_hex_ok(n, hex, 8);
     if (p != SIZE_MAX)
         return found(m, "ip-embedded-hex", p, 8);
@@ -559,7 +577,7 @@ static bool check_ip6(const pg_name_t *n, const uint8_t *a, ptr_generic_match_t 
      * Orange: 2a01cb058918ce00dd1a5a4f9908f2d5.ipv6.abo.wanadoo.fr. */
     char hex[33];
     for (size_t k = 0; k < 16; k++)
-        snprintf(hex + 2 * k, 3, "%02x", a[k]);
+        hex2(hex + 2 * k, a[k]);
     size_t p = find_hex_ok(n, hex, 32);
     if (p != SIZE_MAX)
         return found(m, "ip6-embedded-hex", p, 32);

@@ -58,6 +58,8 @@ struct txn {
     txn_done_fn done;
     void *done_arg;
     const char *ptr_name;
+    char client_text[IPADDR_STRLEN];
+    bool verbose; /* keep values and evidence of passing checks too */
 };
 
 const char *result_name(result_t r)
@@ -97,6 +99,11 @@ void txn_free(txn_t *t)
     free(t);
 }
 
+void txn_set_verbose(txn_t *t, bool on)
+{
+    t->verbose = on;
+}
+
 void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns)
 {
     drop_memo(t);
@@ -109,6 +116,7 @@ void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns)
     t->done = NULL;
     t->done_arg = NULL;
     t->ptr_name = NULL;
+    t->client_text[0] = '\0';
     t->running = false;
 }
 
@@ -154,6 +162,13 @@ const finding_t *txn_finding(const txn_t *t, finding_id_t fid)
     return &t->findings[fid];
 }
 
+const char *txn_client_text(txn_t *t)
+{
+    if (t->client_text[0] == '\0' && t->facts.have_client)
+        ipaddr_format(&t->facts.client_ip, t->client_text, sizeof t->client_text);
+    return t->client_text;
+}
+
 const char *txn_ptr_name(const txn_t *t)
 {
     return t->ptr_name;
@@ -182,26 +197,24 @@ finding_t *txn_set(txn_t *t, finding_id_t fid, result_t r, const char *shown)
     f->done = true;
     f->result = r;
     f->ev = f->ev_tail = NULL; /* a new result starts its evidence afresh */
-    if (shown != NULL) {
-        str_t s = STR_INIT;
-        log_escape(&s, shown, strlen(shown), 200);
-        f->shown = arena_strndup(t->arena, str_cstr(&s), s.len);
-        str_free(&s);
-    } else {
-        f->shown = NULL;
-    }
+    /* Kept raw (bounded); escaped where it is shown (reply, log, JSON), so that passing
+     * checks cost no escaping. */
+    if (!t->verbose && (r == RES_PASS || r == RES_SKIPPED))
+        shown = NULL; /* nobody shows a passing check's value: save the copy */
+    f->shown = shown != NULL ? arena_strndup(t->arena, shown, strnlen(shown, TXN_SHOWN_MAX))
+                             : NULL;
     return f;
 }
 
 void txn_evidence(txn_t *t, finding_id_t fid, const char *key, const char *value, size_t len)
 {
     finding_t *f = &t->findings[fid];
+    if (!t->verbose && f->done && (f->result == RES_PASS || f->result == RES_SKIPPED))
+        return;
     evidence_t *e = arena_alloc(t->arena, sizeof *e);
-    str_t s = STR_INIT;
-    log_escape(&s, value, len, 300);
     e->key = key;
-    e->value = arena_strndup(t->arena, str_cstr(&s), s.len);
-    str_free(&s);
+    e->value = arena_strndup(t->arena, value, len < TXN_EVIDENCE_MAX ? len : TXN_EVIDENCE_MAX);
+    e->len = len < TXN_EVIDENCE_MAX ? len : TXN_EVIDENCE_MAX;
     e->next = NULL;
     if (f->ev_tail != NULL)
         f->ev_tail->next = e;

@@ -36,16 +36,21 @@ typedef enum result {
 
 const char *result_name(result_t r);
 
+/* Bytes kept of a shown value and of one evidence value. */
+#define TXN_SHOWN_MAX 256
+#define TXN_EVIDENCE_MAX 512
+
 typedef struct evidence {
     const char *key;
-    const char *value; /* sanitised for logs and replies */
+    const char *value; /* raw bytes (may hold peer data: escape before showing), NUL after */
+    size_t len;
     struct evidence *next;
 } evidence_t;
 
 typedef struct finding {
     bool done;          /* the check has run */
     result_t result;
-    const char *shown;  /* the observed value shown in the reply, sanitised */
+    const char *shown;  /* the observed value for the reply: raw (escape before showing) */
     evidence_t *ev;     /* in the order added */
     evidence_t *ev_tail;
 } finding_t;
@@ -81,6 +86,10 @@ void txn_free(txn_t *t);
 /* Forgets everything (facts, findings, answers) for a new transaction with cfg and dns,
  * which must outlive the transaction. */
 void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns);
+/* Verbose: keep the shown value and the evidence of passing and skipped checks too (for
+ * reports such as `mailblock check`); otherwise only failures keep them, which is all a
+ * reply or a log line shows. Kept across txn_reset(). Default off. */
+void txn_set_verbose(txn_t *t, bool on);
 /* Forgets the recipient-level findings, to check another recipient of the same message. */
 void txn_reset_rcpt(txn_t *t);
 /* Forgets the results of the check that sets fid (and its other findings), so that it runs
@@ -90,6 +99,9 @@ facts_t *txn_facts(txn_t *t);
 arena_t *txn_arena(txn_t *t);
 const config_t *txn_config(const txn_t *t);
 const finding_t *txn_finding(const txn_t *t, finding_id_t fid);
+
+/* The client's address in canonical text form ("" when unknown), formatted once. */
+const char *txn_client_text(txn_t *t);
 
 /* The name of the client's reverse DNS that resolves back to it, once the client checks have
  * run; NULL when there is none. */
@@ -112,7 +124,7 @@ const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type);
 /* Records a result and clears the finding's evidence; shown may be NULL. Strings are copied
  * into the arena. */
 finding_t *txn_set(txn_t *t, finding_id_t fid, result_t r, const char *shown);
-/* Adds evidence to a finding: value is sanitised (log_escape) and copied. */
+/* Adds evidence to a finding: value is copied raw (bounded); it is escaped when shown. */
 void txn_evidence(txn_t *t, finding_id_t fid, const char *key, const char *value, size_t len);
 void txn_evidencez(txn_t *t, finding_id_t fid, const char *key, const char *value);
 /* Is fid wanted by the configuration (site setting or any recipient override)? */

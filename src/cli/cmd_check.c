@@ -40,24 +40,35 @@ static void on_done(txn_t *t, void *arg)
     ((run_t *)arg)->done = true;
 }
 
+/* A JSON string of peer-derived bytes: escaped, so that it is printable ASCII (and so valid
+ * UTF-8 for the JSON encoder) whatever the bytes were. */
+static json_t *escaped(const char *s, size_t len)
+{
+    str_t e = STR_INIT;
+    log_escape(&e, s, len, len);
+    json_t *j = json_stringn(str_cstr(&e), e.len);
+    str_free(&e);
+    return j;
+}
+
 static json_t *finding_json(txn_t *t, finding_id_t fid)
 {
     const finding_t *f = txn_finding(t, fid);
     json_t *o = json_pack("{s:s, s:s}", "id", catalog_get(fid)->id, "result",
                           result_name(f->result));
     if (f->shown != NULL)
-        json_object_set_new(o, "value", json_string(f->shown));
+        json_object_set_new(o, "value", escaped(f->shown, strlen(f->shown)));
     for (const evidence_t *e = f->ev; e != NULL; e = e->next) {
         /* repeated keys (one per list) become arrays */
         json_t *old = json_object_get(o, e->key);
         if (old == NULL) {
-            json_object_set_new(o, e->key, json_string(e->value));
+            json_object_set_new(o, e->key, escaped(e->value, e->len));
         } else if (json_is_array(old)) {
-            json_array_append_new(old, json_string(e->value));
+            json_array_append_new(old, escaped(e->value, e->len));
         } else {
             json_t *arr = json_array();
             json_array_append(arr, old);
-            json_array_append_new(arr, json_string(e->value));
+            json_array_append_new(arr, escaped(e->value, e->len));
             json_object_set_new(o, e->key, arr);
         }
     }
@@ -187,6 +198,7 @@ int cmd_check(int argc, char **argv)
     }
 
     txn_t *t = txn_new();
+    txn_set_verbose(t, true);
     txn_reset(t, cfg, dns);
     facts_t *f = txn_facts(t);
     f->have_client = true;

@@ -671,8 +671,45 @@ static void timer_cb(uv_timer_t *h)
 
 /* Canonical text of name into key (RDATA_TEXT_MAX bytes). Returns 0, or -1 for a name that
  * cannot be asked (syntax, length, the root). */
+/* The common case without a round trip through wire form: letters, digits, '-', '_' and
+ * dots, no escapes, no empty label, labels of at most 63 and names of at most 253 octets.
+ * Returns 0 with the lower-case key, or -1 to let the general path decide. */
+static int canon_fast(const char *name, char *key, size_t *klen)
+{
+    size_t i = 0, label = 0;
+    for (; name[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (i >= DNS_NAME_MAX + 1)
+            return -1;
+        if (c == '.') {
+            if (label == 0)
+                return -1; /* an empty label, or the root: the general path decides */
+            label = 0;
+            key[i] = '.';
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return -1;
+        if (++label > 63)
+            return -1;
+        key[i] = (char)c;
+    }
+    size_t n = i;
+    if (n > 0 && name[n - 1] == '.')
+        n--; /* one trailing dot: the absolute form of the same name */
+    if (n == 0 || n > DNS_NAME_MAX)
+        return -1;
+    key[n] = '\0';
+    *klen = n;
+    return 0;
+}
+
 static int canon(const char *name, char *key, size_t *klen)
 {
+    if (name != NULL && canon_fast(name, key, klen) == 0)
+        return 0;
     unsigned char wire[RDATA_WIRE_MAX];
     size_t wlen;
     if (name == NULL || rdata_name_parse(name, strlen(name), wire, &wlen) != 0 || wlen < 2)

@@ -116,11 +116,12 @@ static gen_t *gen_new(uv_loop_t *loop, config_t *cfg, gen_t *prev, char *err, si
 
 /* ---- facts from a policy request ---- */
 
-static bool attr_is(const policy_attr_t *a, const char *name)
+static bool attr_is_n(const policy_attr_t *a, const char *name, size_t n)
 {
-    size_t n = strlen(name);
     return a->name_len == n && memcmp(a->name, name, n) == 0;
 }
+/* name must be a string literal: its length is known at compile time */
+#define attr_is(a, name) attr_is_n((a), (name), sizeof(name) - 1)
 
 static bool val_is(const policy_attr_t *a, const char *v)
 {
@@ -230,7 +231,12 @@ void gate_action(const verdict_t *v, str_t *out)
         str_appendz(out, "DUNNO");
         return;
     }
-    str_appendf(out, "%d %s %s", v->code, v->enhanced, v->text);
+    char code[24];
+    str_appendz(out, fmt_ull(code, (unsigned long long)v->code));
+    str_appendc(out, ' ');
+    str_appendz(out, v->enhanced);
+    str_appendc(out, ' ');
+    str_appendz(out, v->text);
 }
 
 /* ---- the request handler ---- */
@@ -284,7 +290,7 @@ static unsigned long hash_slot(unsigned long long conn, const char *inst, size_t
 static const policy_attr_t *find_attr(const policy_attr_t *attrs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (attr_is(&attrs[i], name))
+        if (attr_is_n(&attrs[i], name, strlen(name)))
             return &attrs[i];
     return NULL;
 }

@@ -9,6 +9,9 @@
 #include "mail/addr.h"
 #include "util/log.h"
 
+/* Bytes of an observed value that a reply shows (escaped, so never raw peer bytes). */
+#define POLICY_SHOWN_MAX 200
+
 const char *verdict_action_name(verdict_action_t a)
 {
     return a == VERDICT_ACCEPT ? "accept" : a == VERDICT_REJECT ? "reject" : "tempfail";
@@ -67,19 +70,24 @@ void policy_reply_text(const config_t *c, finding_id_t fid, const char *shown, b
         str_appendz(out, "temporary DNS failure while checking");
         if (have) {
             str_appendc(out, ' ');
-            str_appendz(out, shown); /* already sanitised by txn_set */
+            log_escape(out, shown, strlen(shown), POLICY_SHOWN_MAX);
         }
         str_appendz(out, ", try again later");
     } else {
         str_appendz(out, e->reason);
         if (have) {
             str_appendz(out, ": ");
-            str_appendz(out, shown);
+            log_escape(out, shown, strlen(shown), POLICY_SHOWN_MAX);
         }
     }
-    str_appendf(out, " (%s)", e->id);
-    if (c->explain_url != NULL && c->explain_url[0] != '\0')
-        str_appendf(out, " %s%s", c->explain_url, e->id);
+    str_append(out, " (", 2);
+    str_appendz(out, e->id);
+    str_appendc(out, ')');
+    if (c->explain_url != NULL && c->explain_url[0] != '\0') {
+        str_appendc(out, ' ');
+        str_appendz(out, c->explain_url);
+        str_appendz(out, e->id);
+    }
 }
 
 void policy_decide(txn_t *t, verdict_t *v)
@@ -127,16 +135,17 @@ void policy_decide(txn_t *t, verdict_t *v)
     if (reject >= 0) {
         v->action = VERDICT_REJECT;
         v->code = e->code;
-        snprintf(v->enhanced, sizeof v->enhanced, "%s", e->enhanced);
+        mem_copyz(v->enhanced, sizeof v->enhanced, e->enhanced, strlen(e->enhanced));
     } else {
         v->action = VERDICT_TEMPFAIL;
         if (temp) {
             v->code = CATALOG_TEMP_CODE;
-            snprintf(v->enhanced, sizeof v->enhanced, "%s", CATALOG_TEMP_ENHANCED);
+            mem_copyz(v->enhanced, sizeof v->enhanced, CATALOG_TEMP_ENHANCED,
+                      strlen(CATALOG_TEMP_ENHANCED));
         } else {
             /* the finding's own code, made temporary: 5.7.25 -> 4.7.25 (RFC 3463 2) */
             v->code = 450;
-            snprintf(v->enhanced, sizeof v->enhanced, "4%s", e->enhanced + 1);
+            mem_concat(v->enhanced, sizeof v->enhanced, "4", e->enhanced + 1, (char *)NULL);
         }
     }
     str_t s = STR_INIT;
@@ -148,13 +157,12 @@ void policy_decide(txn_t *t, verdict_t *v)
 void policy_log_fields(txn_t *t, const verdict_t *v, str_t *line)
 {
     const facts_t *f = txn_facts(t);
-    char ip[IPADDR_STRLEN];
     log_kvz(line, "action", verdict_action_name(v->action));
     if (v->dry_run && v->action != VERDICT_ACCEPT)
         log_kvz(line, "dry_run", "yes");
     if (v->fid >= 0) {
         char code[32];
-        snprintf(code, sizeof code, "%d", v->code);
+        fmt_ull(code, (unsigned long long)v->code);
         log_kvz(line, "finding", catalog_get((finding_id_t)v->fid)->id);
         log_kvz(line, "result", result_name(v->result));
         log_kvz(line, "code", code);
@@ -163,7 +171,7 @@ void policy_log_fields(txn_t *t, const verdict_t *v, str_t *line)
     if (v->exempt != NULL)
         log_kvz(line, "exempt", v->exempt);
     if (f->have_client)
-        log_kvz(line, "client", ipaddr_format(&f->client_ip, ip, sizeof ip));
+        log_kvz(line, "client", txn_client_text(t));
     if (f->helo_given)
         log_kv(line, "helo", f->helo, f->helo_len);
     if (f->have_sender)
@@ -174,18 +182,18 @@ void policy_log_fields(txn_t *t, const verdict_t *v, str_t *line)
     if (ptr != NULL)
         log_kvz(line, "ptr", ptr);
     /* every failed finding, with the action it had, so warn-mode results are visible */
-    str_t failed = STR_INIT;
+    char failed[F_COUNT * 40];
+    size_t flen = 0;
     for (int i = 0; i < F_COUNT; i++) {
         const finding_t *fd = txn_finding(t, (finding_id_t)i);
         if (!fd->done || (fd->result != RES_FAIL && fd->result != RES_TEMPERROR))
             continue;
-        if (failed.len > 0)
-            str_appendc(&failed, ',');
-        str_appendf(&failed, "%s:%s", catalog_get((finding_id_t)i)->id, result_name(fd->result));
+        mem_concat(failed + flen, sizeof failed - flen, flen > 0 ? "," : "",
+                   catalog_get((finding_id_t)i)->id, ":", result_name(fd->result), (char *)NULL);
+        flen += strlen(failed + flen);
     }
-    if (failed.len > 0)
-        log_kv(line, "failed", failed.data, failed.len);
-    str_free(&failed);
+    if (flen > 0)
+        log_kvmax(line, "failed", failed, flen, sizeof failed);
     if (f->instance != NULL)
         log_kvz(line, "instance", f->instance);
     if (v->text != NULL)

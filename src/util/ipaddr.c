@@ -42,6 +42,20 @@ int ipaddr_parsez(ipaddr_t *out, const char *s)
 
 const char *ipaddr_format(const ipaddr_t *ip, char *buf, size_t size)
 {
+    if (ip->family == 4 && size >= 16) {
+        /* by hand: inet_ntop goes through sprintf, and this runs on every decision */
+        size_t off = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = ip->a[i];
+            if (v >= 100)
+                buf[off++] = (char)('0' + v / 100);
+            if (v >= 10)
+                buf[off++] = (char)('0' + v / 10 % 10);
+            buf[off++] = (char)('0' + v % 10);
+            buf[off++] = i < 3 ? '.' : '\0';
+        }
+        return buf;
+    }
     if (ip->family == 0 ||
         inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->a, buf, (socklen_t)size) == NULL)
         snprintf(buf, size, "%s", "unknown");
@@ -56,11 +70,23 @@ bool ipaddr_equal(const ipaddr_t *x, const ipaddr_t *y)
 int ipaddr_reverse_name(const ipaddr_t *ip, const char *zone, char *buf, size_t size)
 {
     size_t off = 0;
-    int n;
     if (ip->family == 4) {
-        n = snprintf(buf, size, "%u.%u.%u.%u.%s", ip->a[3], ip->a[2], ip->a[1], ip->a[0],
-                     zone != NULL ? zone : "in-addr.arpa");
-        return (n < 0 || (size_t)n >= size) ? -1 : 0;
+        /* written by hand: this runs for every decision (PTR and each blocklist) */
+        const char *z = zone != NULL ? zone : "in-addr.arpa";
+        size_t zl = strlen(z);
+        if (size < 16 + zl + 1)
+            return -1;
+        for (int i = 3; i >= 0; i--) {
+            unsigned v = ip->a[i];
+            if (v >= 100)
+                buf[off++] = (char)('0' + v / 100);
+            if (v >= 10)
+                buf[off++] = (char)('0' + v / 10 % 10);
+            buf[off++] = (char)('0' + v % 10);
+            buf[off++] = '.';
+        }
+        memcpy(buf + off, z, zl + 1);
+        return 0;
     }
     if (ip->family != 6)
         return -1;
@@ -73,8 +99,12 @@ int ipaddr_reverse_name(const ipaddr_t *ip, const char *zone, char *buf, size_t 
         buf[off++] = hex[ip->a[i] >> 4];
         buf[off++] = '.';
     }
-    n = snprintf(buf + off, size - off, "%s", zone != NULL ? zone : "ip6.arpa");
-    return (n < 0 || (size_t)n >= size - off) ? -1 : 0;
+    const char *z = zone != NULL ? zone : "ip6.arpa";
+    size_t zl = strlen(z);
+    if (zl + 1 > size - off)
+        return -1;
+    memcpy(buf + off, z, zl + 1);
+    return 0;
 }
 
 static void clear_host_bits(ipaddr_t *ip, int prefix)

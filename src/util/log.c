@@ -119,35 +119,55 @@ void msg_panic(const char *fmt, ...)
 
 void log_escape(str_t *out, const void *buf, size_t len, size_t max)
 {
+    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = buf;
     size_t n = len < max ? len : max;
-    str_reserve(out, n + 3);
+    /* at most 4 output bytes per input byte, plus "..." */
+    str_reserve(out, n * 4 + 3);
+    char *o = out->data + out->len;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
-        if (c == '\\' || c == '"') {
-            str_appendc(out, '\\');
-            str_appendc(out, (char)c);
-        } else if (c >= 0x20 && c < 0x7f) {
-            str_appendc(out, (char)c);
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+            *o++ = (char)c;
+        } else if (c == '\\' || c == '"') {
+            *o++ = '\\';
+            *o++ = (char)c;
         } else {
-            str_appendf(out, "\\x%02X", c);
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
         }
     }
-    if (len > max)
-        str_append(out, "...", 3);
+    if (len > max) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
 }
+
+/* Bytes that a key=value log line shows without quotes. */
+static const unsigned char plain_chars[256] = {
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
+    ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['.'] = 1, ['_'] = 1,
+    [':'] = 1, ['@'] = 1, ['/'] = 1, ['+'] = 1, ['='] = 1, ['-'] = 1, ['<'] = 1, ['>'] = 1,
+    ['['] = 1, [']'] = 1,
+};
 
 static bool plain(const unsigned char *p, size_t len)
 {
     if (len == 0)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              strchr("._:@/+=-<>[]", c) != NULL) ||
-            c == '\0')
+    for (size_t i = 0; i < len; i++)
+        if (!plain_chars[p[i]])
             return false;
-    }
     return true;
 }
 
@@ -183,6 +203,21 @@ void log_kvz(str_t *line, const char *key, const char *val)
 
 void log_emit(enum log_level lvl, str_t *line)
 {
+    if (log_buffered && !log_syslog && lvl == LOG_LVL_INFO) {
+        /* the decision lines of a busy server: no formatting pass, no copy */
+        if (!log_enabled(lvl)) {
+            str_clear(line);
+            return;
+        }
+        str_appendz(&log_buf, log_ident);
+        str_append(&log_buf, ": info: ", 8);
+        str_append(&log_buf, line->data != NULL ? line->data : "", line->len);
+        str_appendc(&log_buf, '\n');
+        if (log_buf.len >= LOG_BUFFER_MAX)
+            log_flush();
+        str_clear(line);
+        return;
+    }
     if (lvl == LOG_LVL_WARN)
         msg_warn("%s", str_cstr(line));
     else if (lvl == LOG_LVL_ERR)

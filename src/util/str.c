@@ -128,3 +128,48 @@ bool mem_iendswith(const char *s, size_t len, const char *suffix, size_t slen)
 {
     return slen <= len && mem_ieq(s + len - slen, slen, suffix, slen);
 }
+
+bool mem_concat(char *dst, size_t size, ...)
+{
+    va_list ap;
+    va_start(ap, size);
+    size_t off = 0;
+    bool fits = true;
+    for (const char *part = va_arg(ap, const char *); part != NULL;
+         part = va_arg(ap, const char *)) {
+        size_t n = strlen(part);
+        if (off + n >= size) {
+            n = size - off - 1;
+            fits = false;
+        }
+        memcpy(dst + off, part, n);
+        off += n;
+        if (!fits)
+            break;
+    }
+    va_end(ap);
+    dst[off] = '\0';
+    return fits;
+}
+
+void mem_copyz(char *dst, size_t size, const char *src, size_t len)
+{
+    if (len >= size)
+        len = size - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+char *fmt_ull(char *buf, unsigned long long v)
+{
+    char tmp[21];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return buf;
+}

@@ -35,6 +35,17 @@ const char *str_cstr(const str_t *s);
 /* Drops the first n bytes (n <= len). */
 void str_consume(str_t *s, size_t n);
 
+/*
+ * Copies the concatenation of the NUL-terminated parts (a NULL ends the list) into
+ * dst[0..size), NUL-terminated; returns false (dst holds a cut copy) when it did not fit.
+ * A cheap snprintf("%s%s...") for hot paths.
+ */
+bool mem_concat(char *dst, size_t size, ...);
+/* Copies len bytes of src and a NUL into dst[0..size), cutting at size - 1. */
+void mem_copyz(char *dst, size_t size, const char *src, size_t len);
+/* The decimal digits of v into buf (at least 21 bytes), NUL-terminated; returns buf. */
+char *fmt_ull(char *buf, unsigned long long v);
+
 /* ASCII case-insensitive comparison of two byte ranges. */
 bool mem_ieq(const void *a, size_t alen, const void *b, size_t blen);
 /* Does [s, s+len) end with suffix (ASCII case-insensitive)? */

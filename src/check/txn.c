@@ -17,6 +17,7 @@
 typedef struct memo {
     txn_t *t;
     char *name;
+    size_t nlen;
     uint16_t type;
     const dns_answer_t *ans; /* referenced; NULL while in flight */
     dns_query_t *q;
@@ -248,7 +249,7 @@ const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type)
         nlen--;
     for (size_t i = 0; i < t->nmemo; i++) {
         memo_t *m = t->memo[i];
-        if (m->type == type && mem_ieq(m->name, strlen(m->name), name, nlen))
+        if (m->type == type && m->nlen == nlen && mem_ieq(m->name, nlen, name, nlen))
             return m->ans;
     }
     if (t->nmemo == TXN_DNS_MAX) {
@@ -260,6 +261,7 @@ const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type)
     memset(m, 0, sizeof *m);
     m->t = t;
     m->name = arena_strndup(t->arena, name, nlen);
+    m->nlen = nlen;
     m->type = type;
     t->memo[t->nmemo++] = m;
     const dns_answer_t *c = dns_cached(t->dns, m->name, type);

@@ -150,14 +150,15 @@ static policy_parse_status_t scan(const char *buf, size_t len, policy_scan_t *st
     }
 }
 
-/* Name bytes as a table, for the fast path. */
+/* Name bytes as a table for the fast path, '=' excluded so that one lookup per byte finds
+ * the end of the name (and a newline, also excluded, bounds the loop). */
 static const unsigned char *name_table(void)
 {
     static unsigned char t[256];
     static bool ready;
     if (!ready) {
         for (int c = 0; c < 256; c++)
-            t[c] = name_byte((unsigned char)c);
+            t[c] = name_byte((unsigned char)c) && c != '=';
         ready = true;
     }
     return t;
@@ -185,20 +186,20 @@ static bool parse_fast(const char *buf, size_t len, policy_attr_t *attrs, size_t
         if (ll > 0 && line[ll - 1] == '\r')
             ll--;
         if (ll == 0) {
-            if (count == 0)
+            size_t end = off + (size_t)(nl - line) + 1;
+            /* one look for a NUL anywhere in the request, instead of one per line */
+            if (count == 0 || memchr(buf, '\0', end) != NULL)
                 return false;
             *n = count;
-            *consumed = off + (size_t)(nl - line) + 1;
+            *consumed = end;
             return true;
         }
         if (ll > POLICY_LINE_MAX || count >= max_attrs)
             return false;
         size_t i = 0;
-        while (i < ll && nt[(unsigned char)line[i]] && line[i] != '=')
+        while (nt[(unsigned char)line[i]]) /* stops at '=', a newline at the latest */
             i++;
-        if (i == 0 || i == ll || line[i] != '=')
-            return false;
-        if (memchr(line + i + 1, '\0', ll - i - 1) != NULL || memchr(line, '\r', ll) != NULL)
+        if (i == 0 || i >= ll || line[i] != '=')
             return false;
         if (attrs != NULL) {
             attrs[count].name = line;

@@ -59,14 +59,20 @@ bool check_client_ptr(txn_t *t)
     size_t n = ptr->count < CLIENT_PTR_NAMES ? ptr->count : CLIENT_PTR_NAMES;
     for (size_t i = 0; i < n; i++)
         sorted[i] = ptr->rr[i].name;
-    qsort(sorted, n, sizeof sorted[0], cmp_names);
-    str_t names = STR_INIT;
+    if (n > 1)
+        qsort(sorted, n, sizeof sorted[0], cmp_names);
+    /* the set as text, for evidence and replies: at most 10 names of at most 253 octets */
+    char names[CLIENT_PTR_NAMES * (DNS_NAME_MAX + 1) + 1];
+    size_t nl = 0;
     for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(sorted[i]);
         if (i > 0)
-            str_appendc(&names, ',');
-        str_appendz(&names, sorted[i]);
+            names[nl++] = ',';
+        memcpy(names + nl, sorted[i], l);
+        nl += l;
     }
-    txn_evidence(t, F_CLIENT_NO_PTR, "ptr", names.data, names.len);
+    names[nl] = '\0';
+    txn_evidence(t, F_CLIENT_NO_PTR, "ptr", names, nl);
 
     /* Forward confirmation: any name of the set that resolves back (A for IPv4, AAAA for
      * IPv6) confirms. All forward lookups are asked in the same round. */
@@ -88,21 +94,18 @@ bool check_client_ptr(txn_t *t)
             if (ipaddr_equal(&a->rr[j].addr, &f->client_ip))
                 confirmed = name;
     }
-    if (confirmed == NULL && waiting) {
-        str_free(&names);
+    if (confirmed == NULL && waiting)
         return false;
-    }
     const char *first = sorted[0];
     if (confirmed != NULL) {
         txn_set(t, F_CLIENT_PTR_MISMATCH, RES_PASS, confirmed);
         txn_set_ptr_name(t, confirmed);
     } else {
         char shown[400];
-        mem_concat(shown, sizeof shown, ipbuf, " -> ", str_cstr(&names), (char *)NULL);
+        mem_concat(shown, sizeof shown, ipbuf, " -> ", names, (char *)NULL);
         txn_set(t, F_CLIENT_PTR_MISMATCH, temp ? RES_TEMPERROR : RES_FAIL, shown);
-        txn_evidence(t, F_CLIENT_PTR_MISMATCH, "ptr", names.data, names.len);
+        txn_evidence(t, F_CLIENT_PTR_MISMATCH, "ptr", names, nl);
     }
-    str_free(&names);
 
     /* The heuristic and the patterns judge the confirmed name, else the first one. */
     const char *judged = confirmed != NULL ? confirmed : first;

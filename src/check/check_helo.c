@@ -11,13 +11,22 @@
 #include "util/log.h"
 #include "util/str.h"
 
-/* Decides helo.no_dns from A, AAAA and MX answers (asked in parallel). */
+/* Decides helo.no_dns from A, AAAA and MX answers. */
 static bool helo_dns(txn_t *t, const char *name)
 {
+    /* The A record settles nearly every HELO name; AAAA and MX are asked (together) only
+     * when it does not. */
     const dns_answer_t *a = txn_dns(t, name, DNS_T_A);
+    if (a == NULL)
+        return false;
+    if (a->status == DNS_OK) {
+        txn_set(t, F_HELO_NO_DNS, RES_PASS, name);
+        txn_evidencez(t, F_HELO_NO_DNS, "found", "A");
+        return true;
+    }
     const dns_answer_t *aaaa = txn_dns(t, name, DNS_T_AAAA);
     const dns_answer_t *mx = txn_dns(t, name, DNS_T_MX);
-    if (a == NULL || aaaa == NULL || mx == NULL)
+    if (aaaa == NULL || mx == NULL)
         return false;
     const dns_answer_t *all[3] = {a, aaaa, mx};
     bool temp = false;

@@ -676,26 +676,34 @@ static void timer_cb(uv_timer_t *h)
  * Returns 0 with the lower-case key, or -1 to let the general path decide. */
 static int canon_fast(const char *name, char *key, size_t *klen)
 {
+    /* letters folded to lower case, digits, '-' and '_' as themselves, '.' as '.', and 0
+     * for every byte that needs the general path */
+    static unsigned char map[256];
+    if (map['a'] == 0) {
+        for (int c = 'a'; c <= 'z'; c++)
+            map[c] = (unsigned char)c, map[c - 32] = (unsigned char)c;
+        for (int c = '0'; c <= '9'; c++)
+            map[c] = (unsigned char)c;
+        map['-'] = '-', map['_'] = '_', map['.'] = '.';
+    }
     size_t i = 0, label = 0;
-    for (; name[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)name[i];
+    for (;; i++) {
+        unsigned char c = map[(unsigned char)name[i]];
+        if (c == 0)
+            break;
         if (i >= DNS_NAME_MAX + 1)
             return -1;
+        key[i] = (char)c;
         if (c == '.') {
             if (label == 0)
                 return -1; /* an empty label, or the root: the general path decides */
             label = 0;
-            key[i] = '.';
-            continue;
+        } else if (++label > 63) {
+            return -1;
         }
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-            return -1;
-        if (++label > 63)
-            return -1;
-        key[i] = (char)c;
     }
+    if (name[i] != '\0')
+        return -1; /* a byte the general path must judge */
     size_t n = i;
     if (n > 0 && name[n - 1] == '.')
         n--; /* one trailing dot: the absolute form of the same name */

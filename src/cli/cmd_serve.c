@@ -21,7 +21,7 @@ typedef struct serve {
     gate_t *gate;
     cli_common_t opts;
     uv_signal_t sigterm, sigint, sighup;
-    uv_check_t flush; /* writes the buffered log once per loop iteration */
+    uv_timer_t flush; /* writes the buffered log every LOG_FLUSH_MS */
     bool draining;
 } serve_t;
 
@@ -30,7 +30,11 @@ static void close_cb(uv_handle_t *h)
     (void)h;
 }
 
-static void on_flush(uv_check_t *h)
+/* How long a decision line may wait in the log buffer (it is also written when the buffer
+ * fills). Writing once per loop iteration instead cost a write(2) for every few decisions. */
+#define LOG_FLUSH_MS 100
+
+static void on_flush(uv_timer_t *h)
 {
     (void)h;
     log_flush();
@@ -165,11 +169,12 @@ int cmd_serve(int argc, char **argv)
     uv_signal_start(&s.sigint, on_stop, SIGINT);
     uv_signal_start(&s.sighup, on_hup, SIGHUP);
     if (!cfg_syslog(gate_config(s.gate))) {
-        uv_check_init(s.loop, &s.flush);
-        uv_check_start(&s.flush, on_flush);
+        uv_timer_init(s.loop, &s.flush);
+        uv_timer_start(&s.flush, on_flush, LOG_FLUSH_MS, LOG_FLUSH_MS);
+        uv_unref((uv_handle_t *)&s.flush); /* the timer alone does not keep the server up */
         log_set_buffered(true);
     } else {
-        uv_check_init(s.loop, &s.flush);
+        uv_timer_init(s.loop, &s.flush);
     }
     const config_t *c = gate_config(s.gate);
     for (size_t i = 0; i < c->npolicy_listen; i++)

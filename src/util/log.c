@@ -171,10 +171,26 @@ static bool plain(const unsigned char *p, size_t len)
     return true;
 }
 
+/* Printable ASCII without '"' and '\\': quoted as it is. */
+static bool printable(const unsigned char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\')
+            return false;
+    return true;
+}
+
 void log_quote(str_t *out, const void *buf, size_t len, size_t max)
 {
     if (len <= max && plain(buf, len)) {
         str_append(out, buf, len);
+        return;
+    }
+    if (len <= max && printable(buf, len)) {
+        str_reserve(out, len + 2);
+        str_appendc(out, '"');
+        str_append(out, buf, len);
+        str_appendc(out, '"');
         return;
     }
     str_appendc(out, '"');

@@ -23,8 +23,9 @@ void log_open(const char *ident, bool to_syslog);
 void log_set_level(enum log_level min);
 /*
  * Buffered mode (stderr only): lines are collected and written together by log_flush(),
- * which the server calls once per loop iteration, so that a busy gate does not pay one write
- * per decision. Errors and fatal messages are written at once, after what is buffered.
+ * which the server calls every 100 ms and which runs by itself when 64 KiB are waiting, so
+ * that a busy gate does not pay one write per decision. Errors and fatal messages are
+ * written at once, after what is buffered.
  */
 void log_set_buffered(bool on);
 void log_flush(void);

@@ -319,12 +319,13 @@ class Server:
 
     def mark(self):
         """Remembers the end of the log; new_log() returns what came after. The server
-        writes its log once per loop turn, a moment after the replies: wait until the log
-        has been still for 40 ms (at most 0.5 s) so that earlier lines fall before the mark."""
-        deadline = time.monotonic() + 0.5
+        buffers its log and writes it every 100 ms, a moment after the replies: wait until
+        the log has been still for 150 ms (at most 1 s) so that earlier lines fall before
+        the mark."""
+        deadline = time.monotonic() + 1.0
         size = len(self.log_bytes())
         while time.monotonic() < deadline:
-            time.sleep(0.04)
+            time.sleep(0.15)
             now = len(self.log_bytes())
             if now == size:
                 break
@@ -346,15 +347,15 @@ class Server:
 
     def decisions(self, want, timeout=2.0):
         """The decision lines after the mark, once at least want of them are there (the
-        server buffers its log and writes it once per loop turn, so a line may follow the
-        reply by a moment), or whatever is there after timeout."""
+        server buffers its log and writes it every 100 ms, so a line may follow the reply
+        by a moment), or whatever is there after timeout."""
         deadline = time.monotonic() + timeout
         while True:
             d = decisions(self.new_log())
             if len(d) >= want or time.monotonic() >= deadline:
                 break
             time.sleep(0.02)
-        time.sleep(0.05)  # anything more that was coming
+        time.sleep(0.15)  # anything more that was coming
         return decisions(self.new_log())
 
     def signal(self, sig):

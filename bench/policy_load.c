@@ -13,6 +13,15 @@
  *   idle (-I): opens C connections, sends nothing, holds them for -d seconds, reports how
  *     many the server kept open; for measuring a server's memory per idle connection.
  *
+ * Requests: -f names a file of one or more requests separated by empty lines (lines that
+ * start with '#' are dropped). Each connection cycles through them, one entry per message,
+ * starting at its own offset. Three placeholders are filled per request, so that a real
+ * mix can be replayed: {msg} becomes a message id unique over all connections of the run
+ * (put it in the instance attribute: instance={msg}), {rcpt} the recipient's number within
+ * its message (0, 1, ...; e.g. recipient=user{rcpt}@example.com) and {conn} the connection's
+ * number. -m K sends K requests (RCPTs) per message: the same entry and {msg} K times, {rcpt}
+ * counting 0..K-1; by default every request is a new message.
+ *
  * Every run is bounded: -n requests per connection and -d seconds, plus a few seconds of
  * grace for replies in flight. Replies must begin with "action="; anything else counts as
  * an error. Build: see bench/Makefile.
@@ -40,7 +49,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TEMPLATE_MAX 32768
+#define TEMPLATE_MAX 32768              /* one request */
+#define MIX_FILE_MAX (8u << 20)         /* a file of requests */
+#define MIX_MAX 65536                   /* requests in it */
 #define GRACE_NS (5ull * 1000000000ull) /* to wait for replies after the run */
 #define CONNECT_AT_ONCE 256             /* connects in progress per thread */
 #define FIFO_MAX (1u << 20)             /* open loop: requests owed while all are busy */
@@ -57,10 +68,25 @@ static struct {
     double seconds;    /* duration bound (idle mode: how long to hold) */
     double rate;       /* open loop: requests/s over all connections; 0: closed loop */
     bool idle;
-    char *tmpl; /* one request, ending in an empty line */
-    size_t tlen;
-    char *sendbuf; /* (depth + 1) copies of the request, back to back */
-} opt = {.conns = 10, .depth = 1, .threads = 1, .per_conn = 10000, .seconds = 10};
+    struct entry *mix; /* the requests, each ending in an empty line */
+    size_t nmix;
+    size_t maxlen;        /* longest request once its placeholders are filled */
+    uint64_t per_message; /* requests per message (-m) */
+    uint64_t warm;        /* first requests of each connection not counted (-W) */
+} opt = {.conns = 10, .depth = 1, .threads = 1, .per_conn = 10000, .seconds = 10, .per_message = 1};
+
+/* One request of the mix: literal text with placeholders between the parts. */
+enum ph { PH_NONE, PH_MSG, PH_RCPT, PH_CONN };
+struct part {
+    const char *text;
+    size_t len;
+    enum ph after; /* the placeholder that follows the text */
+};
+struct entry {
+    struct part *parts;
+    size_t nparts;
+    size_t len; /* literal bytes */
+};
 
 static const char default_request[] =
     "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
@@ -149,8 +175,9 @@ typedef struct conn {
     unsigned inflight; /* requests sent or queued, not answered */
     unsigned ts_head;  /* ring of send times, depth entries */
     uint64_t *ts;
-    size_t unsent; /* request bytes not yet written */
-    size_t woff;   /* where in the request cycle the next byte to write is */
+    unsigned idx; /* number over all connections of the run */
+    char *out;    /* requests rendered, not yet written: out[woff..olen) */
+    size_t olen, woff, ocap;
     uint64_t sent, answered;
 } conn_t;
 
@@ -161,6 +188,7 @@ typedef struct worker {
     int ep;
     hist_t hist;
     uint64_t sent, answered, errors, lost, connect_failed, closed_by_server, overflow;
+    uint64_t warm_replies;   /* answers to the first -W requests of each connection */
     uint64_t t_start, t_end; /* first send, last reply */
     uint64_t inflight;       /* over all its connections */
     unsigned open;
@@ -192,18 +220,60 @@ static void conn_dead(worker_t *w, conn_t *c, bool by_server)
 
 static void conn_flush(worker_t *w, conn_t *c)
 {
-    while (c->unsent > 0) {
-        ssize_t n = write(c->fd, opt.sendbuf + c->woff, c->unsent);
+    while (c->woff < c->olen) {
+        ssize_t n = write(c->fd, c->out + c->woff, c->olen - c->woff);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) break;
         if (n <= 0) {
             conn_dead(w, c, true);
             return;
         }
-        c->unsent -= (size_t)n;
-        c->woff = (c->woff + (size_t)n) % opt.tlen;
+        c->woff += (size_t)n;
     }
-    if ((c->unsent > 0) != c->want_out) set_events(w, c, c->unsent > 0);
+    if (c->woff == c->olen) c->woff = c->olen = 0;
+    bool unsent = c->olen > 0;
+    if (unsent != c->want_out) set_events(w, c, unsent);
+}
+
+/* Appends request number c->sent of connection c to its output, placeholders filled. */
+static void conn_render(conn_t *c)
+{
+    uint64_t msg = c->sent / opt.per_message, rcpt = c->sent % opt.per_message;
+    const struct entry *e = &opt.mix[(c->idx + msg) % opt.nmix];
+    if (c->ocap - c->olen < opt.maxlen) {
+        if (c->woff > 0) { /* drop what was written */
+            memmove(c->out, c->out + c->woff, c->olen - c->woff);
+            c->olen -= c->woff;
+            c->woff = 0;
+        }
+        if (c->ocap - c->olen < opt.maxlen) {
+            size_t cap = c->ocap ? c->ocap : opt.maxlen * 2;
+            while (cap - c->olen < opt.maxlen)
+                cap *= 2;
+            c->out = realloc(c->out, cap);
+            if (c->out == NULL) die("out of memory");
+            c->ocap = cap;
+        }
+    }
+    char *p = c->out + c->olen;
+    for (size_t i = 0; i < e->nparts; i++) {
+        memcpy(p, e->parts[i].text, e->parts[i].len);
+        p += e->parts[i].len;
+        switch (e->parts[i].after) {
+        case PH_MSG: /* like Postfix's instance: hex fields joined by dots */
+            p += sprintf(p, "%x.%" PRIx64 ".0", c->idx + 0x1000u, msg + 0x10000000u);
+            break;
+        case PH_RCPT:
+            p += sprintf(p, "%" PRIu64, rcpt);
+            break;
+        case PH_CONN:
+            p += sprintf(p, "%u", c->idx);
+            break;
+        case PH_NONE:
+            break;
+        }
+    }
+    c->olen = (size_t)(p - c->out);
 }
 
 /* Queues k requests stamped at t (their scheduled or actual send time) and writes. */
@@ -213,10 +283,12 @@ static void conn_send(worker_t *w, conn_t *c, unsigned k, uint64_t t)
         c->ts[(c->ts_head + c->inflight + i) % opt.depth] = t;
     c->inflight += k;
     w->inflight += k;
-    c->unsent += (size_t)k * opt.tlen;
-    c->sent += k;
+    for (unsigned i = 0; i < k; i++) {
+        if (w->t_start == 0 && c->sent >= opt.warm) w->t_start = t; /* first counted */
+        conn_render(c);
+        c->sent++;
+    }
     w->sent += k;
-    if (w->t_start == 0) w->t_start = t;
     conn_flush(w, c);
 }
 
@@ -289,13 +361,17 @@ static void conn_readable(worker_t *w, conn_t *c, char *buf, size_t size, uint64
                 if (c->inflight == 0) {
                     w->errors++;
                 } else {
-                    hist_add(&w->hist, now - c->ts[c->ts_head]);
+                    if (c->answered >= opt.warm) {
+                        hist_add(&w->hist, now - c->ts[c->ts_head]);
+                        w->answered++;
+                        w->t_end = now;
+                    } else {
+                        w->warm_replies++;
+                    }
                     c->ts_head = (c->ts_head + 1) % opt.depth;
                     c->inflight--;
                     w->inflight--;
                     c->answered++;
-                    w->answered++;
-                    w->t_end = now;
                     replies++;
                 }
                 c->rpos = 0;
@@ -514,31 +590,100 @@ static void parse_target(const char *t)
     freeaddrinfo(res);
 }
 
-static void load_template(const char *path)
+/* Splits one request (no empty line inside, none at its end) into parts at placeholders. */
+static void add_entry(const char *req, size_t len, bool crlf, const char *path)
 {
-    char *buf = malloc(TEMPLATE_MAX + 3);
-    size_t len;
-    if (path == NULL) {
-        len = strlen(default_request);
-        memcpy(buf, default_request, len);
-    } else {
-        FILE *f = fopen(path, "rb");
-        if (f == NULL) die("%s: %s", path, strerror(errno));
-        len = fread(buf, 1, TEMPLATE_MAX + 1, f);
-        fclose(f);
-        if (len > TEMPLATE_MAX) die("%s: longer than %d bytes", path, TEMPLATE_MAX);
-        /* exactly one request: trailing line ends become one empty line */
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-            len--;
-        if (len == 0) die("%s: empty", path);
-        bool crlf = memchr(buf, '\r', len) != NULL;
-        memcpy(buf + len, crlf ? "\r\n\r\n" : "\n\n", crlf ? 4 : 2);
-        len += crlf ? 4 : 2;
-        if (memmem(buf, len - 2, "\n\n", 2) != NULL || memmem(buf, len - 4, "\n\r\n", 3) != NULL)
-            die("%s: holds more than one request (an empty line inside)", path);
+    if (len > TEMPLATE_MAX) die("%s: a request longer than %d bytes", path, TEMPLATE_MAX);
+    if (opt.nmix == MIX_MAX) die("%s: more than %d requests", path, MIX_MAX);
+    static const struct {
+        const char *name;
+        enum ph ph;
+        size_t width; /* most bytes it becomes */
+    } phs[] = {{"{msg}", PH_MSG, 8 + 1 + 16 + 2}, {"{rcpt}", PH_RCPT, 20}, {"{conn}", PH_CONN, 10}};
+    struct entry *e = &opt.mix[opt.nmix++];
+    char *own = malloc(len + 1); /* the parts point into it */
+    memcpy(own, req, len);
+    req = own;
+    size_t cap = 4, width = 0;
+    e->parts = malloc(cap * sizeof *e->parts);
+    e->nparts = 0;
+    e->len = 0;
+    const char *at = req, *end = req + len;
+    for (;;) {
+        const char *next = NULL;
+        unsigned which = 0;
+        for (const char *q = at; q < end && next == NULL; q++) {
+            if (*q != '{') continue;
+            for (unsigned i = 0; i < sizeof phs / sizeof phs[0]; i++) {
+                size_t n = strlen(phs[i].name);
+                if ((size_t)(end - q) >= n && memcmp(q, phs[i].name, n) == 0) {
+                    next = q;
+                    which = i;
+                    break;
+                }
+            }
+        }
+        if (e->nparts + 2 > cap) e->parts = realloc(e->parts, (cap *= 2) * sizeof *e->parts);
+        struct part *pt = &e->parts[e->nparts++];
+        pt->text = at;
+        pt->len = (size_t)((next ? next : end) - at);
+        pt->after = next ? phs[which].ph : PH_NONE;
+        e->len += pt->len;
+        if (next == NULL) break;
+        width += phs[which].width;
+        at = next + strlen(phs[which].name);
     }
-    opt.tmpl = buf;
-    opt.tlen = len;
+    /* the empty line that ends the request */
+    struct part *pt = &e->parts[e->nparts++];
+    pt->text = crlf ? "\r\n\r\n" : "\n\n";
+    pt->len = crlf ? 4 : 2;
+    pt->after = PH_NONE;
+    e->len += pt->len;
+    if (e->len + width > opt.maxlen) opt.maxlen = e->len + width;
+}
+
+static void load_mix(const char *path)
+{
+    opt.mix = calloc(MIX_MAX, sizeof *opt.mix);
+    if (path == NULL) {
+        add_entry(default_request, strlen(default_request) - 2, false, "default");
+        return;
+    }
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) die("%s: %s", path, strerror(errno));
+    char *buf = malloc(MIX_FILE_MAX + 1);
+    size_t len = fread(buf, 1, MIX_FILE_MAX + 1, f);
+    fclose(f);
+    if (len > MIX_FILE_MAX) die("%s: longer than %u bytes", path, MIX_FILE_MAX);
+    bool crlf = memchr(buf, '\r', len) != NULL;
+    /* copy the lines that are not comments; an empty line ends a request */
+    char *req = malloc(len + 1);
+    size_t rlen = 0;
+    for (size_t i = 0; i <= len;) {
+        size_t eol = i;
+        while (eol < len && buf[eol] != '\n')
+            eol++;
+        size_t ll = eol - i; /* the line without its '\n' */
+        const char *line = buf + i;
+        bool empty = ll == 0 || (ll == 1 && line[0] == '\r');
+        if (i == len || empty) {
+            if (rlen > 0) {
+                while (rlen > 0 && (req[rlen - 1] == '\n' || req[rlen - 1] == '\r'))
+                    rlen--;
+                add_entry(req, rlen, crlf, path);
+                rlen = 0;
+            }
+        } else if (line[0] != '#') {
+            memcpy(req + rlen, line, ll);
+            rlen += ll;
+            req[rlen++] = '\n';
+        }
+        if (i == len) break;
+        i = eol < len ? eol + 1 : len;
+    }
+    free(req);
+    free(buf);
+    if (opt.nmix == 0) die("%s: no request in it", path);
 }
 
 static void raise_nofile(unsigned need)
@@ -562,12 +707,16 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: policy_load -t TARGET [-c CONNS] [-n REQS] [-d SECONDS] [-f REQUEST_FILE]\n"
-            "                   [-r RATE] [-p DEPTH] [-j THREADS] [-I]\n"
+            "                   [-m K] [-W W] [-r RATE] [-p DEPTH] [-j THREADS] [-I]\n"
             "  -t  inet:HOST:PORT, HOST:PORT, [IPV6]:PORT, unix:PATH or /PATH\n"
             "  -c  persistent connections (default 10)\n"
             "  -n  requests per connection (default 10000; 0: bounded by -d only)\n"
             "  -d  seconds: bounds the run (default 10); with -I, how long to hold\n"
-            "  -f  a file holding one Postfix policy request (default: a Postfix 3.7 RCPT one)\n"
+            "  -f  a file of Postfix policy requests separated by empty lines, sent in turn\n"
+            "      (default: one Postfix 3.7 RCPT request); {msg} {rcpt} {conn} are filled in\n"
+            "  -m  requests (RCPTs) per message: {msg} changes every K requests (default 1)\n"
+            "  -W  the first W requests of each connection are sent but not counted (not in\n"
+            "      decisions/s nor latency): leaves a server's start-up out (default 0)\n"
             "  -r  open loop: send RATE requests/s in all, latency from the scheduled time\n"
             "  -p  requests in flight per connection (default 1, as Postfix; more pipelines)\n"
             "  -j  threads (default 1)\n"
@@ -581,7 +730,7 @@ int main(int argc, char **argv)
     const char *target = NULL, *file = NULL;
     bool n_given = false;
     int ch;
-    while ((ch = getopt(argc, argv, "t:c:n:d:f:r:p:j:Ih")) != -1) {
+    while ((ch = getopt(argc, argv, "t:c:n:d:f:m:W:r:p:j:Ih")) != -1) {
         switch (ch) {
         case 't':
             target = optarg;
@@ -598,6 +747,12 @@ int main(int argc, char **argv)
             break;
         case 'f':
             file = optarg;
+            break;
+        case 'm':
+            opt.per_message = strtoull(optarg, NULL, 10);
+            break;
+        case 'W':
+            opt.warm = strtoull(optarg, NULL, 10);
             break;
         case 'r':
             opt.rate = strtod(optarg, NULL);
@@ -616,7 +771,8 @@ int main(int argc, char **argv)
         }
     }
     if (target == NULL || opt.conns == 0 || opt.depth == 0 || opt.threads == 0 ||
-        opt.seconds <= 0 || opt.seconds > 86400 || opt.depth > 4096 || opt.conns > 1000000)
+        opt.seconds <= 0 || opt.seconds > 86400 || opt.depth > 4096 || opt.conns > 1000000 ||
+        opt.per_message == 0)
         usage();
     if (opt.per_conn == 0 && opt.seconds <= 0) usage();
     if (opt.idle) {
@@ -626,17 +782,16 @@ int main(int argc, char **argv)
     if (opt.threads > opt.conns) opt.threads = opt.conns;
     signal(SIGPIPE, SIG_IGN);
     parse_target(target);
-    load_template(file);
+    load_mix(file);
     raise_nofile(opt.conns);
-    opt.sendbuf = malloc((opt.depth + 1) * opt.tlen);
-    for (unsigned i = 0; i <= opt.depth; i++)
-        memcpy(opt.sendbuf + i * opt.tlen, opt.tmpl, opt.tlen);
 
     worker_t *ws = calloc(opt.threads, sizeof *ws);
     conn_t *conns = calloc(opt.conns, sizeof *conns);
     uint64_t *ts = calloc((size_t)opt.conns * opt.depth, sizeof *ts);
-    for (unsigned i = 0; i < opt.conns; i++)
+    for (unsigned i = 0; i < opt.conns; i++) {
         conns[i].ts = ts + (size_t)i * opt.depth;
+        conns[i].idx = i;
+    }
     unsigned per = opt.conns / opt.threads, extra = opt.conns % opt.threads, at = 0;
     for (unsigned t = 0; t < opt.threads; t++) {
         worker_t *w = &ws[t];
@@ -649,18 +804,21 @@ int main(int argc, char **argv)
             w->fifo = calloc(FIFO_MAX, sizeof *w->fifo);
         }
     }
-    fprintf(stderr, "policy_load: %s, %u connections, %s, %u thread(s), request %zu bytes\n",
+    fprintf(stderr,
+            "policy_load: %s, %u connections, %s, %u thread(s), %zu request(s) of at most %zu "
+            "bytes, %" PRIu64 " per message\n",
             opt.target, opt.conns,
             opt.idle       ? "idle"
             : opt.rate > 0 ? "open loop"
                            : "closed loop",
-            opt.threads, opt.tlen);
+            opt.threads, opt.nmix, opt.maxlen, opt.per_message);
     for (unsigned t = 0; t < opt.threads; t++)
         if (pthread_create(&ws[t].thread, NULL, worker_run, &ws[t]) != 0)
             die("pthread_create failed");
 
     hist_t *all = calloc(1, sizeof *all);
     uint64_t sent = 0, answered = 0, errors = 0, lost = 0, cfail = 0, closed = 0, overflow = 0;
+    uint64_t warm_replies = 0;
     uint64_t t_start = UINT64_MAX, t_end = 0;
     unsigned open = 0;
     for (unsigned t = 0; t < opt.threads; t++) {
@@ -672,6 +830,7 @@ int main(int argc, char **argv)
         if (w->hist.max > all->max) all->max = w->hist.max;
         sent += w->sent;
         answered += w->answered;
+        warm_replies += w->warm_replies;
         errors += w->errors;
         lost += w->lost;
         cfail += w->connect_failed;
@@ -685,14 +844,15 @@ int main(int argc, char **argv)
         printf("idle: connections=%u open_at_end=%u connect_failed=%" PRIu64
                " closed_by_server=%" PRIu64 " warmup_replies=%" PRIu64 " errors=%" PRIu64
                " held=%.1fs\n",
-               opt.conns, open, cfail, closed, answered, errors, opt.seconds);
+               opt.conns, open, cfail, closed, answered + warm_replies, errors, opt.seconds);
         return cfail > 0 || closed > 0 || errors > 0 ? 1 : 0;
     }
     double secs = t_end > t_start && t_start != UINT64_MAX ? (double)(t_end - t_start) / 1e9 : 0;
     printf("requests=%" PRIu64 " replies=%" PRIu64 " errors=%" PRIu64 " lost=%" PRIu64
            " connect_failed=%" PRIu64 " closed_by_server=%" PRIu64 "%s\n",
-           sent, answered, errors, lost, cfail, closed,
+           sent, answered + warm_replies, errors, lost, cfail, closed,
            overflow ? " (open loop overflow: the server is far behind the rate)" : "");
+    if (opt.warm > 0) printf("warmup_replies=%" PRIu64 " (not counted below)\n", warm_replies);
     printf("time=%.3fs decisions/s=%.0f\n", secs, secs > 0 ? (double)answered / secs : 0.0);
     printf("latency_us p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f\n",
            (double)hist_pct(all, 50) / 1e3, (double)hist_pct(all, 90) / 1e3,

@@ -43,5 +43,6 @@ config_t *cli_load_config(const cli_common_t *c, char *err, size_t errlen);
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
+int cmd_spf(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "core/config.h"
+#include "dns/dns.h"
 
 #define EXIT_ACCEPT 0
 #define EXIT_TEMPFAIL 4
@@ -28,6 +29,8 @@ typedef struct cli_common {
     const char *config_file;
     const char **overrides; /* "key=value" */
     size_t noverrides;
+    const char **zones; /* --zone files, added to dns_zone_files */
+    size_t nzones;
     bool json;
 } cli_common_t;
 
@@ -39,6 +42,14 @@ int cli_common_option(cli_common_t *c, int argc, char **argv, int *i);
 void cli_common_free(cli_common_t *c);
 /* Loads the configuration the options name; NULL with the error ("FILE:LINE: ...") in err. */
 config_t *cli_load_config(const cli_common_t *c, char *err, size_t errlen);
+
+/*
+ * Creates the resolver the configuration describes on loop. On failure prints
+ * "mailblock CMD: why" and returns NULL with *rc set: EXIT_DATAERR when a zone file does not
+ * load (bad input), EXIT_UNAVAILABLE for anything else.
+ */
+dns_resolver_t *cli_open_resolver(uv_loop_t *loop, const config_t *cfg, const char *cmd,
+                                  int *rc);
 
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);

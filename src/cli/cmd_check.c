@@ -183,15 +183,8 @@ int cmd_check(int argc, char **argv)
     log_set_level(LOG_LVL_WARN); /* the verdict is the output; keep warnings on stderr */
     uv_loop_t loop;
     uv_loop_init(&loop);
-    dns_options_t o;
-    config_dns_options(cfg, &o);
-    char err[512];
-    dns_resolver_t *dns = dns_resolver_new(&loop, &o, err, sizeof err);
+    dns_resolver_t *dns = cli_open_resolver(&loop, cfg, "check", &rc);
     if (dns == NULL) {
-        fprintf(stderr, "mailblock check: %s\n", err);
-        /* a zone file that does not parse is bad input; anything else is the resolver */
-        rc = cfg->ndns_zone_files > 0 && strstr(err, ":") != NULL ? EXIT_DATAERR
-                                                                    : EXIT_UNAVAILABLE;
         config_free(cfg);
         uv_loop_close(&loop);
         goto out;

@@ -7,12 +7,11 @@
 
 #include "cli/cli.h"
 #include "util/mem.h"
-#include "util/str.h"
 
-static void add_override(cli_common_t *c, const char *kv)
+static void add_to(const char ***list, size_t *n, const char *v)
 {
-    c->overrides = xrealloc(c->overrides, xmul(c->noverrides + 1, sizeof *c->overrides));
-    c->overrides[c->noverrides++] = kv;
+    *list = xrealloc(*list, xmul(*n + 1, sizeof **list));
+    (*list)[(*n)++] = v;
 }
 
 int cli_common_option(cli_common_t *c, int argc, char **argv, int *i)
@@ -35,13 +34,9 @@ int cli_common_option(cli_common_t *c, int argc, char **argv, int *i)
                 fprintf(stderr, "mailblock: -o needs KEY=VALUE, got \"%.60s\"\n", v);
                 return -1;
             }
-            add_override(c, v);
+            add_to(&c->overrides, &c->noverrides, v);
         } else {
-            /* --zone adds to dns_zone_files whatever the file says; collected and applied
-             * as one override at load time */
-            char *kv = xmalloc(strlen(v) + sizeof "+dns_zone_files=");
-            sprintf(kv, "+dns_zone_files=%s", v);
-            add_override(c, kv);
+            add_to(&c->zones, &c->nzones, v);
         }
         return 1;
     }
@@ -50,44 +45,32 @@ int cli_common_option(cli_common_t *c, int argc, char **argv, int *i)
 
 void cli_common_free(cli_common_t *c)
 {
-    for (size_t i = 0; i < c->noverrides; i++)
-        if (c->overrides[i][0] == '+')
-            free((char *)c->overrides[i]);
     free(c->overrides);
-    c->overrides = NULL;
-    c->noverrides = 0;
+    free(c->zones);
+    c->overrides = c->zones = NULL;
+    c->noverrides = c->nzones = 0;
 }
 
 config_t *cli_load_config(const cli_common_t *c, char *err, size_t errlen)
 {
-    /* "+dns_zone_files=F" entries (from --zone) are appended to the configured list */
-    str_t zones = STR_INIT;
-    const char **ov = xcalloc(c->noverrides + 2, sizeof *ov);
-    size_t n = 0;
-    for (size_t i = 0; i < c->noverrides; i++) {
-        if (c->overrides[i][0] == '+') {
-            if (zones.len > 0)
-                str_appendc(&zones, ',');
-            str_appendz(&zones, strchr(c->overrides[i], '=') + 1);
-        } else {
-            ov[n++] = c->overrides[i];
-        }
-    }
-    config_t *cfg = config_load(c->config_file, ov, n, err, errlen);
-    if (cfg != NULL && zones.len > 0) {
-        str_t kv = STR_INIT;
-        str_appendz(&kv, "dns_zone_files=");
-        for (size_t i = 0; i < cfg->ndns_zone_files; i++) {
-            str_appendz(&kv, cfg->dns_zone_files[i]);
-            str_appendc(&kv, ',');
-        }
-        str_append(&kv, zones.data, zones.len);
-        ov[n++] = kv.data;
-        config_free(cfg);
-        cfg = config_load(c->config_file, ov, n, err, errlen);
-        str_free(&kv);
-    }
-    str_free(&zones);
-    free(ov);
+    config_t *cfg = config_load(c->config_file, c->overrides, c->noverrides, err, errlen);
+    if (cfg != NULL)
+        config_add_zone_files(cfg, c->zones, c->nzones); /* --zone adds to the list */
     return cfg;
+}
+
+dns_resolver_t *cli_open_resolver(uv_loop_t *loop, const config_t *cfg, const char *cmd,
+                                  int *rc)
+{
+    dns_options_t o;
+    config_dns_options(cfg, &o);
+    char err[512];
+    dns_resolver_t *dns = dns_resolver_new(loop, &o, err, sizeof err);
+    if (dns == NULL) {
+        fprintf(stderr, "mailblock %s: %s\n", cmd, err);
+        /* dns.c names the key at fault first: a zone file that does not load is bad input,
+         * anything else is the resolver */
+        *rc = strncmp(err, "dns_zone_files", 14) == 0 ? EXIT_DATAERR : EXIT_UNAVAILABLE;
+    }
+    return dns;
 }

@@ -787,6 +787,16 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
     return 0;
 }
 
+void config_add_zone_files(config_t *c, const char *const *files, size_t n)
+{
+    if (n == 0)
+        return;
+    c->dns_zone_files =
+        xrealloc(c->dns_zone_files, xmul(c->ndns_zone_files + n, sizeof *c->dns_zone_files));
+    for (size_t i = 0; i < n; i++)
+        c->dns_zone_files[c->ndns_zone_files++] = xstrdup(files[i]);
+}
+
 void config_dns_options(const config_t *c, dns_options_t *out)
 {
     memset(out, 0, sizeof *out);

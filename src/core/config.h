@@ -99,6 +99,9 @@ bool config_ptr_listed(const config_t *c, const char *name, size_t len, const ch
 /* Postscreen reply filter, e.g. "127.0.0.[2..11]", "127.0.[0..255].[1;3]" */
 bool dnsxl_filter_match(const char *filter, const ipaddr_t *reply);
 
+/* Appends zone files (copied) to dns_zone_files, as --zone does. */
+void config_add_zone_files(config_t *c, const char *const *files, size_t n);
+
 /* The resolver options the configuration gives; pointers borrow from c. */
 void config_dns_options(const config_t *c, dns_options_t *out);
 

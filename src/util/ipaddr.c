@@ -8,6 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Writes v in decimal without leading zeros (1 to 3 bytes, no NUL); returns the count.
+ * By hand rather than with sprintf: it runs several times for every decision. */
+static size_t put_octet(char *out, unsigned v)
+{
+    size_t n = 0;
+    if (v >= 100)
+        out[n++] = (char)('0' + v / 100);
+    if (v >= 10)
+        out[n++] = (char)('0' + v / 10 % 10);
+    out[n++] = (char)('0' + v % 10);
+    return n;
+}
+
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 int ipaddr_parse(ipaddr_t *out, const char *buf, size_t len)
@@ -43,15 +56,10 @@ int ipaddr_parsez(ipaddr_t *out, const char *s)
 const char *ipaddr_format(const ipaddr_t *ip, char *buf, size_t size)
 {
     if (ip->family == 4 && size >= 16) {
-        /* by hand: inet_ntop goes through sprintf, and this runs on every decision */
+        /* by hand: inet_ntop goes through sprintf */
         size_t off = 0;
         for (int i = 0; i < 4; i++) {
-            unsigned v = ip->a[i];
-            if (v >= 100)
-                buf[off++] = (char)('0' + v / 100);
-            if (v >= 10)
-                buf[off++] = (char)('0' + v / 10 % 10);
-            buf[off++] = (char)('0' + v % 10);
+            off += put_octet(buf + off, ip->a[i]);
             buf[off++] = i < 3 ? '.' : '\0';
         }
         return buf;
@@ -71,18 +79,12 @@ int ipaddr_reverse_name(const ipaddr_t *ip, const char *zone, char *buf, size_t 
 {
     size_t off = 0;
     if (ip->family == 4) {
-        /* written by hand: this runs for every decision (PTR and each blocklist) */
         const char *z = zone != NULL ? zone : "in-addr.arpa";
         size_t zl = strlen(z);
         if (size < 16 + zl + 1)
             return -1;
         for (int i = 3; i >= 0; i--) {
-            unsigned v = ip->a[i];
-            if (v >= 100)
-                buf[off++] = (char)('0' + v / 100);
-            if (v >= 10)
-                buf[off++] = (char)('0' + v / 10 % 10);
-            buf[off++] = (char)('0' + v % 10);
+            off += put_octet(buf + off, ip->a[i]);
             buf[off++] = '.';
         }
         memcpy(buf + off, z, zl + 1);

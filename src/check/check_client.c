@@ -163,15 +163,14 @@ static bool warn_due(const char *zone)
  * dead list whose domain now resolves everything.
  */
 static dnsxl_answer_t classify(const dnsxl_site_t *site, const dns_answer_t *a, txn_t *t,
-                               finding_id_t fid, const char **code)
+                               finding_id_t fid, char code[IPADDR_STRLEN])
 {
-    *code = NULL;
+    code[0] = '\0';
     if (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA || a->status == DNS_BADNAME)
         return DNSXL_NOT_LISTED;
     if (a->status != DNS_OK)
         return DNSXL_TEMP;
     bool listed = false, unusable = false;
-    static char buf[IPADDR_STRLEN];
     for (size_t i = 0; i < a->count; i++) {
         const ipaddr_t *ip = &a->rr[i].addr;
         if (ip->family != 4)
@@ -190,7 +189,7 @@ static dnsxl_answer_t classify(const dnsxl_site_t *site, const dns_answer_t *a, 
         }
         if (dnsxl_filter_match(site->filter, ip)) {
             listed = true;
-            *code = ipaddr_format(ip, buf, sizeof buf);
+            ipaddr_format(ip, code, IPADDR_STRLEN);
         }
     }
     if (listed)
@@ -220,8 +219,8 @@ static bool score_lists(txn_t *t, finding_id_t fid, const dnsxl_site_t *sites, s
         return false;
     /* then the TXT reasons of the lists that list the client, in parallel */
     for (size_t i = 0; i < m; i++) {
-        const char *code;
-        dnsxl_answer_t c = classify(&sites[i], ans[i], t, fid, &code);
+        char code[IPADDR_STRLEN];
+        dnsxl_answer_t c = classify(&sites[i], ans[i], t, fid, code);
         if (c == DNSXL_TEMP) {
             if (sites[i].weight > 0)
                 temp_plus += sites[i].weight;

@@ -8,10 +8,10 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD="build-essential cmake pkg-config libuv1-dev libunbound-dev libssl-dev libpsl-dev
-  libpcre2-dev libjansson-dev liblmdb-dev libhiredis-dev"
+  libpcre2-dev libjansson-dev liblmdb-dev libhiredis-dev libgmime-3.0-dev"
 TEST="libcmocka-dev clang libclang-rt-14-dev postfix nsd rbldnsd swaks python3
   python3-spf python3-yaml postfix-policyd-spf-python spfquery iproute2 procps util-linux
-  socat"
+  socat libsisimai-perl"
 
 PKGS="$BUILD"
 if [ "${1:-}" != "--run-only" ]; then PKGS="$PKGS $TEST"; fi

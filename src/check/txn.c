@@ -23,6 +23,12 @@ typedef struct memo {
     dns_query_t *q;
 } memo_t;
 
+typedef struct op_slot {
+    void *op;
+    void (*free_fn)(void *op);
+    bool held;
+} op_slot_t;
+
 typedef struct check_def {
     bool (*fn)(txn_t *t);
     stage_t stage;
@@ -38,6 +44,8 @@ static const check_def_t check_table[] = {
     {check_sender, STAGE_MAIL, false, F_SENDER_SYNTAX, F_SENDER_RHSBL},
     {check_size, STAGE_MAIL, false, F_MESSAGE_TOO_BIG, F_MESSAGE_TOO_BIG},
     {check_rcpt, STAGE_RCPT, true, F_RCPT_SYNTAX, F_RCPT_IP_DOMAIN},
+    {check_spf_helo, STAGE_HELO, false, F_SPF_HELO, F_SPF_HELO},
+    {check_spf_mailfrom, STAGE_MAIL, false, F_SPF_MAILFROM, F_SPF_MAILFROM},
 };
 #define NCHECKS (sizeof check_table / sizeof check_table[0])
 
@@ -51,6 +59,7 @@ struct txn {
     dns_resolver_t *dns;
     facts_t facts;
     finding_t findings[F_COUNT];
+    op_slot_t ops[F_COUNT];
     bool check_done[NCHECKS];
     memo_t *memo[TXN_DNS_MAX];
     size_t nmemo;
@@ -63,13 +72,6 @@ struct txn {
     bool verbose; /* keep values and evidence of passing checks too */
 };
 
-const char *result_name(result_t r)
-{
-    static const char *names[] = {"pass",      "fail",      "softfail", "neutral",
-                                  "none",      "temperror", "permerror", "skipped"};
-    return (unsigned)r < 8 ? names[r] : "?";
-}
-
 txn_t *txn_new(void)
 {
     txn_t *t = xcalloc(1, sizeof *t);
@@ -77,14 +79,26 @@ txn_t *txn_new(void)
     return t;
 }
 
+static void drop_op(txn_t *t, int fid)
+{
+    op_slot_t *o = &t->ops[fid];
+    if (o->op != NULL && o->free_fn != NULL) o->free_fn(o->op);
+    if (o->held && t->pending > 0) t->pending--;
+    memset(o, 0, sizeof *o);
+}
+
+static void drop_ops(txn_t *t)
+{
+    for (int i = 0; i < F_COUNT; i++)
+        if (t->ops[i].op != NULL || t->ops[i].held) drop_op(t, i);
+}
+
 static void drop_memo(txn_t *t)
 {
     for (size_t i = 0; i < t->nmemo; i++) {
         memo_t *m = t->memo[i];
-        if (m->q != NULL)
-            dns_cancel(m->q);
-        if (m->ans != NULL && m->ans != &badname_answer)
-            dns_answer_unref(m->ans);
+        if (m->q != NULL) dns_cancel(m->q);
+        if (m->ans != NULL && m->ans != &badname_answer) dns_answer_unref(m->ans);
         /* m and its name live in the arena */
     }
     t->nmemo = 0;
@@ -93,8 +107,8 @@ static void drop_memo(txn_t *t)
 
 void txn_free(txn_t *t)
 {
-    if (t == NULL)
-        return;
+    if (t == NULL) return;
+    drop_ops(t);
     drop_memo(t);
     arena_free(t->arena);
     free(t);
@@ -107,6 +121,7 @@ void txn_set_verbose(txn_t *t, bool on)
 
 void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns)
 {
+    drop_ops(t);
     drop_memo(t);
     arena_reset(t->arena);
     t->cfg = cfg;
@@ -124,23 +139,54 @@ void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns)
 void txn_reset_rcpt(txn_t *t)
 {
     for (size_t i = 0; i < NCHECKS; i++) {
-        if (!check_table[i].per_rcpt)
-            continue;
+        if (!check_table[i].per_rcpt) continue;
         t->check_done[i] = false;
-        for (int f = check_table[i].first; f <= (int)check_table[i].last; f++)
+        for (int f = check_table[i].first; f <= (int)check_table[i].last; f++) {
+            drop_op(t, f);
             memset(&t->findings[f], 0, sizeof t->findings[f]);
+        }
     }
 }
 
 void txn_rerun(txn_t *t, finding_id_t fid)
 {
     for (size_t i = 0; i < NCHECKS; i++) {
-        if (fid < check_table[i].first || fid > check_table[i].last)
-            continue;
+        if (fid < check_table[i].first || fid > check_table[i].last) continue;
         t->check_done[i] = false;
-        for (int f = check_table[i].first; f <= (int)check_table[i].last; f++)
+        for (int f = check_table[i].first; f <= (int)check_table[i].last; f++) {
+            drop_op(t, f);
             memset(&t->findings[f], 0, sizeof t->findings[f]);
+        }
     }
+}
+
+void *txn_op(const txn_t *t, finding_id_t fid)
+{
+    return t->ops[fid].op;
+}
+
+void txn_set_op(txn_t *t, finding_id_t fid, void *op, void (*free_fn)(void *op))
+{
+    if (t->ops[fid].op != NULL || t->ops[fid].held)
+        msg_panic("txn_set_op: slot %d is in use", (int)fid);
+    t->ops[fid].op = op;
+    t->ops[fid].free_fn = free_fn;
+}
+
+void txn_hold(txn_t *t, finding_id_t fid)
+{
+    if (t->ops[fid].held) msg_panic("txn_hold: slot %d held twice", (int)fid);
+    t->ops[fid].held = true;
+    t->pending++;
+}
+
+static void run_rounds(txn_t *t);
+
+void txn_release(txn_t *t, finding_id_t fid)
+{
+    if (!t->ops[fid].held) msg_panic("txn_release: slot %d not held", (int)fid);
+    t->ops[fid].held = false;
+    if (--t->pending == 0 && !t->running) run_rounds(t);
 }
 
 facts_t *txn_facts(txn_t *t)
@@ -156,6 +202,11 @@ arena_t *txn_arena(txn_t *t)
 const config_t *txn_config(const txn_t *t)
 {
     return t->cfg;
+}
+
+dns_resolver_t *txn_dns_resolver(const txn_t *t)
+{
+    return t->dns;
 }
 
 const finding_t *txn_finding(const txn_t *t, finding_id_t fid)
@@ -182,12 +233,10 @@ void txn_set_ptr_name(txn_t *t, const char *name)
 
 bool txn_wanted(const txn_t *t, finding_id_t fid)
 {
-    if (t->cfg->action[fid] != ACTION_IGNORE)
-        return true;
+    if (t->cfg->action[fid] != ACTION_IGNORE) return true;
     for (size_t i = 0; i < t->cfg->noverrides; i++) {
         int a = t->cfg->overrides[i].action[fid];
-        if (a >= 0 && a != ACTION_IGNORE)
-            return true;
+        if (a >= 0 && a != ACTION_IGNORE) return true;
     }
     return false;
 }
@@ -202,16 +251,14 @@ finding_t *txn_set(txn_t *t, finding_id_t fid, result_t r, const char *shown)
      * checks cost no escaping. */
     if (!t->verbose && (r == RES_PASS || r == RES_SKIPPED))
         shown = NULL; /* nobody shows a passing check's value: save the copy */
-    f->shown = shown != NULL ? arena_strndup(t->arena, shown, strnlen(shown, TXN_SHOWN_MAX))
-                             : NULL;
+    f->shown = shown != NULL ? arena_strndup(t->arena, shown, strnlen(shown, TXN_SHOWN_MAX)) : NULL;
     return f;
 }
 
 void txn_evidence(txn_t *t, finding_id_t fid, const char *key, const char *value, size_t len)
 {
     finding_t *f = &t->findings[fid];
-    if (!t->verbose && f->done && (f->result == RES_PASS || f->result == RES_SKIPPED))
-        return;
+    if (!t->verbose && f->done && (f->result == RES_PASS || f->result == RES_SKIPPED)) return;
     evidence_t *e = arena_alloc(t->arena, sizeof *e);
     e->key = key;
     e->value = arena_strndup(t->arena, value, len < TXN_EVIDENCE_MAX ? len : TXN_EVIDENCE_MAX);
@@ -229,8 +276,6 @@ void txn_evidencez(txn_t *t, finding_id_t fid, const char *key, const char *valu
     txn_evidence(t, fid, key, value, strlen(value));
 }
 
-static void run_rounds(txn_t *t);
-
 static void on_answer(const dns_answer_t *ans, void *arg)
 {
     memo_t *m = arg;
@@ -238,19 +283,16 @@ static void on_answer(const dns_answer_t *ans, void *arg)
     m->q = NULL;
     dns_answer_ref(ans);
     m->ans = ans;
-    if (--t->pending == 0 && !t->running)
-        run_rounds(t);
+    if (--t->pending == 0 && !t->running) run_rounds(t);
 }
 
 const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type)
 {
     size_t nlen = strlen(name);
-    if (nlen > 0 && name[nlen - 1] == '.')
-        nlen--;
+    if (nlen > 0 && name[nlen - 1] == '.') nlen--;
     for (size_t i = 0; i < t->nmemo; i++) {
         memo_t *m = t->memo[i];
-        if (m->type == type && m->nlen == nlen && mem_ieq(m->name, nlen, name, nlen))
-            return m->ans;
+        if (m->type == type && m->nlen == nlen && mem_ieq(m->name, nlen, name, nlen)) return m->ans;
     }
     if (t->nmemo == TXN_DNS_MAX) {
         msg_warn("transaction asked more than %d DNS names; treating %s as unanswerable",
@@ -282,8 +324,7 @@ const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type)
 static bool wanted_range(const txn_t *t, finding_id_t first, finding_id_t last)
 {
     for (int f = first; f <= (int)last; f++)
-        if (txn_wanted(t, (finding_id_t)f))
-            return true;
+        if (txn_wanted(t, (finding_id_t)f)) return true;
     return false;
 }
 
@@ -297,8 +338,7 @@ static bool round_all(txn_t *t)
         all = true;
         for (size_t i = 0; i < NCHECKS; i++) {
             const check_def_t *c = &check_table[i];
-            if (t->check_done[i] || t->facts.stage < c->stage)
-                continue;
+            if (t->check_done[i] || t->facts.stage < c->stage) continue;
             if (!wanted_range(t, c->first, c->last)) {
                 t->check_done[i] = true;
                 continue;
@@ -310,12 +350,11 @@ static bool round_all(txn_t *t)
                 all = false;
             }
         }
-        if (all || t->pending > 0 || !progress)
-            break;
+        if (all || t->pending > 0 || !progress) break;
     }
     t->running = false;
     if (!all && t->pending == 0)
-        msg_panic("a check is pending without a DNS query in flight");
+        msg_panic("a check is pending without a DNS query or held work in flight");
     return all;
 }
 
@@ -324,8 +363,7 @@ static void run_rounds(txn_t *t)
     if (round_all(t)) {
         txn_done_fn done = t->done;
         t->done = NULL;
-        if (done != NULL)
-            done(t, t->done_arg);
+        if (done != NULL) done(t, t->done_arg);
     }
 }
 
@@ -343,6 +381,7 @@ bool txn_run(txn_t *t, txn_done_fn done, void *arg)
 void txn_cancel(txn_t *t)
 {
     t->done = NULL;
+    drop_ops(t);
     for (size_t i = 0; i < t->nmemo; i++) {
         memo_t *m = t->memo[i];
         if (m->q != NULL) {

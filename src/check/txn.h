@@ -23,19 +23,6 @@
 #include "util/arena.h"
 #include "util/ipaddr.h"
 
-typedef enum result {
-    RES_PASS,
-    RES_FAIL,
-    RES_SOFTFAIL,
-    RES_NEUTRAL,
-    RES_NONE,
-    RES_TEMPERROR,
-    RES_PERMERROR,
-    RES_SKIPPED,
-} result_t;
-
-const char *result_name(result_t r);
-
 /* Bytes kept of a shown value and of one evidence value. */
 #define TXN_SHOWN_MAX 256
 #define TXN_EVIDENCE_MAX 512
@@ -48,10 +35,10 @@ typedef struct evidence {
 } evidence_t;
 
 typedef struct finding {
-    bool done;          /* the check has run */
+    bool done; /* the check has run */
     result_t result;
-    const char *shown;  /* the observed value for the reply: raw (escape before showing) */
-    evidence_t *ev;     /* in the order added */
+    const char *shown; /* the observed value for the reply: raw (escape before showing) */
+    evidence_t *ev;    /* in the order added */
     evidence_t *ev_tail;
 } finding_t;
 
@@ -98,6 +85,7 @@ void txn_rerun(txn_t *t, finding_id_t fid);
 facts_t *txn_facts(txn_t *t);
 arena_t *txn_arena(txn_t *t);
 const config_t *txn_config(const txn_t *t);
+dns_resolver_t *txn_dns_resolver(const txn_t *t);
 const finding_t *txn_finding(const txn_t *t, finding_id_t fid);
 
 /* The client's address in canonical text form ("" when unknown), formatted once. */
@@ -129,6 +117,19 @@ void txn_evidence(txn_t *t, finding_id_t fid, const char *key, const char *value
 void txn_evidencez(txn_t *t, finding_id_t fid, const char *key, const char *value);
 /* Is fid wanted by the configuration (site setting or any recipient override)? */
 bool txn_wanted(const txn_t *t, finding_id_t fid);
+
+/*
+ * Outside asynchronous work (the SPF evaluator runs its own lookups). A check keeps its
+ * state for finding fid in a slot with the function that cancels and frees it; the txn calls
+ * free_fn when the check's results are forgotten (txn_reset, txn_rerun of that check,
+ * txn_cancel, txn_free). While the work is in flight the check calls txn_hold() and returns
+ * "pending"; the work's completion, from the loop, calls txn_release(), which runs the next
+ * round once nothing else is awaited. One hold per slot at a time.
+ */
+void *txn_op(const txn_t *t, finding_id_t fid);
+void txn_set_op(txn_t *t, finding_id_t fid, void *op, void (*free_fn)(void *op));
+void txn_hold(txn_t *t, finding_id_t fid);
+void txn_release(txn_t *t, finding_id_t fid);
 void txn_set_ptr_name(txn_t *t, const char *name);
 
 #endif

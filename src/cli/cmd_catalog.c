@@ -11,10 +11,23 @@
 
 static json_t *entry_json(const catalog_entry_t *e)
 {
-    return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "id", e->id, "code", e->code,
-                     "enhanced", e->enhanced, "action", action_name(e->default_action),
-                     "reason", e->reason, "explanation", e->explanation, "fix", e->fix,
-                     "why_default", e->why_default);
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "id", e->id, "code",
+                          e->code, "enhanced", e->enhanced, "action",
+                          action_name(e->default_action), "reason", e->reason, "explanation",
+                          e->explanation, "fix", e->fix, "why_default", e->why_default);
+    const catalog_results_t *cr = catalog_results(e->fid);
+    if (cr != NULL) {
+        /* per-result default actions: {"fail": "reject", "softfail": "warn", ...} */
+        json_t *ra = json_object();
+        for (int r = 0; r < RES_COUNT; r++)
+            if (cr->defaults[r] >= 0)
+                json_object_set_new(ra, result_name((result_t)r),
+                                    json_string(action_name((action_t)cr->defaults[r])));
+        json_object_set_new(o, "result_actions", ra);
+        json_object_set_new(o, "permerror_enhanced", json_string(cr->permerror_enhanced));
+        json_object_set_new(o, "temperror_enhanced", json_string(cr->temp_enhanced));
+    }
+    return o;
 }
 
 int cmd_catalog(int argc, char **argv)

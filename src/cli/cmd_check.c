@@ -261,6 +261,11 @@ int cmd_check(int argc, char **argv)
                                                : EXIT_ACCEPT;
         if (best.dry_run)
             rc = EXIT_ACCEPT;
+        /* the header the gate prepends when it accepts (spf_received_header) */
+        str_t rspf = STR_INIT;
+        bool have_rspf = cfg->spf_received_header && best.exempt == NULL &&
+                         (best.action == VERDICT_ACCEPT || best.dry_run) &&
+                         policy_received_spf(t, &rspf);
         if (c.json) {
             json_t *v = json_pack("{s:s}", "action", verdict_action_name(best.action));
             if (best.fid >= 0) {
@@ -276,6 +281,8 @@ int cmd_check(int argc, char **argv)
             json_t *out = json_pack("{s:o, s:O}", "verdict", v, "findings", findings);
             if (nrcpt > 1)
                 json_object_set(out, "recipients", per_rcpt);
+            if (have_rspf)
+                json_object_set_new(out, "received_spf", json_string(str_cstr(&rspf)));
             json_dumpf(out, stdout, JSON_INDENT(2));
             putchar('\n');
             json_decref(out);
@@ -297,7 +304,10 @@ int cmd_check(int argc, char **argv)
                 printf("  %-26s %-9s %s\n", json_string_value(json_object_get(fj, "id")), res,
                        val ? val : "");
             }
+            if (have_rspf)
+                printf("header: %s\n", str_cstr(&rspf));
         }
+        str_free(&rspf);
     }
     json_decref(findings);
     json_decref(per_rcpt);

@@ -1,7 +1,8 @@
 /*
  * catalog: see catalog.h. Codes follow Postfix's choices for the same checks where Postfix
  * has one (invalid HELO 501 5.5.2, non-FQDN 504 5.5.2, blocklists 554 5.7.1, size 552 5.3.4),
- * RFC 7372 for reverse DNS (5.7.25), RFC 7505 for null MX (5.7.27) and RFC 3463 for address
+ * RFC 7372 for reverse DNS (5.7.25) and SPF (5.7.23 fail, 5.7.24 permerror and temperror),
+ * RFC 7505 for null MX (5.7.27) and RFC 3463 for address
  * syntax (5.1.3 recipient, 5.1.7 sender, 5.1.8 sender's system).
  */
 #include "core/catalog.h"
@@ -66,8 +67,8 @@ static const catalog_entry_t entries[F_COUNT] = {
      "record naming the server, e.g. mail.example.com, and publish an A/AAAA record for that "
      "name pointing back to the same address.",
      "receivers such as Gmail and Microsoft require reverse DNS; a DNS failure defers"},
-    {F_CLIENT_PTR_MISMATCH, "client.ptr_mismatch", STAGE_CONNECT, 550, "5.7.25",
-     ACTION_REJECT, "the client's reverse DNS does not point back to its address",
+    {F_CLIENT_PTR_MISMATCH, "client.ptr_mismatch", STAGE_CONNECT, 550, "5.7.25", ACTION_REJECT,
+     "the client's reverse DNS does not point back to its address",
      "The PTR record of the sending IP names a host whose A/AAAA records do not include that "
      "IP (forward-confirmed reverse DNS fails), so the name cannot be trusted.",
      "Publish an A record (AAAA for IPv6) for the PTR name pointing to the sending address, "
@@ -124,8 +125,8 @@ static const catalog_entry_t entries[F_COUNT] = {
      "domain names, which can publish MX, SPF and DMARC.",
      "Use a sender address in a real domain.",
      "no mail domain policy can be checked for a literal"},
-    {F_SENDER_DOMAIN_UNKNOWN, "sender.domain_unknown", STAGE_MAIL, 550, "5.1.8",
-     ACTION_REJECT, "the sender domain does not exist or has no mail records",
+    {F_SENDER_DOMAIN_UNKNOWN, "sender.domain_unknown", STAGE_MAIL, 550, "5.1.8", ACTION_REJECT,
+     "the sender domain does not exist or has no mail records",
      "The MAIL FROM domain has no MX, A or AAAA record, so replies and bounces cannot be "
      "delivered (RFC 5321 section 5.1: an A/AAAA record without MX is a valid implicit MX).",
      "Publish an MX record (or at least an A record) for the sender domain, or use a sender "
@@ -156,8 +157,7 @@ static const catalog_entry_t entries[F_COUNT] = {
      "The RCPT TO address is not a valid RFC 5321 mailbox (section 4.1.2).",
      "Correct the recipient address.", "an invalid address cannot be delivered"},
     {F_RCPT_NO_DOMAIN, "rcpt.no_domain", STAGE_RCPT, 553, "5.1.3", ACTION_REJECT,
-     "the recipient address has no domain",
-     "The RCPT TO address has no @domain part.",
+     "the recipient address has no domain", "The RCPT TO address has no @domain part.",
      "Use the full recipient address, user@example.com.",
      "unqualified recipients come from broken clients; trusted networks are exempt"},
     {F_RCPT_IP_DOMAIN, "rcpt.ip_domain", STAGE_RCPT, 553, "5.1.3", ACTION_REJECT,
@@ -172,7 +172,51 @@ static const catalog_entry_t entries[F_COUNT] = {
      "message_size_limit.",
      "Send a smaller message: share large files through a link instead of an attachment.",
      "the message would be refused after transfer anyway; refusing at MAIL saves both sides"},
+    {F_SPF_MAILFROM, "spf.mailfrom", STAGE_MAIL, 550, "5.7.23", ACTION_REJECT,
+     "SPF check of the envelope sender did not pass",
+     "The domain of the MAIL FROM address (or the HELO name for the null sender) publishes "
+     "an SPF record (RFC 7208) listing the servers allowed to send its mail, and the client "
+     "address is not among them (fail, or softfail, neutral, none where the receiver acts on "
+     "those), or the record could not be used: permerror means the record is broken (syntax, "
+     "more than 10 DNS-querying terms, more than 2 void lookups), temperror that its DNS "
+     "could not be read.",
+     "Add the sending server's address to the domain's SPF record (ip4:/ip6:, or include: of "
+     "the provider that sends for it), keep the record within 10 DNS-querying terms, and "
+     "check it with `mailblock spf --check-record DOMAIN`. A forwarder must rewrite the "
+     "envelope sender (SRS).",
+     "fail is the domain owner's own statement that the client may not send for it (RFC 7208 "
+     "8.4); softfail is logged only (8.5 says not to reject on it alone); temperror defers "
+     "(4.7.24, 8.6) and permerror is logged, since broken records are common and the mail "
+     "may still be genuine"},
+    {F_SPF_HELO, "spf.helo", STAGE_HELO, 550, "5.7.23", ACTION_REJECT,
+     "SPF check of the HELO name did not pass",
+     "The HELO/EHLO name publishes an SPF record (RFC 7208 section 2.3) that does not list "
+     "the client address: the client claims a host name whose owner says it does not send "
+     "from this address.",
+     "Make the server say HELO with its own name, and give that name an SPF record such as "
+     "\"v=spf1 a -all\" that matches its address.",
+     "a HELO fail is the name owner's statement that the client is not that host; other "
+     "results are logged at most (few HELO names publish SPF)"},
 };
+
+static const catalog_results_t results[] = {
+    {F_SPF_MAILFROM,
+     {-1, ACTION_REJECT, ACTION_WARN, ACTION_IGNORE, ACTION_IGNORE, ACTION_TEMPFAIL, ACTION_WARN,
+      -1},
+     "5.7.24",
+     "4.7.24"},
+    {F_SPF_HELO,
+     {-1, ACTION_REJECT, ACTION_WARN, ACTION_IGNORE, ACTION_IGNORE, ACTION_WARN, ACTION_WARN, -1},
+     "5.7.24",
+     "4.7.24"},
+};
+
+const catalog_results_t *catalog_results(finding_id_t fid)
+{
+    for (size_t i = 0; i < sizeof results / sizeof results[0]; i++)
+        if (results[i].fid == fid) return &results[i];
+    return NULL;
+}
 
 const catalog_entry_t *catalog_get(finding_id_t fid)
 {
@@ -182,9 +226,23 @@ const catalog_entry_t *catalog_get(finding_id_t fid)
 const catalog_entry_t *catalog_find(const char *id, size_t len)
 {
     for (size_t i = 0; i < F_COUNT; i++)
-        if (strlen(entries[i].id) == len && memcmp(entries[i].id, id, len) == 0)
-            return &entries[i];
+        if (strlen(entries[i].id) == len && memcmp(entries[i].id, id, len) == 0) return &entries[i];
     return NULL;
+}
+
+static const char *const result_names[RES_COUNT] = {"pass", "fail",      "softfail",  "neutral",
+                                                    "none", "temperror", "permerror", "skipped"};
+
+const char *result_name(result_t r)
+{
+    return (unsigned)r < RES_COUNT ? result_names[r] : "?";
+}
+
+int result_parse(const char *s, size_t len)
+{
+    for (int i = 0; i < RES_COUNT; i++)
+        if (strlen(result_names[i]) == len && memcmp(result_names[i], s, len) == 0) return i;
+    return -1;
 }
 
 static const char *const action_names[] = {"reject", "tempfail", "warn", "ignore"};
@@ -197,7 +255,6 @@ const char *action_name(action_t a)
 int action_parse(const char *s, size_t len)
 {
     for (int i = 0; i < 4; i++)
-        if (mem_ieq(s, len, action_names[i], strlen(action_names[i])))
-            return i;
+        if (mem_ieq(s, len, action_names[i], strlen(action_names[i]))) return i;
     return -1;
 }

@@ -34,6 +34,8 @@ typedef enum finding_id {
     F_RCPT_NO_DOMAIN,
     F_RCPT_IP_DOMAIN,
     F_MESSAGE_TOO_BIG,
+    F_SPF_MAILFROM,
+    F_SPF_HELO,
     F_COUNT
 } finding_id_t;
 
@@ -44,21 +46,53 @@ typedef enum action {
     ACTION_IGNORE,   /* do not even log */
 } action_t;
 
+/* A finding's result (DESIGN: findings). Most checks give pass, fail, temperror or skipped;
+ * spf.* give every RFC 7208 result. */
+typedef enum result {
+    RES_PASS,
+    RES_FAIL,
+    RES_SOFTFAIL,
+    RES_NEUTRAL,
+    RES_NONE,
+    RES_TEMPERROR,
+    RES_PERMERROR,
+    RES_SKIPPED,
+    RES_COUNT
+} result_t;
+
+/* "pass", "fail", ... "skipped"; "?" when out of range. */
+const char *result_name(result_t r);
+/* The result named s[0..len) (exact, lower case); -1 when unknown. */
+int result_parse(const char *s, size_t len);
+
 /* The protocol state from which a check has its data (Postfix protocol_state). */
 typedef enum stage { STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT, STAGE_DATA } stage_t;
 
 typedef struct catalog_entry {
     finding_id_t fid;
-    const char *id;          /* "client.no_ptr" */
-    stage_t stage;           /* earliest state with the data */
-    int code;                /* permanent reply code, 5xx */
-    const char *enhanced;    /* permanent enhanced code, "5.7.25" */
+    const char *id;       /* "client.no_ptr" */
+    stage_t stage;        /* earliest state with the data */
+    int code;             /* permanent reply code, 5xx */
+    const char *enhanced; /* permanent enhanced code, "5.7.25" */
     action_t default_action;
     const char *reason;      /* one line, used in replies before the observed value */
     const char *explanation; /* what the check means, for people */
     const char *fix;         /* what the sender's operator should do */
     const char *why_default; /* why the default action is what it is */
 } catalog_entry_t;
+
+/* Findings with more results than fail and temperror (spf.*): the default action of each
+ * result (indexed by result_t; -1 where no action applies: pass, skipped) and the enhanced
+ * codes that differ from the fail code. */
+typedef struct catalog_results {
+    finding_id_t fid;
+    signed char defaults[RES_COUNT];
+    const char *permerror_enhanced; /* "5.7.24" */
+    const char *temp_enhanced;      /* "4.7.24", instead of CATALOG_TEMP_ENHANCED */
+} catalog_results_t;
+
+/* NULL for a finding without per-result settings. */
+const catalog_results_t *catalog_results(finding_id_t fid);
 
 const catalog_entry_t *catalog_get(finding_id_t fid);
 /* Looks an id up by name (exact, lower case); NULL if unknown. */

@@ -64,8 +64,7 @@ static int split_list(const char *v, char ***out, size_t *n, bool lower)
     while (*p != '\0') {
         while (*p == ',' || isspace((unsigned char)*p))
             p++;
-        if (*p == '\0')
-            break;
+        if (*p == '\0') break;
         const char *s = p;
         while (*p != '\0' && *p != ',' && !isspace((unsigned char)*p))
             p++;
@@ -87,8 +86,7 @@ static int split_list(const char *v, char ***out, size_t *n, bool lower)
 static void strip_dot(char *s)
 {
     size_t len = strlen(s);
-    if (len > 1 && s[len - 1] == '.')
-        s[len - 1] = '\0';
+    if (len > 1 && s[len - 1] == '.') s[len - 1] = '\0';
 }
 
 int config_parse_duration_ms(const char *s, unsigned *ms)
@@ -96,8 +94,7 @@ int config_parse_duration_ms(const char *s, unsigned *ms)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || errno != 0 || v < 0)
-        return -1;
+    if (end == s || errno != 0 || v < 0) return -1;
     double mult = 1000;
     if (strcmp(end, "ms") == 0)
         mult = 1;
@@ -110,8 +107,7 @@ int config_parse_duration_ms(const char *s, unsigned *ms)
     else
         return -1;
     double r = v * mult;
-    if (r > 86400000.0)
-        return -1;
+    if (r > 86400000.0) return -1;
     *ms = (unsigned)r;
     return 0;
 }
@@ -136,8 +132,7 @@ static int parse_int(const char *v, long long min, long long max, long long *out
     char *end;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (end == v || *end != '\0' || errno != 0 || x < min || x > max)
-        return -1;
+    if (end == v || *end != '\0' || errno != 0 || x < min || x > max) return -1;
     *out = x;
     return 0;
 }
@@ -209,19 +204,16 @@ fail:
 /* One octet pattern: "N", "[N..M]", "[N;M;K..L]". */
 static bool octet_match(const char *p, size_t len, unsigned v)
 {
-    if (len == 0)
-        return false;
+    if (len == 0) return false;
     if (p[0] != '[') {
         long long x;
         char tmp[8];
-        if (len >= sizeof tmp)
-            return false;
+        if (len >= sizeof tmp) return false;
         memcpy(tmp, p, len);
         tmp[len] = '\0';
         return parse_int(tmp, 0, 255, &x) == 0 && (unsigned)x == v;
     }
-    if (p[len - 1] != ']')
-        return false;
+    if (p[len - 1] != ']') return false;
     const char *s = p + 1, *end = p + len - 1;
     while (s < end) {
         const char *semi = memchr(s, ';', (size_t)(end - s));
@@ -237,8 +229,7 @@ static bool octet_match(const char *p, size_t len, unsigned v)
             while (q < alt_end && isdigit((unsigned char)*q))
                 hi = hi * 10 + (unsigned)(*q++ - '0');
         }
-        if (q == alt_end && v >= lo && v <= hi)
-            return true;
+        if (q == alt_end && v >= lo && v <= hi) return true;
         s = alt_end + (semi ? 1 : 0);
     }
     return false;
@@ -246,10 +237,8 @@ static bool octet_match(const char *p, size_t len, unsigned v)
 
 bool dnsxl_filter_match(const char *filter, const ipaddr_t *reply)
 {
-    if (filter == NULL)
-        return true;
-    if (reply->family != 4)
-        return false;
+    if (filter == NULL) return true;
+    if (reply->family != 4) return false;
     const char *p = filter;
     for (int i = 0; i < 4; i++) {
         const char *dot = p;
@@ -261,11 +250,9 @@ bool dnsxl_filter_match(const char *filter, const ipaddr_t *reply)
                 depth--;
             dot++;
         }
-        if (!octet_match(p, (size_t)(dot - p), reply->a[i]))
-            return false;
+        if (!octet_match(p, (size_t)(dot - p), reply->a[i])) return false;
         if (i < 3) {
-            if (*dot != '.')
-                return false;
+            if (*dot != '.') return false;
             p = dot + 1;
         } else if (*dot != '\0') {
             return false;
@@ -323,13 +310,11 @@ static bool line_next(line_iter_t *it)
         unsigned no = ++it->next_lineno;
         it->p = nl ? nl + 1 : it->end;
         size_t len = (size_t)(le - s);
-        if (len > 0 && s[len - 1] == '\r')
-            len--;
+        if (len > 0 && s[len - 1] == '\r') len--;
         size_t k = 0;
         while (k < len && isspace((unsigned char)s[k]))
             k++;
-        if (k == len || s[k] == '#')
-            continue; /* blank or comment (does not end a continuation) */
+        if (k == len || s[k] == '#') continue; /* blank or comment (does not end a continuation) */
         bool cont = k > 0;
         if (cont && it->line.len > 0) {
             str_appendc(&it->line, ' ');
@@ -343,8 +328,7 @@ static bool line_next(line_iter_t *it)
             it->lineno = no;
             str_append(&it->line, s + k, len - k);
         }
-        if (it->line.len > CONFIG_LINE_MAX)
-            return true; /* caller reports */
+        if (it->line.len > CONFIG_LINE_MAX) return true; /* caller reports */
     }
     return it->line.len > 0;
 }
@@ -361,8 +345,7 @@ static void trim(char **s, size_t *len)
 
 static void pattern_free(ptr_pattern_t *p)
 {
-    if (p == NULL)
-        return;
+    if (p == NULL) return;
     pcre2_code_free(p->re);
     free(p->source);
     free(p->text);
@@ -390,8 +373,7 @@ static int load_patterns(config_t *c, const char *path, char *err, size_t errlen
         /* find the closing delimiter, skipping escaped slashes */
         size_t i = 1;
         while (i < len && s[i] != '/') {
-            if (s[i] == '\\' && i + 1 < len)
-                i++;
+            if (s[i] == '\\' && i + 1 < len) i++;
             i++;
         }
         if (i >= len) {
@@ -413,16 +395,15 @@ static int load_patterns(config_t *c, const char *path, char *err, size_t errlen
                 break;
             }
         }
-        if (rc != 0)
-            break;
+        if (rc != 0) break;
         int ecode;
         PCRE2_SIZE eoff;
         pcre2_code *re = pcre2_compile((PCRE2_SPTR)(s + 1), i - 1, opts, &ecode, &eoff, NULL);
         if (re == NULL) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ecode, msg, sizeof msg);
-            errf(err, errlen, "%s:%u: bad pattern at offset %zu: %s", path, it.lineno,
-                 (size_t)eoff, (char *)msg);
+            errf(err, errlen, "%s:%u: bad pattern at offset %zu: %s", path, it.lineno, (size_t)eoff,
+                 (char *)msg);
             rc = -1;
             break;
         }
@@ -495,8 +476,8 @@ static int load_overrides(config_t *c, const char *path, char *err, size_t errle
             const catalog_entry_t *e = eq ? catalog_find(tok, (size_t)(eq - tok)) : NULL;
             int a = eq ? action_parse(eq + 1, strlen(eq + 1)) : -1;
             if (e == NULL || a < 0) {
-                errf(err, errlen, "%s:%u: bad setting \"%.80s\" (expected FINDING-ID=ACTION)",
-                     path, it.lineno, tok);
+                errf(err, errlen, "%s:%u: bad setting \"%.80s\" (expected FINDING-ID=ACTION)", path,
+                     it.lineno, tok);
                 rc = -1;
                 break;
             }
@@ -532,38 +513,45 @@ action_t config_action(const config_t *c, finding_id_t fid, const char *rcpt, si
         const rcpt_override_t *dom = NULL;
         for (size_t i = 0; i < c->noverrides; i++) {
             const rcpt_override_t *o = &c->overrides[i];
-            if (o->action[fid] < 0)
-                continue;
+            if (o->action[fid] < 0) continue;
             size_t klen = strlen(o->key);
-            if (mem_ieq(o->key, klen, rcpt, len))
-                return (action_t)o->action[fid];
+            if (mem_ieq(o->key, klen, rcpt, len)) return (action_t)o->action[fid];
             if (at != NULL && dom == NULL &&
                 mem_ieq(o->key, klen, at + 1, len - (size_t)(at + 1 - rcpt)))
                 dom = o;
         }
-        if (dom != NULL)
-            return (action_t)dom->action[fid];
+        if (dom != NULL) return (action_t)dom->action[fid];
     }
     return c->action[fid];
 }
 
+action_t config_result_action(const config_t *c, finding_id_t fid, result_t r, const char *rcpt,
+                              size_t len)
+{
+    if (r == RES_PASS || r == RES_SKIPPED || (unsigned)r >= RES_COUNT) return ACTION_IGNORE;
+    action_t base = config_action(c, fid, rcpt, len);
+    if (r == RES_FAIL || base == ACTION_IGNORE) return base;
+    if (c->result_action[fid][r] >= 0) return (action_t)c->result_action[fid][r];
+    const catalog_results_t *cr = catalog_results(fid);
+    if (cr != NULL && cr->defaults[r] >= 0) return (action_t)cr->defaults[r];
+    if (r == RES_TEMPERROR) return base == ACTION_REJECT ? ACTION_TEMPFAIL : base;
+    return ACTION_IGNORE;
+}
+
 bool config_is_local_domain(const config_t *c, const char *name, size_t len)
 {
-    if (len > 0 && name[len - 1] == '.')
-        len--;
+    if (len > 0 && name[len - 1] == '.') len--;
     if (c->myhostname != NULL && mem_ieq(c->myhostname, strlen(c->myhostname), name, len))
         return true;
     for (size_t i = 0; i < c->nlocal_domains; i++)
-        if (mem_ieq(c->local_domains[i], strlen(c->local_domains[i]), name, len))
-            return true;
+        if (mem_ieq(c->local_domains[i], strlen(c->local_domains[i]), name, len)) return true;
     return false;
 }
 
 bool config_in_mynetworks(const config_t *c, const ipaddr_t *ip)
 {
     for (size_t i = 0; i < c->nmynetworks; i++)
-        if (cidr_match(&c->mynetworks[i], ip))
-            return true;
+        if (cidr_match(&c->mynetworks[i], ip)) return true;
     return false;
 }
 
@@ -629,6 +617,33 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
         c->action[e->fid] = (action_t)a;
         return 0;
     }
+    /* "spf.mailfrom.softfail": an action per result, for findings that have results */
+    const char *dot = strrchr(key, '.');
+    if (dot != NULL && (e = catalog_find(key, (size_t)(dot - key))) != NULL) {
+        int r = result_parse(dot + 1, strlen(dot + 1));
+        if (catalog_results(e->fid) == NULL) {
+            snprintf(why, whylen, "%s has no per-result actions (set \"%s = ACTION\")", e->id,
+                     e->id);
+            return -1;
+        }
+        if (r < 0 || r == RES_PASS || r == RES_SKIPPED) {
+            snprintf(why, whylen,
+                     "expected %s.RESULT with RESULT one of fail, softfail, neutral, none, "
+                     "permerror, temperror",
+                     e->id);
+            return -1;
+        }
+        int a = action_parse(val, strlen(val));
+        if (a < 0) {
+            snprintf(why, whylen, "expected reject, tempfail, warn or ignore");
+            return -1;
+        }
+        if (r == RES_FAIL)
+            c->action[e->fid] = (action_t)a;
+        else
+            c->result_action[e->fid][r] = (signed char)a;
+        return 0;
+    }
     if (!strcmp(key, "myhostname")) {
         char *h = lower_dup(val, strlen(val));
         strip_dot(h);
@@ -665,8 +680,7 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
     } else if (!strcmp(key, "allow_clients")) {
         return parse_cidrs(val, &c->allow_clients, &c->nallow_clients, why, whylen);
     } else if (!strcmp(key, "my_addresses")) {
-        if (split_list(val, &v, &n, false) != 0)
-            return -1;
+        if (split_list(val, &v, &n, false) != 0) return -1;
         ipaddr_t *ips = xcalloc(n ? n : 1, sizeof *ips);
         for (size_t i = 0; i < n; i++)
             if (ipaddr_parsez(&ips[i], v[i]) != 0) {
@@ -681,8 +695,7 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
         c->nmy_addresses = n;
     } else if (!strcmp(key, "dnsbl_sites") || !strcmp(key, "rhsbl_sites")) {
         dnsxl_site_t *sites;
-        if (parse_sites(val, &sites, &n, why, whylen) != 0)
-            return -1;
+        if (parse_sites(val, &sites, &n, why, whylen) != 0) return -1;
         dnsxl_site_t **dst = key[0] == 'd' ? &c->dnsbl_sites : &c->rhsbl_sites;
         size_t *dn = key[0] == 'd' ? &c->ndnsbl_sites : &c->nrhsbl_sites;
         for (size_t i = 0; i < *dn; i++) {
@@ -707,16 +720,13 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
                 return -1;
             }
     } else if (!strcmp(key, "dns_zone_files")) {
-        if (split_list(val, &v, &n, false) != 0)
-            return -1;
+        if (split_list(val, &v, &n, false) != 0) return -1;
         set_strv(&c->dns_zone_files, &c->ndns_zone_files, v, n);
     } else if (!strcmp(key, "dns_forwarders")) {
-        if (split_list(val, &v, &n, false) != 0)
-            return -1;
+        if (split_list(val, &v, &n, false) != 0) return -1;
         set_strv(&c->dns_forwarders, &c->ndns_forwarders, v, n);
     } else if (!strcmp(key, "dns_forward_zones")) {
-        if (split_list(val, &v, &n, false) != 0)
-            return -1;
+        if (split_list(val, &v, &n, false) != 0) return -1;
         for (size_t i = 0; i < n; i++)
             if (strchr(v[i], '=') == NULL) {
                 snprintf(why, whylen, "expected zone=address[:port], got \"%.80s\"", v[i]);
@@ -732,12 +742,10 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
         }
         *(key[0] == 'd' ? &c->dns_timeout_ms : &c->idle_timeout_ms) = ms;
     } else if (!strcmp(key, "policy_listen")) {
-        if (split_list(val, &v, &n, false) != 0)
-            return -1;
+        if (split_list(val, &v, &n, false) != 0) return -1;
         for (size_t i = 0; i < n; i++)
             if (strncmp(v[i], "inet:", 5) != 0 && strncmp(v[i], "unix:", 5) != 0) {
-                snprintf(why, whylen, "expected inet:HOST:PORT or unix:PATH, got \"%.80s\"",
-                         v[i]);
+                snprintf(why, whylen, "expected inet:HOST:PORT or unix:PATH, got \"%.80s\"", v[i]);
                 free_strv(v, n);
                 return -1;
             }
@@ -750,6 +758,11 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
         c->user = val[0] ? xstrdup(val) : NULL;
     } else if (!strcmp(key, "dry_run")) {
         if (parse_bool(val, &c->dry_run) != 0) {
+            snprintf(why, whylen, "expected yes or no");
+            return -1;
+        }
+    } else if (!strcmp(key, "spf_received_header")) {
+        if (parse_bool(val, &c->spf_received_header) != 0) {
             snprintf(why, whylen, "expected yes or no");
             return -1;
         }
@@ -789,8 +802,7 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
 
 void config_add_zone_files(config_t *c, const char *const *files, size_t n)
 {
-    if (n == 0)
-        return;
+    if (n == 0) return;
     c->dns_zone_files =
         xrealloc(c->dns_zone_files, xmul(c->ndns_zone_files + n, sizeof *c->dns_zone_files));
     for (size_t i = 0; i < n; i++)
@@ -815,6 +827,8 @@ config_t *config_new_defaults(void)
     char why[256];
     for (int i = 0; i < F_COUNT; i++)
         c->action[i] = catalog_get((finding_id_t)i)->default_action;
+    memset(c->result_action, -1, sizeof c->result_action);
+    c->spf_received_header = true;
     c->myhostname = xstrdup("localhost");
     char host[256];
     if (gethostname(host, sizeof host) == 0) {
@@ -862,8 +876,7 @@ static int apply(config_t *c, const char *line, size_t len, const char *where, u
     char *key = xstrndup(k, klen), *val = xstrndup(v, vlen);
     char why[256] = "";
     int rc = set_key(c, key, val, why, sizeof why);
-    if (rc != 0)
-        errf(err, errlen, "%s: %.60s: %s", whereline, key, why);
+    if (rc != 0) errf(err, errlen, "%s: %.60s: %s", whereline, key, why);
     free(key);
     free(val);
     return rc;
@@ -902,9 +915,8 @@ config_t *config_load(const char *path, const char *const *overrides, size_t n, 
         snprintf(where, sizeof where, "-o %.60s", overrides[i]);
         char *eq = strchr(overrides[i], '=');
         if (eq != NULL)
-            snprintf(where, sizeof where, "-o %.*s", (int)(eq - overrides[i]) > 60 ? 60
-                                                         : (int)(eq - overrides[i]),
-                     overrides[i]);
+            snprintf(where, sizeof where, "-o %.*s",
+                     (int)(eq - overrides[i]) > 60 ? 60 : (int)(eq - overrides[i]), overrides[i]);
         if (apply(c, overrides[i], strlen(overrides[i]), where, 0, err, errlen) != 0) {
             config_free(c);
             return NULL;
@@ -925,8 +937,7 @@ config_t *config_load(const char *path, const char *const *overrides, size_t n, 
 
 void config_free(config_t *c)
 {
-    if (c == NULL)
-        return;
+    if (c == NULL) return;
     free(c->myhostname);
     free_strv(c->local_domains, c->nlocal_domains);
     free(c->mynetworks);

@@ -16,15 +16,15 @@
 #include "util/ipaddr.h"
 
 typedef struct dnsxl_site {
-    char *zone;      /* lower case, no trailing dot */
-    char *filter;    /* postscreen-style reply filter ("127.0.0.[2..11]"), NULL: any */
-    int weight;      /* "*N"; default 1; negative for allowlists */
+    char *zone;   /* lower case, no trailing dot */
+    char *filter; /* postscreen-style reply filter ("127.0.0.[2..11]"), NULL: any */
+    int weight;   /* "*N"; default 1; negative for allowlists */
 } dnsxl_site_t;
 
 typedef struct ptr_pattern ptr_pattern_t; /* compiled PCRE2 pattern + optional reply text */
 
 typedef struct rcpt_override {
-    char *key;                  /* "user@domain" or "domain", lower case */
+    char *key;                   /* "user@domain" or "domain", lower case */
     signed char action[F_COUNT]; /* -1: not overridden */
 } rcpt_override_t;
 
@@ -55,9 +55,13 @@ typedef struct config {
     char *milter_listen;
     char *user;
     bool dry_run;
+    bool spf_received_header; /* PREPEND Received-SPF once per message (default yes) */
     bool log_syslog;
     unsigned long long message_size_limit; /* 0: no limit */
     action_t action[F_COUNT];
+    /* Findings with per-result actions (spf.*): "spf.mailfrom.softfail = warn". -1: none
+     * set (the catalog's default for that result, else derived from action[]). */
+    signed char result_action[F_COUNT][RES_COUNT];
     cidr_t *allow_clients;
     size_t nallow_clients;
     char **allow_ptr_domains;
@@ -88,6 +92,16 @@ void config_free(config_t *c);
 /* The action for fid when the recipient is rcpt (may be NULL: site setting). rcpt is the
  * address as given; the override for the full address wins over its domain's. */
 action_t config_action(const config_t *c, finding_id_t fid, const char *rcpt, size_t len);
+
+/*
+ * The action for a result of fid when the recipient is rcpt. The finding's own action
+ * (config_action) is the action of fail, and "ignore" there turns the whole check off; other
+ * results take their per-result setting (spf.*), else the catalog's default for that result,
+ * else: temperror follows the fail action (reject becomes tempfail: DNS trouble is never a
+ * permanent reject) and every other result is ignored. pass and skipped are always ignored.
+ */
+action_t config_result_action(const config_t *c, finding_id_t fid, result_t r, const char *rcpt,
+                              size_t len);
 
 /* Does name equal one of local_domains or myhostname (case-insensitive)? */
 bool config_is_local_domain(const config_t *c, const char *name, size_t len);

@@ -33,16 +33,17 @@ struct dns_share {
 
 typedef struct slot {
     txn_t *txn;
-    gen_t *gen;            /* the generation the txn was reset with */
+    gen_t *gen; /* the generation the txn was reset with */
     unsigned long long conn_id;
     char instance[GATE_INSTANCE_MAX + 1];
-    bool busy;             /* a request is being decided on it */
+    bool busy;       /* a request is being decided on it */
+    bool spf_header; /* Received-SPF was prepended for this message */
 } slot_t;
 
 typedef struct request {
     gate_t *g;
     policy_conn_t *conn;
-    slot_t *slot;  /* NULL when the txn is private to this request */
+    slot_t *slot; /* NULL when the txn is private to this request */
     txn_t *txn;
     gen_t *gen;
 } request_t;
@@ -63,8 +64,7 @@ typedef struct conn_data {
 
 static void gen_unref(gen_t *gen)
 {
-    if (gen == NULL || --gen->refs > 0)
-        return;
+    if (gen == NULL || --gen->refs > 0) return;
     if (--gen->share->refs == 0) {
         dns_resolver_free(gen->share->dns);
         free(gen->share);
@@ -77,11 +77,9 @@ static bool same_dns(const config_t *a, const config_t *b)
 {
 #define SAME_V(f, n)                                                                               \
     do {                                                                                           \
-        if (a->n != b->n)                                                                          \
-            return false;                                                                          \
+        if (a->n != b->n) return false;                                                            \
         for (size_t i = 0; i < a->n; i++)                                                          \
-            if (strcmp(a->f[i], b->f[i]) != 0)                                                     \
-                return false;                                                                      \
+            if (strcmp(a->f[i], b->f[i]) != 0) return false;                                       \
     } while (0)
     SAME_V(dns_forwarders, ndns_forwarders);
     SAME_V(dns_forward_zones, ndns_forward_zones);
@@ -140,8 +138,7 @@ static const char *external(txn_t *t, const policy_attr_t *a, size_t *len)
     size_t size = a->value_len * 2 + 3;
     char *out = arena_alloc(txn_arena(t), size);
     int n = addr_from_internal(a->value, a->value_len, out, size);
-    if (n < 0)
-        msg_panic("quoted address does not fit");
+    if (n < 0) msg_panic("quoted address does not fit");
     *len = (size_t)n;
     return out;
 }
@@ -208,8 +205,7 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
         }
         /* every other attribute is ignored (the protocol adds new ones over time) */
     }
-    if (!is_policy || stage == -2)
-        return -1;
+    if (!is_policy || stage == -2) return -1;
     if (stage < 0)
         stage = STAGE_RCPT; /* no protocol_state: Postfix before 2.1 only asked at RCPT */
     f->stage = (stage_t)stage;
@@ -219,8 +215,7 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
         f->sender = "";
         f->sender_len = 0;
     }
-    if (stage < STAGE_RCPT)
-        f->have_rcpt = false;
+    if (stage < STAGE_RCPT) f->have_rcpt = false;
     return stage;
 }
 
@@ -241,12 +236,14 @@ void gate_action(const verdict_t *v, str_t *out)
 
 /* ---- the request handler ---- */
 
-static void log_decision(gate_t *g, txn_t *t, const verdict_t *v, const char *state)
+static void log_decision(gate_t *g, txn_t *t, const verdict_t *v, const char *state,
+                         const char *prepended)
 {
     str_clear(&g->line);
     str_appendz(&g->line, "decision");
     log_kvz(&g->line, "state", state);
     policy_log_fields(t, v, &g->line);
+    if (prepended != NULL) log_kvz(&g->line, "prepend", prepended);
     log_emit(LOG_LVL_INFO, &g->line);
 }
 
@@ -260,8 +257,25 @@ static void finish(request_t *r)
 {
     verdict_t v;
     policy_decide(r->txn, &v);
-    log_decision(r->g, r->txn, &v, stage_name(txn_facts(r->txn)->stage));
     gate_action(&v, &r->g->action);
+    /* Received-SPF (RFC 7208 9.1) goes with the first accepting answer of the message, once:
+     * Postfix asks once per recipient and would add one header per PREPEND. A private txn
+     * (slot collision) cannot know whether its message has one already, so it adds none. */
+    const char *prepended = NULL;
+    if (r->slot != NULL && !r->slot->spf_header && r->gen->cfg->spf_received_header &&
+        txn_facts(r->txn)->stage >= STAGE_MAIL && (v.action == VERDICT_ACCEPT || v.dry_run) &&
+        v.exempt == NULL) {
+        str_clear(&r->g->action);
+        str_appendz(&r->g->action, "PREPEND ");
+        if (policy_received_spf(r->txn, &r->g->action)) {
+            r->slot->spf_header = true;
+            prepended = "Received-SPF";
+        } else {
+            str_clear(&r->g->action);
+            gate_action(&v, &r->g->action);
+        }
+    }
+    log_decision(r->g, r->txn, &v, stage_name(txn_facts(r->txn)->stage), prepended);
     policy_conn_reply(r->conn, r->g->action.data, r->g->action.len);
     if (r->slot != NULL)
         r->slot->busy = false;
@@ -290,8 +304,7 @@ static unsigned long hash_slot(unsigned long long conn, const char *inst, size_t
 static const policy_attr_t *find_attr(const policy_attr_t *attrs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (attr_is_n(&attrs[i], name, strlen(name)))
-            return &attrs[i];
+        if (attr_is_n(&attrs[i], name, strlen(name))) return &attrs[i];
     return NULL;
 }
 
@@ -301,8 +314,7 @@ static bool same_message(txn_t *t, const policy_attr_t *attrs, size_t n)
     const facts_t *f = txn_facts(t);
     const policy_attr_t *a = find_attr(attrs, n, "client_address");
     ipaddr_t ip;
-    if (a == NULL || ipaddr_parse(&ip, a->value, a->value_len) != 0)
-        return !f->have_client;
+    if (a == NULL || ipaddr_parse(&ip, a->value, a->value_len) != 0) return !f->have_client;
     return f->have_client && ipaddr_equal(&ip, &f->client_ip);
 }
 
@@ -315,8 +327,13 @@ static void refresh(txn_t *t, stage_t old_stage, const char *old_helo, size_t ol
     /* HELO may change (a second EHLO after STARTTLS); "no HELO" is only known at MAIL */
     if (helo_changed || (old_stage < STAGE_MAIL && f->stage >= STAGE_MAIL))
         txn_rerun(t, F_HELO_MISSING);
-    if (!(f->sender_len == old_sender_len &&
-          (old_sender_len == 0 || memcmp(f->sender, old_sender, old_sender_len) == 0))) {
+    bool sender_changed =
+        !(f->sender_len == old_sender_len &&
+          (old_sender_len == 0 || memcmp(f->sender, old_sender, old_sender_len) == 0));
+    if (helo_changed) txn_rerun(t, F_SPF_HELO);
+    /* the null sender is checked as postmaster@HELO */
+    if (sender_changed || helo_changed) txn_rerun(t, F_SPF_MAILFROM);
+    if (sender_changed) {
         txn_rerun(t, F_SENDER_SYNTAX);
         txn_rerun(t, F_MESSAGE_TOO_BIG);
     }
@@ -352,12 +369,12 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
         else
             log_kvz(&g->line, "state", "");
         log_kvz(&g->line, "action", "accept");
-        log_kvz(&g->line, "why", req == NULL || !val_is(req, "smtpd_access_policy")
-                                     ? "not an smtpd_access_policy request"
-                                     : "not a mail transaction state");
+        log_kvz(&g->line, "why",
+                req == NULL || !val_is(req, "smtpd_access_policy")
+                    ? "not an smtpd_access_policy request"
+                    : "not a mail transaction state");
         const policy_attr_t *ca = find_attr(attrs, n, "client_address");
-        if (ca != NULL)
-            log_kv(&g->line, "client", ca->value, ca->value_len);
+        if (ca != NULL) log_kv(&g->line, "client", ca->value, ca->value_len);
         log_emit(LOG_LVL_INFO, &g->line);
         policy_conn_reply(conn, "DUNNO", 5);
         return;
@@ -365,8 +382,7 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
     const policy_attr_t *inst = find_attr(attrs, n, "instance");
     const char *iv = inst ? inst->value : "";
     size_t ilen = inst ? inst->value_len : 0;
-    if (ilen > GATE_INSTANCE_MAX)
-        ilen = GATE_INSTANCE_MAX;
+    if (ilen > GATE_INSTANCE_MAX) ilen = GATE_INSTANCE_MAX;
 
     slot_t *slot = &g->slots[hash_slot(cd->id, iv, ilen)];
     txn_t *t;
@@ -376,8 +392,7 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
         t = txn_new();
         txn_reset(t, gen->cfg, gen->dns);
     } else {
-        if (slot->txn == NULL)
-            slot->txn = txn_new();
+        if (slot->txn == NULL) slot->txn = txn_new();
         t = slot->txn;
         if (slot->gen == gen && slot->conn_id == cd->id && strlen(slot->instance) == ilen &&
             memcmp(slot->instance, iv, ilen) == 0 && ilen > 0 && same_message(t, attrs, n))
@@ -390,6 +405,7 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
                 slot->gen = gen;
             }
             slot->conn_id = cd->id;
+            slot->spf_header = false;
             memcpy(slot->instance, iv, ilen);
             slot->instance[ilen] = '\0';
         }
@@ -413,8 +429,7 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
             txn_free(t);
         return;
     }
-    if (!fresh)
-        refresh(t, old_stage, old_helo, old_helo_len, old_sender, old_sender_len);
+    if (!fresh) refresh(t, old_stage, old_helo, old_helo_len, old_sender, old_sender_len);
 
     request_t r = {g, conn, slot, t, gen};
     if (policy_exempt_early(gen->cfg, f) != NULL) {
@@ -453,8 +468,7 @@ int gate_listen(gate_t *g, char *err, size_t errlen)
 {
     const config_t *c = g->gen->cfg;
     for (size_t i = 0; i < c->npolicy_listen; i++)
-        if (policy_server_listen(g->server, c->policy_listen[i], err, errlen) != 0)
-            return -1;
+        if (policy_server_listen(g->server, c->policy_listen[i], err, errlen) != 0) return -1;
     return 0;
 }
 
@@ -471,8 +485,7 @@ const config_t *gate_config(const gate_t *g)
 int gate_reload(gate_t *g, config_t *cfg, char *err, size_t errlen)
 {
     gen_t *gen = gen_new(g->loop, cfg, g->gen, err, errlen);
-    if (gen == NULL)
-        return -1;
+    if (gen == NULL) return -1;
     gen_unref(g->gen);
     g->gen = gen;
     policy_server_options_t o = {.idle_timeout_ms = cfg->idle_timeout_ms,
@@ -488,8 +501,7 @@ void gate_drain(gate_t *g, void (*done)(void *), void *arg)
 
 void gate_free(gate_t *g)
 {
-    if (g == NULL)
-        return;
+    if (g == NULL) return;
     policy_server_free(g->server);
     for (size_t i = 0; i < GATE_TXN_SLOTS; i++) {
         txn_free(g->slots[i].txn);

@@ -14,6 +14,8 @@
  *      in catalog order); otherwise a failed finding whose action is tempfail, or a finding
  *      that could not be decided because DNS failed temporarily (temperror) and whose action
  *      is reject or tempfail, gives a temporary reject: a DNS failure never gives a 5xx.
+ *      spf.* act per result (fail, softfail, neutral, none, permerror, temperror; see
+ *      config_result_action): permerror rejects with 5.7.24, temperror defers with 4.7.24.
  *   dry_run: the verdict is logged as decided, and the reply accepts.
  */
 #ifndef MB_POLICY_POLICY_H
@@ -55,6 +57,14 @@ void policy_decide(txn_t *t, verdict_t *v);
  */
 void policy_reply_text(const config_t *c, finding_id_t fid, const char *shown, bool temp,
                        str_t *out);
+
+/*
+ * Writes a Received-SPF header field (RFC 7208 9.1), "Received-SPF: pass (...) key=value;...",
+ * for the MAIL FROM identity, or the HELO identity when MAIL FROM was not checked. Peer values
+ * (sender, HELO) are included only when they are printable ASCII and short; they are quoted.
+ * Returns false, writing nothing, when neither identity was checked.
+ */
+bool policy_received_spf(txn_t *t, str_t *out);
 
 /* Appends the decision's log fields ("action=... finding=... client=..."). */
 void policy_log_fields(txn_t *t, const verdict_t *v, str_t *line);

@@ -247,9 +247,11 @@ def free_port():
 
 
 class Server:
-    def __init__(self, name, opts=(), config=GOLDEN_CF, zones=True, unix=True):
+    def __init__(self, name, opts=(), config=GOLDEN_CF, zones=True, unix=True, spf_header=False):
         self.name = name
-        self.opts = list(opts)
+        # Received-SPF is prepended to the first accepting answer of a message; the
+        # scenarios that expect DUNNO turn it off, s14 tests it.
+        self.opts = list(opts) + ([] if spf_header else ["spf_received_header=no"])
         self.config = config
         self.zones = zones
         self.unix_path = os.path.join(TMP, name + ".sock") if unix else None
@@ -1187,6 +1189,98 @@ def s2_slot_collision():
     final_log_checks(srv, "collide")
 
 
+def s14_spf():
+    """spf.mailfrom / spf.helo in the gate, and Received-SPF once per message."""
+    srv = start_server("spf", opts=["dns_forward_zones=" + DEAD_ZONE, "dns_timeout=2s"],
+                       spf_header=True)
+    c = srv.conn()
+    inst = new_instance()
+    srv.mark()
+    a1 = c.ask(request(instance=inst, sender="alice@pass.spf.test", rcpt="a@example.com"))
+    a2 = c.ask(request(instance=inst, sender="alice@pass.spf.test", rcpt="b@example.com"))
+    check("s14 first RCPT of a message -> PREPEND Received-SPF: pass",
+          a1.startswith("PREPEND Received-SPF: pass (mx.example.com: domain of "
+                        "alice@pass.spf.test designates 192.0.2.10 as permitted sender)"), a1)
+    for key in ("receiver=mx.example.com;", "client-ip=192.0.2.10;",
+                'envelope-from="alice@pass.spf.test";', 'helo="mail.good.test";',
+                "identity=mailfrom;", 'mechanism="mx";'):
+        check("s14 Received-SPF has " + key, key in a1, a1)
+    expect_eq("s14 second RCPT of the same message -> DUNNO (one header per message)", a2,
+              "DUNNO")
+    d = [x for x in srv.decisions(2) if x.get("instance") == inst]
+    expect_eq("s14 the decision log says which answer prepended",
+              [x.get("prepend") for x in d], ["Received-SPF", None])
+
+    # the header goes with the MAIL answer when the policy is asked there first
+    inst = new_instance()
+    a1 = c.ask(request("MAIL", instance=inst, sender="alice@pass.spf.test"))
+    a2 = c.ask(request(instance=inst, sender="alice@pass.spf.test"))
+    check("s14 MAIL state -> PREPEND Received-SPF", a1.startswith("PREPEND Received-SPF: pass"), a1)
+    expect_eq("s14 RCPT after it -> DUNNO", a2, "DUNNO")
+
+    # results and their default actions
+    a = c.ask(request(sender="alice@spf.test"))
+    check("s14 fail -> 550 5.7.23 spf.mailfrom", a.startswith("550 5.7.23 ") and
+          "(spf.mailfrom)" in a, a)
+    a = c.ask(request(sender="alice@exp.spf.test"))
+    check("s14 fail with exp= -> the domain's explanation in the reply",
+          "192.0.2.10 is not a mail server of exp.spf.test" in a, a)
+    inst = new_instance()
+    a1 = c.ask(request(instance=inst, sender="alice@soft.spf.test", rcpt="a@example.com"))
+    check("s14 softfail (warn) -> accepted with Received-SPF: softfail",
+          a1.startswith("PREPEND Received-SPF: softfail "), a1)
+    a = c.ask(request(sender="alice@neutral.spf.test"))
+    check("s14 neutral -> accepted, Received-SPF: neutral",
+          a.startswith("PREPEND Received-SPF: neutral "), a)
+    a = c.ask(request(sender="alice@broken.spf.test"))
+    check("s14 permerror (warn) -> accepted, Received-SPF: permerror with problem=",
+          a.startswith("PREPEND Received-SPF: permerror ") and 'problem="' in a, a)
+    a = c.ask(request(helo="bad.spf.test", sender="alice@good.test"))
+    check("s14 HELO fail -> 550 5.7.23 spf.helo", a.startswith("550 5.7.23 ") and
+          "(spf.helo)" in a, a)
+    a = c.ask(request(helo="bad.spf.test", sender=""))
+    check("s14 null sender: postmaster@HELO checked -> spf.mailfrom",
+          a.startswith("550 5.7.23 ") and "(spf.mailfrom)" in a, a)
+    a = c.ask(request(sender="alice@good.test"))
+    check("s14 no SPF record -> accepted, Received-SPF: none",
+          a.startswith("PREPEND Received-SPF: none "), a)
+    # temperror: always 4xx, whatever the action
+    t0 = time.monotonic()
+    a = c.ask(request(sender="alice@temp.spf.test"), timeout=10)
+    check("s14 temperror -> 451 4.7.24 spf.mailfrom",
+          a.startswith("451 4.7.24 ") and "(spf.mailfrom)" in a, a)
+    check("s14 ... after the DNS timeout (%.1fs)" % (time.monotonic() - t0),
+          time.monotonic() - t0 < 8)
+    c.close()
+    rc = srv.stop()
+    expect_eq("s14 server: SIGTERM -> exit 0", rc, 0)
+    final_log_checks(srv, "spf")
+
+    # per-result actions: temperror=reject still defers; softfail=reject rejects
+    srv = start_server("spf2", opts=["dns_forward_zones=" + DEAD_ZONE, "dns_timeout=2s",
+                                     "spf.mailfrom.temperror=reject",
+                                     "spf.mailfrom.softfail=reject", "sender.syntax=ignore"],
+                       spf_header=True)
+    c = srv.conn()
+    # peer bytes that may not go into a header are left out, never copied (the sender
+    # syntax check is off on this server so that such a sender is accepted)
+    a = c.ask(request(sender="al\x7fice@pass.spf.test"))
+    check("s14 a sender with a control byte: header without envelope-from",
+          a.startswith("PREPEND Received-SPF: ") and "envelope-from" not in a and
+          "\x7f" not in a, repr(a))
+    # Postfix sends the local part unquoted; the gate quotes it again (RFC 5321), and the
+    # header escapes that in its quoted-string (RFC 5322 3.2.4)
+    a = c.ask(request(sender='al"ice@pass.spf.test'))
+    check("s14 a quoted local part is escaped in the quoted-string",
+          r'envelope-from="\"al\\\"ice\"@pass.spf.test";' in a, a)
+    a = c.ask(request(sender="alice@soft.spf.test"))
+    check("s14 spf.mailfrom.softfail=reject -> 550 5.7.23", a.startswith("550 5.7.23 "), a)
+    a = c.ask(request(sender="alice@temp.spf.test"), timeout=10)
+    check("s14 spf.mailfrom.temperror=reject -> still 451 4.7.24", a.startswith("451 4.7.24 "), a)
+    c.close()
+    expect_eq("s14 second server: SIGTERM -> exit 0", srv.stop(), 0)
+
+
 def s13_limits():
     """idle_timeout and max_connections."""
     srv = start_server("limits", opts=["dns_forward_zones=" + DEAD_ZONE, "dns_timeout=2s",
@@ -1414,6 +1508,7 @@ def main():
         run("s9_reload_limits", s9_reload_limits)
         run("s2_slot_collision", s2_slot_collision)
         run("s13_limits", s13_limits)
+        run("s14_spf", s14_spf)
         run("s10_sigterm", s10_sigterm)
         run("s10_sigterm_idle_after_hup", s10_sigterm_idle_after_hup)
         run("s12_bad_config", s12_bad_config)

@@ -201,6 +201,59 @@ static void test_errors(void **state)
     assert_non_null(strstr(err, "-o bogus"));
 }
 
+/* spf.*: an action per result, with the catalog's defaults and the derived rules. */
+static void test_result_actions(void **state)
+{
+    (void)state;
+    char err[256];
+    config_t *c = config_load(NULL, NULL, 0, err, sizeof err);
+    assert_non_null(c);
+    /* catalog defaults */
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_FAIL, NULL, 0), ACTION_REJECT);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_SOFTFAIL, NULL, 0), ACTION_WARN);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_NEUTRAL, NULL, 0), ACTION_IGNORE);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_NONE, NULL, 0), ACTION_IGNORE);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_PERMERROR, NULL, 0), ACTION_WARN);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_TEMPERROR, NULL, 0),
+                     ACTION_TEMPFAIL);
+    assert_int_equal(config_result_action(c, F_SPF_HELO, RES_TEMPERROR, NULL, 0), ACTION_WARN);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_PASS, NULL, 0), ACTION_IGNORE);
+    /* a finding without per-result actions: temperror follows fail, the rest is ignored */
+    assert_int_equal(config_result_action(c, F_CLIENT_NO_PTR, RES_TEMPERROR, NULL, 0),
+                     ACTION_TEMPFAIL);
+    assert_int_equal(config_result_action(c, F_CLIENT_NO_PTR, RES_SOFTFAIL, NULL, 0),
+                     ACTION_IGNORE);
+    config_free(c);
+
+    const char *o[] = {"spf.mailfrom.softfail=reject", "spf.mailfrom.none=warn",
+                       "spf.helo.fail=warn", "client.no_ptr=warn"};
+    c = config_load(NULL, o, 4, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_SOFTFAIL, NULL, 0),
+                     ACTION_REJECT);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_NONE, NULL, 0), ACTION_WARN);
+    /* "spf.helo.fail" is the finding's own action */
+    assert_int_equal(config_action(c, F_SPF_HELO, NULL, 0), ACTION_WARN);
+    assert_int_equal(config_result_action(c, F_CLIENT_NO_PTR, RES_TEMPERROR, NULL, 0),
+                     ACTION_WARN);
+    config_free(c);
+
+    /* ignore on the finding turns every result off */
+    const char *off[] = {"spf.mailfrom.softfail=reject", "spf.mailfrom=ignore"};
+    c = config_load(NULL, off, 2, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_SOFTFAIL, NULL, 0),
+                     ACTION_IGNORE);
+    assert_int_equal(config_result_action(c, F_SPF_MAILFROM, RES_TEMPERROR, NULL, 0),
+                     ACTION_IGNORE);
+    config_free(c);
+
+    expect_error("spf.mailfrom.pass = reject\n", "expected spf.mailfrom.RESULT");
+    expect_error("spf.mailfrom.softfial = reject\n", "expected spf.mailfrom.RESULT");
+    expect_error("spf.helo.softfail = maybe\n", "expected reject");
+    expect_error("client.no_ptr.softfail = reject\n", "client.no_ptr has no per-result actions");
+}
+
 static void test_filters(void **state)
 {
     (void)state;
@@ -229,7 +282,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalog_table), cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_file_and_overrides), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_filters), cmocka_unit_test(test_result_actions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

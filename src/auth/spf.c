@@ -1338,8 +1338,55 @@ static void run_pass(spf_check_t *c)
     c->done = true;
 }
 
+static void timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void timer_close(spf_check_t *c)
+{
+    if (c->timer == NULL) return;
+    uv_timer_stop(c->timer);
+    uv_close((uv_handle_t *)c->timer, timer_closed);
+    c->timer = NULL;
+}
+
+/* 4.6.4: the evaluation ran out of time while waiting for DNS: temperror. */
+static void on_time_limit(uv_timer_t *t)
+{
+    spf_check_t *c = t->data;
+    if (c->done) return;
+    arena_reset(c->pass_arena);
+    pass_t p;
+    memset(&p, 0, sizeof p);
+    p.c = c;
+    p.a = c->pass_arena;
+    spf_evidence_t *ev = &c->ev;
+    memset(ev, 0, sizeof *ev);
+    ev->result = SPF_TEMPERROR;
+    ev->helo_identity = c->helo_identity;
+    ev->sender = c->sender;
+    ev->domain = c->domain;
+    ev->lookups = c->wait_lookups;
+    ev->voids = c->wait_voids;
+    ev->reason = "the evaluation took longer than its time limit (RFC 7208 4.6.4)";
+    ev->reason_domain = c->domain;
+    if (c->trace) {
+        tnode_t *root = arena_calloc(p.a, 1, sizeof *root);
+        root->pub.text = arena_printf(p.a, "spf %s identity, sender %s",
+                                      c->helo_identity ? "HELO" : "MAIL FROM", prz(&p, c->sender));
+        trace_add(&p, root, "temperror: no result within %u ms (%u DNS-querying term%s counted)",
+                  c->limit_ms, c->wait_lookups, c->wait_lookups == 1 ? "" : "s");
+        ev->trace = &root->pub;
+    }
+    c->blocked = NULL;
+    c->done = true;
+    finish(c);
+}
+
 static void finish(spf_check_t *c)
 {
+    timer_close(c);
     /* queries started early and never needed */
     for (size_t i = 0; i < c->nmemo; i++) {
         memo_t *m = c->memo[i];
@@ -1433,7 +1480,18 @@ spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_
     }
     c->cb = done;
     c->cb_arg = arg;
+    c->limit_ms = req->time_limit_ms != 0 ? req->time_limit_ms : SPF_TIME_LIMIT_MS;
     run_pass(c);
+    if (!c->done) {
+        /* 4.6.4: the limit runs from now; the loop's clock may lag behind while it works */
+        uv_loop_t *loop = dns_resolver_loop(dns);
+        c->timer = xmalloc(sizeof *c->timer);
+        if (uv_timer_init(loop, c->timer) != 0) msg_panic("spf: uv_timer_init failed");
+        c->timer->data = c;
+        uv_update_time(loop);
+        if (uv_timer_start(c->timer, on_time_limit, c->limit_ms, 0) != 0)
+            msg_panic("spf: uv_timer_start failed");
+    }
     if (c->done) {
         c->cb = NULL;
         for (size_t i = 0; i < c->nmemo; i++) {
@@ -1466,6 +1524,7 @@ const spf_evidence_t *spf_check_evidence(const spf_check_t *c)
 void spf_check_free(spf_check_t *c)
 {
     if (c == NULL) return;
+    timer_close(c);
     memo_release(c);
     arena_free(c->pass_arena);
     arena_free(c->arena);

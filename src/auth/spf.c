@@ -475,10 +475,14 @@ typedef struct hres {
 
 /* ---- trace ---- */
 
-static tnode_t *trace_add(pass_t *p, tnode_t *parent, const char *fmt, ...)
+static tnode_t *(trace_add)(pass_t *p, tnode_t *parent, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static tnode_t *trace_add(pass_t *p, tnode_t *parent, const char *fmt, ...)
+/* Only evaluations that build a trace pay for the call and its arguments. */
+#define trace_add(p, parent, ...)                                                                  \
+    ((p)->c->trace && (parent) != NULL ? trace_add((p), (parent), __VA_ARGS__) : NULL)
+
+static tnode_t *(trace_add)(pass_t *p, tnode_t *parent, const char *fmt, ...)
 {
     if (!p->c->trace || parent == NULL) return NULL;
     tnode_t *n = arena_calloc(p->a, 1, sizeof *n);
@@ -986,11 +990,11 @@ static spf_result_t qualifier_result(char q)
  * they fly together; the walk consumes them in order. Terms needing %{p} are left for the
  * walk.
  */
-static void prefetch_record(pass_t *p, frame_t *f)
+static void prefetch_record(pass_t *p, frame_t *f, unsigned entry_lookups)
 {
     spf_check_t *c = p->c;
     const parsed_t *pd = f->pr;
-    unsigned budget = p->lookups < SPF_LOOKUP_MAX ? SPF_LOOKUP_MAX - p->lookups : 0;
+    unsigned budget = entry_lookups < SPF_LOOKUP_MAX ? SPF_LOOKUP_MAX - entry_lookups : 0;
     target_t tb;
     char rev[128];
     for (size_t i = 0; i < pd->nmech && budget > 0; i++) {
@@ -1032,6 +1036,22 @@ static void prefetch_record(pass_t *p, frame_t *f)
         prefetch(p, tb.canon, DNS_T_TXT);
 }
 
+/*
+ * The walk of f's record (memo entry m) has to wait for an answer: before the pass stops,
+ * start the first lookup of every DNS-querying term of the record that the budget at its
+ * entry could reach (once per record and evaluation), so that they fly together. Done only
+ * when the pass waits, so an evaluation answered from the cache starts nothing it does not
+ * use; the queries started are those of starting them at the record's entry.
+ */
+static int pending(pass_t *p, frame_t *f, memo_t *m, unsigned entry_lookups)
+{
+    if (!m->prefetched) {
+        m->prefetched = true;
+        prefetch_record(p, f, entry_lookups);
+    }
+    return ST_PENDING;
+}
+
 /* 4.3, 4.4, 4.5, 4.6, 4.7 */
 static int check_host(pass_t *p, const char *domain, const char *canon, unsigned depth,
                       tnode_t *parent, hres_t *out)
@@ -1043,8 +1063,9 @@ static int check_host(pass_t *p, const char *domain, const char *canon, unsigned
     tnode_t *node = trace_add(p, parent, "check_host %s", prz(p, domain));
     f->node = node;
     if (depth > SPF_LOOKUP_MAX + 1) msg_panic("spf: recursion beyond the lookup limit");
-    /* 4.3: a malformed domain, or not a multi-label one, is none */
-    if (!name_ok(domain, true) || domain[0] == '[') {
+    /* 4.3: a malformed domain, or not a multi-label one, is none (an include or redirect
+     * target, given with its canonical form, was checked by target_name() already) */
+    if ((canon == NULL && !name_ok(domain, true)) || domain[0] == '[') {
         set_why(p, NULL, NULL, "the domain is not a valid multi-label domain name (RFC 7208 4.3)");
         p->why_domain = domain;
         trace_add(p, node, "not a valid domain name: none");
@@ -1122,10 +1143,8 @@ static int check_host(pass_t *p, const char *domain, const char *canon, unsigned
         out->result = SPF_PERMERROR;
         return ST_DONE;
     }
-    if (!m->prefetched) {
-        m->prefetched = true;
-        prefetch_record(p, f);
-    }
+    /* early queries: see pending() below */
+    unsigned entry_lookups = p->lookups;
     /* 4.6.2: mechanisms left to right; the first match decides */
     for (size_t i = 0; i < pd->nmech; i++) {
         const cterm_t *ct = &pd->mech[i];
@@ -1159,7 +1178,7 @@ static int check_host(pass_t *p, const char *domain, const char *canon, unsigned
         }
         switch (e) {
         case EV_PENDING:
-            return ST_PENDING;
+            return pending(p, f, m, entry_lookups);
         case EV_NOMATCH:
             if (t.kind == SPF_ALL || t.kind == SPF_IP4 || t.kind == SPF_IP6)
                 trace_add(p, tn, "no match");
@@ -1196,7 +1215,7 @@ static int check_host(pass_t *p, const char *domain, const char *canon, unsigned
             return ST_DONE;
         }
         enum target tg = target_name(p, f, &pd->redirect, tn, &tb, true);
-        if (tg == TG_PENDING) return ST_PENDING;
+        if (tg == TG_PENDING) return pending(p, f, m, entry_lookups);
         if (tg == TG_BADNAME) {
             set_why(p, f, rt, "the redirect target is not a valid domain name (RFC 7208 6.1)");
             out->result = SPF_PERMERROR;
@@ -1207,7 +1226,7 @@ static int check_host(pass_t *p, const char *domain, const char *canon, unsigned
         hres_t sub;
         /* the target's own exp= applies, never this record's (6.2) */
         if (check_host(p, step->domain, tb.canon, depth + 1, tn, &sub) == ST_PENDING)
-            return ST_PENDING;
+            return pending(p, f, m, entry_lookups);
         step->result = sub.result;
         const char *rec = out->rec;
         size_t rec_len = out->rec_len;
@@ -1418,6 +1437,17 @@ static const char *dup_domain(arena_t *a, const char *s, size_t n)
     return arena_strndup(a, s, n);
 }
 
+/* "local@domain" (arena copy) */
+static const char *join_at(arena_t *a, const char *local, const char *domain)
+{
+    size_t ll = strlen(local), dl = strlen(domain);
+    char *s = arena_alloc(a, ll + dl + 2);
+    memcpy(s, local, ll);
+    s[ll] = '@';
+    memcpy(s + ll + 1, domain, dl + 1);
+    return s;
+}
+
 spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_done_fn done,
                              void *arg)
 {
@@ -1460,7 +1490,7 @@ spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_
         /* 2.3 HELO; 2.4 the null sender is postmaster@HELO */
         c->domain = dup_domain(c->arena, helo, strlen(helo));
         c->local = "postmaster";
-        c->sender = arena_printf(c->arena, "postmaster@%s", c->domain);
+        c->sender = join_at(c->arena, "postmaster", c->domain);
         c->sender_domain = c->domain;
     } else {
         const char *at = memchr(s, '@', sl);
@@ -1475,7 +1505,7 @@ spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_
             /* 4.3: no local part: "postmaster" */
             c->local = ll > 0 ? arena_strndup(c->arena, s, ll) : "postmaster";
         }
-        c->sender = arena_printf(c->arena, "%s@%s", c->local, c->domain);
+        c->sender = join_at(c->arena, c->local, c->domain);
         c->sender_domain = c->domain;
     }
     c->cb = done;

@@ -372,6 +372,15 @@ static int group_setup(void **state)
     snprintf(zone_fwd, sizeof zone_fwd, "%s/fwd.zone", tmpdir);
     snprintf(zone_rev, sizeof zone_rev, "%s/rev.zone", tmpdir);
     write_file(zone_fwd, zone_fwd_text);
+    /* big: a record of 80 terms (more than the evaluator keeps parsed with the answer):
+     * 77 ip4 terms, a, -all and exp=, in character-strings of 10 terms */
+    FILE *zf = fopen(zone_fwd, "a");
+    if (zf == NULL) return -1;
+    fprintf(zf, "big TXT \"v=spf1 \"");
+    for (int i = 1; i <= 77; i++)
+        fprintf(zf, "%s\"ip4:198.51.100.%d \"", i % 10 == 1 ? " " : "", i);
+    fprintf(zf, " \"a:host.spf.mailblock.test -all exp=exp.spf.mailblock.test\"\n");
+    if (fclose(zf) != 0) return -1;
     write_file(zone_rev, zone_rev_text);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -784,6 +793,42 @@ static void print_tree(const spf_trace_t *t, int depth, size_t *lines)
     }
 }
 
+/* A record too large to be kept parsed with its answer is parsed per evaluation, with the
+ * same results, cold and warm. */
+static void test_eval_big_record(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ip, *mech;
+        spf_result_t result;
+    } cases[] = {
+        {"198.51.100.1", "ip4:198.51.100.1", SPF_PASS},
+        {"198.51.100.77", "ip4:198.51.100.77", SPF_PASS},
+        {"192.0.2.50", "a:host.spf.mailblock.test", SPF_PASS},
+        {"198.51.100.78", "-all", SPF_FAIL},
+    };
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            struct run r = {0};
+            spf_request_t q = req_for(cases[i].ip, "user@big.spf.mailblock.test", NULL);
+            spf_check_t *c = check(&q, &r, 5000);
+            const spf_evidence_t *ev = spf_check_evidence(c);
+            assert_int_equal(ev->result, cases[i].result);
+            assert_mech(ev, cases[i].mech);
+            /* "v=spf1 ", 9 terms "ip4:198.51.100.N " and 68 one byte longer, the rest */
+            assert_int_equal(ev->record_len, 7 + 9 * 17 + 68 * 18 +
+                                                 strlen("a:host.spf.mailblock.test -all "
+                                                        "exp=exp.spf.mailblock.test"));
+            if (cases[i].result == SPF_FAIL)
+                assert_string_equal(ev->explanation,
+                                    "198.51.100.78 may not send for big.spf.mailblock.test "
+                                    "(user@big.spf.mailblock.test, user)");
+            if (round == 1) assert_true(spf_check_done(c) && r.fired == 0); /* warm: sync */
+            spf_check_free(c);
+        }
+    }
+}
+
 /* 4.6.4: the overall time limit. A resolver whose per-query timeout (5 s) is far longer than
  * the evaluation's limit (200 ms): a lookup that never answers ends the evaluation at the
  * limit with temperror, the evidence saying why; done runs once, from the loop. */
@@ -911,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eval_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eval_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eval_time_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eval_big_record, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

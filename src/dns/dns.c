@@ -713,21 +713,23 @@ static int canon_fast(const char *name, char *key, size_t *klen)
             map[c] = (unsigned char)c;
         map['-'] = '-', map['_'] = '_', map['.'] = '.';
     }
-    size_t i = 0, label = 0;
-    for (;; i++) {
-        unsigned char c = map[(unsigned char)name[i]];
-        if (c == 0)
-            break;
-        if (i >= DNS_NAME_MAX + 1)
-            return -1;
-        key[i] = (char)c;
-        if (c == '.') {
-            if (label == 0)
-                return -1; /* an empty label, or the root: the general path decides */
-            label = 0;
-        } else if (++label > 63) {
-            return -1;
+    size_t i = 0;
+    for (;;) {
+        /* one label: bytes the map keeps, up to a dot or a byte it does not */
+        size_t start = i;
+        unsigned char c;
+        while ((c = map[(unsigned char)name[i]]) != 0 && c != '.') {
+            if (i >= DNS_NAME_MAX + 1)
+                return -1;
+            key[i++] = (char)c;
         }
+        if (i - start > 63)
+            return -1;
+        if (c != '.')
+            break;
+        if (i == start || i >= DNS_NAME_MAX + 1)
+            return -1; /* an empty label, or the root: the general path decides */
+        key[i++] = '.';
     }
     if (name[i] != '\0')
         return -1; /* a byte the general path must judge */

@@ -43,18 +43,20 @@
 #define SPF_PREFETCH_MEMO 192
 #define SPF_NAME_TEXT_MAX (SPF_DOMAIN_MAX * 4 + 1) /* presentation form, every byte \DDD */
 #define SPF_TRACE_VALUE_MAX 300
-#define SPF_PARSED_ATTACH_TERMS 64 /* terms of a record whose parsed form is kept with the answer */
-#define SPF_ARENA_CHUNK 960 /* a warm evaluation needs about a chunk per arena; with the chunk
-                               header this stays within the C library's per-thread caches */
+/* Records of at most this many terms keep their parsed form with the answer. */
+#define SPF_PARSED_ATTACH_TERMS 64
+/* Arena chunks: a warm evaluation needs about one per arena; with the chunk header this stays
+ * within the C library's per-thread caches. */
+#define SPF_ARENA_CHUNK 960
 
 /* A term as the evaluator uses it. For a domain-spec without macros (no '%') the target
  * name does not depend on the request: it is expanded and checked once, here. */
 typedef struct cterm {
     spf_term_t t;
-    bool literal;            /* the target fields below are set */
-    bool ok_single, ok_multi; /* the target is a valid name (4.3), and one of >= 2 labels */
-    const char *why;         /* the target cannot be expanded: the reason (static), else NULL */
-    const char *raw, *canon; /* the target, NUL-terminated, and its canonical form */
+    bool literal;              /* the target fields below are set */
+    bool ok_single, ok_multi;  /* the target is a valid name (4.3), and one of >= 2 labels */
+    const char *why;           /* the target cannot be expanded: the reason (static), else NULL */
+    const char *raw, *canon;   /* the target, NUL-terminated, and its canonical form */
     size_t raw_off, canon_off; /* while building: offsets into the text */
 } cterm_t;
 
@@ -216,8 +218,8 @@ static void cterm_fill(cterm_t *ct, const char *rec, const spf_term_t *t, str_t 
 {
     memset(ct, 0, sizeof *ct);
     ct->t = *t;
-    if (t->arg_len == 0 || t->kind == SPF_IP4 || t->kind == SPF_IP6 ||
-        t->kind == SPF_UNKNOWN_MOD || memchr(rec + t->arg_off, '%', t->arg_len) != NULL)
+    if (t->arg_len == 0 || t->kind == SPF_IP4 || t->kind == SPF_IP6 || t->kind == SPF_UNKNOWN_MOD ||
+        memchr(rec + t->arg_off, '%', t->arg_len) != NULL)
         return;
     /* 7.1: without '%' the macro-string is literal; expanding it only removes a trailing dot
      * and cuts an over-long name (7.3), exactly as at evaluation time */
@@ -355,8 +357,7 @@ static void on_answer(const dns_answer_t *ans, void *arg)
 
 /* name: canonical (name_canonical(), or a name from a DNS answer), len and hash from
  * name_hash() */
-static memo_t *memo_find(spf_check_t *c, const char *name, size_t len, uint32_t hash,
-                         uint16_t type)
+static memo_t *memo_find(spf_check_t *c, const char *name, size_t len, uint32_t hash, uint16_t type)
 {
     for (size_t i = 0; i < c->nmemo; i++) {
         memo_t *m = c->memo[i];
@@ -708,8 +709,8 @@ static enum target target_name(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t
     macro_ctx(p, f, &mc);
     size_t n;
     const char *why;
-    spf_expand_status_t st = spf_macro_expand(f->rec + t->arg_off, t->arg_len, &mc, 0,
-                                              tg->rawbuf, sizeof tg->rawbuf, &n, &why);
+    spf_expand_status_t st = spf_macro_expand(f->rec + t->arg_off, t->arg_len, &mc, 0, tg->rawbuf,
+                                              sizeof tg->rawbuf, &n, &why);
     if (st != SPF_EXPAND_OK) {
         trace_add(p, node, "target cannot be expanded to a name: %s", why);
         return TG_BADNAME;
@@ -1271,8 +1272,8 @@ static int explain(pass_t *p, const hres_t *h, tnode_t *root, const char **out)
     const dns_answer_t *a = lookup(p, tb.canon, DNS_T_TXT);
     if (a == NULL) return ST_PENDING;
     if (a->status != DNS_OK || a->count != 1 || a->rr[0].txt == NULL) {
-        trace_add(p, node, "TXT %s: %s, %zu record%s: no explanation", prz(p, tb.raw), status_text(a),
-                  a->count, a->count == 1 ? "" : "s");
+        trace_add(p, node, "TXT %s: %s, %zu record%s: no explanation", prz(p, tb.raw),
+                  status_text(a), a->count, a->count == 1 ? "" : "s");
         return ST_DONE;
     }
     const char *txt = (const char *)a->rr[0].txt;

@@ -137,6 +137,7 @@ void dns_answer_unref(const dns_answer_t *ans);
  * static object of the layer and tells attachments of different layers apart. The caller
  * bounds the size of what it attaches (the cache bounds the number of answers). Only
  * answers this module made (handed to a callback or returned by dns_cached()) carry one.
+ * Like everything here, for the loop's thread only.
  *
  * dns_answer_attached: the data attached by owner, or NULL.
  * dns_answer_attach: attaches data (not NULL); returns 0, or -1 when the answer carries an

@@ -989,9 +989,9 @@ static spf_result_t qualifier_result(char q)
 }
 
 /*
- * Starts the first lookup of every DNS-querying term the budget can still reach, so that
- * they fly together; the walk consumes them in order. Terms needing %{p} are left for the
- * walk.
+ * Starts the first lookup of every DNS-querying term that the budget left at the record's
+ * entry (entry_lookups counted before it) can reach, so that they fly together; the walk
+ * consumes them in order. Terms needing %{p} are left for the walk.
  */
 static void prefetch_record(pass_t *p, frame_t *f, unsigned entry_lookups)
 {
@@ -1002,9 +1002,9 @@ static void prefetch_record(pass_t *p, frame_t *f, unsigned entry_lookups)
     char rev[128];
     for (size_t i = 0; i < pd->nmech && budget > 0; i++) {
         const cterm_t *ct = &pd->mech[i];
-        const spf_term_t t = ct->t;
+        const spf_term_t *t = &ct->t;
         uint16_t type;
-        switch (t.kind) {
+        switch (t->kind) {
         case SPF_A:
             type = addr_type(c);
             break;
@@ -1024,13 +1024,13 @@ static void prefetch_record(pass_t *p, frame_t *f, unsigned entry_lookups)
             continue;
         }
         budget--;
-        if (t.uses & SPF_USES_P) continue;
-        if (t.kind == SPF_PTR) {
+        if (t->uses & SPF_USES_P) continue;
+        if (t->kind == SPF_PTR) {
             if (ipaddr_reverse_name(&c->ip, NULL, rev, sizeof rev) == 0)
                 prefetch(p, rev, DNS_T_PTR);
             continue;
         }
-        if (target_name(p, f, ct, NULL, &tb, t.kind == SPF_INCLUDE) == TG_OK)
+        if (target_name(p, f, ct, NULL, &tb, t->kind == SPF_INCLUDE) == TG_OK)
             prefetch(p, tb.canon, type);
     }
     if (budget > 0 && pd->info.has_redirect && !pd->info.has_all &&
@@ -1151,16 +1151,16 @@ static int check_host(pass_t *p, const char *domain, const char *canon, unsigned
     /* 4.6.2: mechanisms left to right; the first match decides */
     for (size_t i = 0; i < pd->nmech; i++) {
         const cterm_t *ct = &pd->mech[i];
-        const spf_term_t t = ct->t;
-        tnode_t *tn = trace_add(p, node, "%s", term_text(p, f, &t));
+        const spf_term_t *t = &ct->t;
+        tnode_t *tn = trace_add(p, node, "%s", term_text(p, f, t));
         enum ev e;
-        switch (t.kind) {
+        switch (t->kind) {
         case SPF_ALL:
             e = EV_MATCH;
             break;
         case SPF_IP4:
         case SPF_IP6:
-            e = mech_ip(p, &t);
+            e = mech_ip(p, t);
             break;
         case SPF_A:
         case SPF_EXISTS:
@@ -1183,13 +1183,13 @@ static int check_host(pass_t *p, const char *domain, const char *canon, unsigned
         case EV_PENDING:
             return pending(p, f, m, entry_lookups);
         case EV_NOMATCH:
-            if (t.kind == SPF_ALL || t.kind == SPF_IP4 || t.kind == SPF_IP6)
+            if (t->kind == SPF_ALL || t->kind == SPF_IP4 || t->kind == SPF_IP6)
                 trace_add(p, tn, "no match");
             continue;
         case EV_MATCH:
-            out->result = qualifier_result(t.qualifier);
-            out->mech = f->rec + t.off;
-            out->mech_len = t.len;
+            out->result = qualifier_result(t->qualifier);
+            out->mech = f->rec + t->off;
+            out->mech_len = t->len;
             out->mech_domain = domain;
             if (pd->info.has_exp) {
                 out->exp_rec = f->rec;

@@ -281,7 +281,8 @@ bool spf_check_done(const spf_check_t *c);
 spf_result_t spf_check_result(const spf_check_t *c);
 /* The evidence, or NULL while not done. */
 const spf_evidence_t *spf_check_evidence(const spf_check_t *c);
-/* Cancels what is in flight (done will not be called) and frees everything. Accepts NULL. */
+/* Cancels what is in flight (done will not be called) and frees everything. Accepts NULL.
+ * A check is freed before its resolver (its lookups are the resolver's handles). */
 void spf_check_free(spf_check_t *c);
 
 #endif

@@ -3,10 +3,13 @@
  * a warm cache (issue 3). Reads queries "IP SENDER [HELO]" one a line, creates a dns_resolver
  * (forwarders, forward zones or zone files), evaluates every query once to warm the cache
  * (printing "IP SENDER RESULT" per query for comparison), then evaluates the queries round
- * robin for -d seconds and prints evaluations/s. A cached evaluation completes inside
- * spf_check_start(); any that does not is counted as "waited" (the loop is then run).
+ * robin for -d seconds (or exactly -n evaluations) and prints evaluations/s. A cached
+ * evaluation completes inside spf_check_start(); any that does not is counted as "waited"
+ * (the loop is then run). -n makes the run a fixed amount of work, so that the whole process
+ * can be timed from outside against another evaluator doing the same number of evaluations.
  *
- *   spf_bench -f QUERIES [-d SECS] [-F IP[:PORT]]... [-Z ZONE=IP[:PORT]]... [-z FILE]... [-r OUT]
+ *   spf_bench -f QUERIES [-d SECS | -n EVALS] [-F IP[:PORT]]... [-Z ZONE=IP[:PORT]]...
+ *             [-z FILE]... [-r OUT]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -61,19 +64,21 @@ int main(int argc, char **argv)
 {
     const char *file = NULL, *out = NULL;
     double secs = 5;
+    unsigned long evals = 0; /* -n: a fixed number of measured evaluations (0: use -d) */
     const char *fw[16], *fz[16], *zf[64];
     size_t nfw = 0, nfz = 0, nzf = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "f:d:F:Z:z:r:h")) != -1) {
+    while ((opt = getopt(argc, argv, "f:d:n:F:Z:z:r:h")) != -1) {
         switch (opt) {
         case 'f': file = optarg; break;
         case 'd': secs = atof(optarg); break;
+        case 'n': evals = strtoul(optarg, NULL, 10); break;
         case 'F': if (nfw < 16) fw[nfw++] = optarg; break;
         case 'Z': if (nfz < 16) fz[nfz++] = optarg; break;
         case 'z': if (nzf < 64) zf[nzf++] = optarg; break;
         case 'r': out = optarg; break;
         default:
-            fprintf(stderr, "usage: spf_bench -f QUERIES [-d SECS] [-F IP[:PORT]]... "
+            fprintf(stderr, "usage: spf_bench -f QUERIES [-d SECS | -n EVALS] [-F IP[:PORT]]... "
                             "[-Z ZONE=IP[:PORT]]... [-z ZONEFILE]... [-r RESULTS]\n");
             return opt == 'h' ? 0 : 2;
         }
@@ -143,17 +148,18 @@ int main(int argc, char **argv)
     double w1 = now();
     fprintf(stderr, "warm-up: %zu queries in %.3f s, %lu waited for DNS\n", nq, w1 - w0, waited);
 
-    /* measured: round robin until secs have passed (the clock read every 256 evaluations) */
+    /* measured: round robin until secs have passed (the clock read every 256 evaluations),
+     * or exactly evals evaluations */
     waited = 0;
     unsigned long n = 0;
     double t0 = now(), c0 = cpu(), t1;
     for (;;) {
-        for (int k = 0; k < 256; k++) {
+        for (int k = 0; k < 256 && (evals == 0 || n < evals); k++) {
             run_one(&loop, dns, &qs[n % nq], &waited);
             n++;
         }
         t1 = now();
-        if (t1 - t0 >= secs)
+        if (evals != 0 ? n >= evals : t1 - t0 >= secs)
             break;
     }
     double c1 = cpu();

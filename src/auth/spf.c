@@ -8,6 +8,18 @@
  * evidence of the final pass is what stays. Records and names point into DNS answers that
  * the memo keeps referenced until spf_check_free().
  *
+ * Parsed records: what a TXT answer says as an SPF record (which record is the SPF one, its
+ * terms, and the target names of domain-specs without macros, expanded and made canonical)
+ * is worked out once per answer and attached to it (dns_answer_attach), so that it lives
+ * exactly as long as the answer and warm evaluations never parse a record again. Records of
+ * more than SPF_PARSED_ATTACH_TERMS terms are parsed per evaluation instead (kept by the
+ * memo entry until spf_check_free()), so what is attached is at most that many terms plus
+ * the names, about five times the record's length: bounded like the answer it belongs to.
+ *
+ * Time: the whole evaluation is limited to spf_request_t.time_limit_ms (RFC 7208 4.6.4), by
+ * one libuv timer on the resolver's loop, armed only when an evaluation has to wait for DNS;
+ * it is closed on completion, on expiry and by spf_check_free().
+ *
  * Limits: SPF_MEMO_MAX distinct lookups per evaluation (the RFC limits bound the real need to
  * about 130: 10 terms of at most 1 + 10 lookups, the PTR names, the explanation); early
  * queries stop at SPF_PREFETCH_MEMO. Recursion is bounded by the lookup limit (each include
@@ -31,20 +43,49 @@
 #define SPF_PREFETCH_MEMO 192
 #define SPF_NAME_TEXT_MAX (SPF_DOMAIN_MAX * 4 + 1) /* presentation form, every byte \DDD */
 #define SPF_TRACE_VALUE_MAX 300
+/* Records of at most this many terms keep their parsed form with the answer. */
+#define SPF_PARSED_ATTACH_TERMS 64
+/* Arena chunks: a warm evaluation needs about one per arena; with the chunk header this stays
+ * within the C library's per-thread caches. */
+#define SPF_ARENA_CHUNK 960
+
+/* A term as the evaluator uses it. For a domain-spec without macros (no '%') the target
+ * name does not depend on the request: it is expanded and checked once, here. */
+typedef struct cterm {
+    spf_term_t t;
+    bool literal;              /* the target fields below are set */
+    bool ok_single, ok_multi;  /* the target is a valid name (4.3), and one of >= 2 labels */
+    const char *why;           /* the target cannot be expanded: the reason (static), else NULL */
+    const char *raw, *canon;   /* the target, NUL-terminated, and its canonical form */
+    size_t raw_off, canon_off; /* while building: offsets into the text */
+} cterm_t;
+
+/* What a TXT answer holds as SPF records (4.5, 4.6). One allocation: this struct, the
+ * mechanisms, then the text of the literal targets. */
+typedef struct parsed {
+    size_t nspf, spf_idx; /* records starting with v=spf1, and the index of the first */
+    int parse_rc;         /* spf_record_parse() of it when nspf == 1, else 0 */
+    spf_record_t info;
+    size_t nmech;
+    cterm_t *mech;         /* the mechanisms in order (modifiers left out) */
+    cterm_t redirect, exp; /* when info.has_redirect, info.has_exp */
+} parsed_t;
+
+/* The owner of the parsed records attached to DNS answers (dns_answer_attach). */
+static const char parsed_owner;
 
 typedef struct memo {
     spf_check_t *c;
-    char *name; /* presentation form */
+    const char *name; /* canonical presentation form */
+    size_t len;
+    uint32_t hash;
     uint16_t type;
     const dns_answer_t *ans; /* referenced; NULL while in flight */
     dns_query_t *q;
-    /* TXT answers used as SPF records: what the first pass learnt, so that later passes
-     * neither select, parse nor prefetch again (records may be long) */
-    bool selected;
-    size_t nspf, spf_idx;
-    int parse_rc;
-    spf_record_t info;
-    bool prefetched;
+    /* TXT answers used as SPF records: */
+    const parsed_t *parsed; /* attached to ans, or own */
+    parsed_t *own;          /* too large to attach: freed with the memo */
+    bool prefetched;        /* the record's early queries were started */
 } memo_t;
 
 struct spf_check {
@@ -57,9 +98,14 @@ struct spf_check {
     const char *sender, *local, *sender_domain, *helo, *receiver, *domain;
     unsigned long long now;
     /* lookups */
-    memo_t *memo[SPF_MEMO_MAX];
-    size_t nmemo;
+    memo_t **memo; /* in c->arena, grown up to SPF_MEMO_MAX */
+    size_t nmemo, memo_cap;
     memo_t *blocked; /* the pass waits for this one */
+    /* the overall time limit (4.6.4) */
+    unsigned limit_ms;
+    uv_timer_t *timer; /* armed while waiting; closed (and freed by its close callback) on
+                          completion, expiry or spf_check_free() */
+    unsigned wait_lookups, wait_voids; /* counted by the last pass that waited */
     /* outcome */
     bool done;
     spf_done_fn cb;
@@ -165,10 +211,136 @@ static bool prefix_match(const ipaddr_t *a, const ipaddr_t *b, int bits)
     return (a->a[full] & mask) == (b->a[full] & mask);
 }
 
+/* ---- parsed records -------------------------------------------------------------------------- */
+
+/* Fills ct for term t of rec; the literal target's names are appended to text. */
+static void cterm_fill(cterm_t *ct, const char *rec, const spf_term_t *t, str_t *text)
+{
+    memset(ct, 0, sizeof *ct);
+    ct->t = *t;
+    if (t->arg_len == 0 || t->kind == SPF_IP4 || t->kind == SPF_IP6 || t->kind == SPF_UNKNOWN_MOD ||
+        memchr(rec + t->arg_off, '%', t->arg_len) != NULL)
+        return;
+    /* 7.1: without '%' the macro-string is literal; expanding it only removes a trailing dot
+     * and cuts an over-long name (7.3), exactly as at evaluation time */
+    ct->literal = true;
+    spf_macro_ctx_t mc;
+    memset(&mc, 0, sizeof mc);
+    char raw[SPF_DOMAIN_MAX + 1], canon[SPF_NAME_TEXT_MAX];
+    size_t n;
+    const char *why;
+    if (spf_macro_expand(rec + t->arg_off, t->arg_len, &mc, 0, raw, sizeof raw, &n, &why) !=
+        SPF_EXPAND_OK) {
+        ct->why = why != NULL ? why : "the target cannot be expanded";
+        return;
+    }
+    ct->ok_single = name_ok(raw, false);
+    ct->ok_multi = name_ok(raw, true);
+    name_canonical(raw, canon);
+    ct->raw_off = text->len;
+    str_append(text, raw, n + 1);
+    ct->canon_off = text->len;
+    str_append(text, canon, strlen(canon) + 1);
+}
+
+static void cterm_fix(cterm_t *ct, const char *text)
+{
+    if (ct->literal && ct->why == NULL) {
+        ct->raw = text + ct->raw_off;
+        ct->canon = text + ct->canon_off;
+    }
+}
+
+/* 4.5, 4.6: the SPF record of a TXT answer (DNS_OK), selected and parsed. Owned by the
+ * caller (parsed_free). */
+static parsed_t *parsed_build(const dns_answer_t *a)
+{
+    parsed_t h;
+    memset(&h, 0, sizeof h);
+    for (size_t i = 0; i < a->count; i++)
+        if (a->rr[i].txt != NULL &&
+            spf_record_is_spf((const char *)a->rr[i].txt, a->rr[i].txt_len) && h.nspf++ == 0)
+            h.spf_idx = i;
+    cterm_t *mech = NULL;
+    str_t text = STR_INIT;
+    if (h.nspf == 1) {
+        const char *rec = (const char *)a->rr[h.spf_idx].txt;
+        size_t len = a->rr[h.spf_idx].txt_len;
+        h.parse_rc = spf_record_parse(rec, len, &h.info);
+        if (h.parse_rc == 0 && h.info.nterms > 0) {
+            mech = xcalloc(h.info.nterms, sizeof *mech);
+            size_t pos = SPF_VERSION_LEN;
+            spf_term_t t;
+            const char *why;
+            while (spf_term_next(rec, len, &pos, &t, &why) == 1) {
+                if (t.kind < SPF_REDIRECT)
+                    cterm_fill(&mech[h.nmech++], rec, &t, &text);
+                else if (t.kind == SPF_REDIRECT)
+                    cterm_fill(&h.redirect, rec, &t, &text);
+                else if (t.kind == SPF_EXP)
+                    cterm_fill(&h.exp, rec, &t, &text);
+            }
+        }
+    }
+    size_t mech_off = (sizeof h + _Alignof(cterm_t) - 1) / _Alignof(cterm_t) * _Alignof(cterm_t);
+    size_t text_off = mech_off + xmul(h.nmech, sizeof(cterm_t));
+    if (text_off < mech_off || text_off > SIZE_MAX - text.len - 1) xmul(SIZE_MAX, 2); /* aborts */
+    char *base = xmalloc(text_off + text.len + 1);
+    parsed_t *pr = (parsed_t *)(void *)base;
+    *pr = h;
+    pr->mech = (cterm_t *)(void *)(base + mech_off);
+    char *tx = base + text_off;
+    if (text.len > 0) memcpy(tx, text.data, text.len);
+    tx[text.len] = '\0';
+    for (size_t i = 0; i < h.nmech; i++) {
+        pr->mech[i] = mech[i];
+        cterm_fix(&pr->mech[i], tx);
+    }
+    cterm_fix(&pr->redirect, tx);
+    cterm_fix(&pr->exp, tx);
+    free(mech);
+    str_free(&text);
+    return pr;
+}
+
+static void parsed_free(void *p)
+{
+    free(p);
+}
+
+/* The parsed form of m's answer (DNS_OK, TXT): the one attached to the answer, else built
+ * now and attached (or kept by m when large). */
+static const parsed_t *memo_parsed(memo_t *m)
+{
+    if (m->parsed != NULL) return m->parsed;
+    const parsed_t *pr = dns_answer_attached(m->ans, &parsed_owner);
+    if (pr == NULL) {
+        parsed_t *n = parsed_build(m->ans);
+        if (n->info.nterms <= SPF_PARSED_ATTACH_TERMS &&
+            dns_answer_attach(m->ans, &parsed_owner, n, parsed_free) == 0)
+            pr = n;
+        else
+            pr = m->own = n;
+    }
+    m->parsed = pr;
+    return pr;
+}
+
 /* ---- the memo of lookups ------------------------------------------------------------------ */
 
 static void run_pass(spf_check_t *c);
 static void finish(spf_check_t *c);
+
+/* FNV-1a: memo names are canonical, so equal names have equal bytes */
+static uint32_t name_hash(const char *name, size_t *len)
+{
+    uint32_t h = 2166136261u;
+    const unsigned char *p = (const unsigned char *)name;
+    for (; *p != '\0'; p++)
+        h = (h ^ *p) * 16777619u;
+    *len = (size_t)(p - (const unsigned char *)name);
+    return h;
+}
 
 static void on_answer(const dns_answer_t *ans, void *arg)
 {
@@ -183,22 +355,35 @@ static void on_answer(const dns_answer_t *ans, void *arg)
     if (c->done) finish(c);
 }
 
-static memo_t *memo_find(spf_check_t *c, const char *name, uint16_t type)
+/* name: canonical (name_canonical(), or a name from a DNS answer), len and hash from
+ * name_hash() */
+static memo_t *memo_find(spf_check_t *c, const char *name, size_t len, uint32_t hash, uint16_t type)
 {
-    size_t n = strlen(name);
     for (size_t i = 0; i < c->nmemo; i++) {
         memo_t *m = c->memo[i];
-        if (m->type == type && mem_ieq(m->name, strlen(m->name), name, n)) return m;
+        if (m->hash == hash && m->type == type && m->len == len && memcmp(m->name, name, len) == 0)
+            return m;
     }
     return NULL;
 }
 
-static memo_t *memo_start(spf_check_t *c, const char *name, uint16_t type)
+static memo_t *memo_start(spf_check_t *c, const char *name, size_t len, uint32_t hash,
+                          uint16_t type)
 {
     if (c->nmemo == SPF_MEMO_MAX) return NULL;
+    if (c->nmemo == c->memo_cap) {
+        size_t cap = c->memo_cap == 0 ? 16 : c->memo_cap * 2;
+        if (cap > SPF_MEMO_MAX) cap = SPF_MEMO_MAX;
+        memo_t **grown = arena_alloc(c->arena, cap * sizeof *grown);
+        if (c->nmemo > 0) memcpy(grown, c->memo, c->nmemo * sizeof *grown);
+        c->memo = grown;
+        c->memo_cap = cap;
+    }
     memo_t *m = arena_calloc(c->arena, 1, sizeof *m);
     m->c = c;
-    m->name = arena_strdup(c->arena, name);
+    m->name = arena_strndup(c->arena, name, len);
+    m->len = len;
+    m->hash = hash;
     m->type = type;
     c->memo[c->nmemo++] = m;
     const dns_answer_t *hit = dns_cached(c->dns, name, type);
@@ -222,6 +407,9 @@ static void memo_release(spf_check_t *c)
         }
         if (m->ans != NULL && m->ans != &badname_answer) dns_answer_unref(m->ans);
         m->ans = NULL;
+        free(m->own);
+        m->own = NULL;
+        m->parsed = NULL;
     }
     c->nmemo = 0;
 }
@@ -259,10 +447,10 @@ typedef struct pass {
 /* One check_host() invocation. */
 typedef struct frame {
     const char *domain; /* raw, no trailing dot */
-    char canon[SPF_NAME_TEXT_MAX];
-    const char *rec; /* the record (in a memoised answer) */
+    const char *canon;  /* its canonical form */
+    const char *rec;    /* the record (in a memoised answer) */
     size_t rec_len;
-    spf_record_t info;
+    const parsed_t *pr; /* the record parsed (attached to the answer or kept by the memo) */
     unsigned depth;
     tnode_t *node;
     int p_state;   /* 0: not computed; 1: done */
@@ -280,8 +468,9 @@ typedef struct hres {
      * redirects: 6.2), NULL when none */
     const char *exp_rec;
     size_t exp_rec_len;
-    spf_term_t exp_term;
+    const cterm_t *exp_term;
     const char *exp_domain;
+    const char *exp_canon;
     /* the record of the domain checked */
     const char *rec;
     size_t rec_len;
@@ -289,10 +478,14 @@ typedef struct hres {
 
 /* ---- trace ---- */
 
-static tnode_t *trace_add(pass_t *p, tnode_t *parent, const char *fmt, ...)
+static tnode_t *(trace_add)(pass_t *p, tnode_t *parent, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static tnode_t *trace_add(pass_t *p, tnode_t *parent, const char *fmt, ...)
+/* Only evaluations that build a trace pay for the call and its arguments. */
+#define trace_add(p, parent, ...)                                                                  \
+    ((p)->c->trace && (parent) != NULL ? trace_add((p), (parent), __VA_ARGS__) : NULL)
+
+static tnode_t *(trace_add)(pass_t *p, tnode_t *parent, const char *fmt, ...)
 {
     if (!p->c->trace || parent == NULL) return NULL;
     tnode_t *n = arena_calloc(p->a, 1, sizeof *n);
@@ -372,8 +565,10 @@ static bool count_void(pass_t *p, const frame_t *f, const spf_term_t *t, tnode_t
 static const dns_answer_t *lookup_memo(pass_t *p, const char *name, uint16_t type, memo_t **mp)
 {
     spf_check_t *c = p->c;
-    memo_t *m = memo_find(c, name, type);
-    if (m == NULL) m = memo_start(c, name, type);
+    size_t len;
+    uint32_t hash = name_hash(name, &len);
+    memo_t *m = memo_find(c, name, len, hash, type);
+    if (m == NULL) m = memo_start(c, name, len, hash, type);
     if (mp != NULL) *mp = m;
     if (m == NULL) return &full_answer;
     if (m->ans != NULL) return m->ans;
@@ -390,7 +585,10 @@ static const dns_answer_t *lookup(pass_t *p, const char *name, uint16_t type)
 static void prefetch(pass_t *p, const char *name, uint16_t type)
 {
     spf_check_t *c = p->c;
-    if (c->nmemo < SPF_PREFETCH_MEMO && memo_find(c, name, type) == NULL) memo_start(c, name, type);
+    if (c->nmemo >= SPF_PREFETCH_MEMO) return;
+    size_t len;
+    uint32_t hash = name_hash(name, &len);
+    if (memo_find(c, name, len, hash, type) == NULL) memo_start(c, name, len, hash, type);
 }
 
 static uint16_t addr_type(const spf_check_t *c)
@@ -474,37 +672,63 @@ static int compute_p(pass_t *p, frame_t *f, tnode_t *node)
 
 enum target { TG_OK, TG_BADNAME, TG_PENDING };
 
-/* The target name of a term: its domain-spec expanded (5, 7), or <domain>. raw gets
- * SPF_DOMAIN_MAX + 1 bytes, canon SPF_NAME_TEXT_MAX. */
-static enum target target_name(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t *node, char *raw,
-                               char *canon, bool need_multi)
+/* A target name: raw and canonical, pointing into buf, the parsed record or the frame. */
+typedef struct target_buf {
+    const char *raw, *canon;
+    char rawbuf[SPF_DOMAIN_MAX + 1];
+    char canonbuf[SPF_NAME_TEXT_MAX];
+} target_t;
+
+/* The target name of a term: its domain-spec expanded (5, 7), or <domain>. A domain-spec
+ * without macros was expanded when the record was parsed; <domain> was checked (4.3) and
+ * made canonical by check_host(). */
+static enum target target_name(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t *node,
+                               target_t *tg, bool need_multi)
 {
+    const spf_term_t *t = &ct->t;
     if (t->arg_len == 0) {
-        snprintf(raw, SPF_DOMAIN_MAX + 1, "%s", f->domain);
-    } else {
-        if ((t->uses & SPF_USES_P) && compute_p(p, f, node) == ST_PENDING) return TG_PENDING;
-        spf_macro_ctx_t mc;
-        macro_ctx(p, f, &mc);
-        size_t n;
-        const char *why;
-        spf_expand_status_t st = spf_macro_expand(f->rec + t->arg_off, t->arg_len, &mc, 0, raw,
-                                                  SPF_DOMAIN_MAX + 1, &n, &why);
-        if (st != SPF_EXPAND_OK) {
-            trace_add(p, node, "target cannot be expanded to a name: %s", why);
+        tg->raw = f->domain;
+        tg->canon = f->canon;
+        return TG_OK;
+    }
+    if (ct->literal) {
+        if (ct->why != NULL) {
+            trace_add(p, node, "target cannot be expanded to a name: %s", ct->why);
             return TG_BADNAME;
         }
+        if (!(need_multi ? ct->ok_multi : ct->ok_single)) {
+            trace_add(p, node, "target \"%s\" is not a valid domain name", prz(p, ct->raw));
+            return TG_BADNAME;
+        }
+        tg->raw = ct->raw;
+        tg->canon = ct->canon;
+        return TG_OK;
     }
-    if (!name_ok(raw, need_multi)) {
-        trace_add(p, node, "target \"%s\" is not a valid domain name", prz(p, raw));
+    if ((t->uses & SPF_USES_P) && compute_p(p, f, node) == ST_PENDING) return TG_PENDING;
+    spf_macro_ctx_t mc;
+    macro_ctx(p, f, &mc);
+    size_t n;
+    const char *why;
+    spf_expand_status_t st = spf_macro_expand(f->rec + t->arg_off, t->arg_len, &mc, 0, tg->rawbuf,
+                                              sizeof tg->rawbuf, &n, &why);
+    if (st != SPF_EXPAND_OK) {
+        trace_add(p, node, "target cannot be expanded to a name: %s", why);
         return TG_BADNAME;
     }
-    name_canonical(raw, canon);
+    if (!name_ok(tg->rawbuf, need_multi)) {
+        trace_add(p, node, "target \"%s\" is not a valid domain name", prz(p, tg->rawbuf));
+        return TG_BADNAME;
+    }
+    name_canonical(tg->rawbuf, tg->canonbuf);
+    tg->raw = tg->rawbuf;
+    tg->canon = tg->canonbuf;
     return TG_OK;
 }
 
 /* ---- mechanisms (5) ---- */
 
-static int check_host(pass_t *p, const char *domain, unsigned depth, tnode_t *parent, hres_t *out);
+static int check_host(pass_t *p, const char *domain, const char *canon, unsigned depth,
+                      tnode_t *parent, hres_t *out);
 
 static bool addr_in(const spf_check_t *c, const dns_answer_t *a, const spf_term_t *t)
 {
@@ -516,17 +740,19 @@ static bool addr_in(const spf_check_t *c, const dns_answer_t *a, const spf_term_
 }
 
 /* 5.3 a, 5.7 exists: one address query. */
-static enum ev mech_a_exists(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t *node)
+static enum ev mech_a_exists(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t *node)
 {
     spf_check_t *c = p->c;
-    char raw[SPF_DOMAIN_MAX + 1], canon[SPF_NAME_TEXT_MAX];
+    const spf_term_t *t = &ct->t;
+    target_t tb;
     if (!count_lookup(p, f, t, node)) return EV_PERMERROR;
-    enum target tg = target_name(p, f, t, node, raw, canon, false);
+    enum target tg = target_name(p, f, ct, node, &tb, false);
     if (tg == TG_PENDING) return EV_PENDING;
     if (tg == TG_BADNAME) return EV_NOMATCH; /* cannot be asked: no match (test suite 4.8/5) */
+    const char *raw = tb.raw;
     /* exists always asks A, whatever the client (5.7) */
     uint16_t type = t->kind == SPF_EXISTS ? DNS_T_A : addr_type(c);
-    const dns_answer_t *a = lookup(p, canon, type);
+    const dns_answer_t *a = lookup(p, tb.canon, type);
     if (a == NULL) return EV_PENDING;
     switch (a->status) {
     case DNS_OK: {
@@ -553,15 +779,17 @@ static enum ev mech_a_exists(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t
 }
 
 /* 5.4 mx */
-static enum ev mech_mx(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t *node)
+static enum ev mech_mx(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t *node)
 {
     spf_check_t *c = p->c;
-    char raw[SPF_DOMAIN_MAX + 1], canon[SPF_NAME_TEXT_MAX];
+    const spf_term_t *t = &ct->t;
+    target_t tb;
     if (!count_lookup(p, f, t, node)) return EV_PERMERROR;
-    enum target tg = target_name(p, f, t, node, raw, canon, false);
+    enum target tg = target_name(p, f, ct, node, &tb, false);
     if (tg == TG_PENDING) return EV_PENDING;
     if (tg == TG_BADNAME) return EV_NOMATCH;
-    const dns_answer_t *a = lookup(p, canon, DNS_T_MX);
+    const char *raw = tb.raw;
+    const dns_answer_t *a = lookup(p, tb.canon, DNS_T_MX);
     if (a == NULL) return EV_PENDING;
     switch (a->status) {
     case DNS_OK:
@@ -625,15 +853,18 @@ static enum ev mech_mx(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t *node
 }
 
 /* 5.5 ptr */
-static enum ev mech_ptr(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t *node)
+static enum ev mech_ptr(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t *node)
 {
     spf_check_t *c = p->c;
-    char raw[SPF_DOMAIN_MAX + 1], canon[SPF_NAME_TEXT_MAX], rev[128];
+    const spf_term_t *t = &ct->t;
+    target_t tb;
+    char rev[128];
     if (!count_lookup(p, f, t, node)) return EV_PERMERROR;
-    enum target tg = target_name(p, f, t, node, raw, canon, false);
+    enum target tg = target_name(p, f, ct, node, &tb, false);
     if (tg == TG_PENDING) return EV_PENDING;
     if (tg == TG_BADNAME || ipaddr_reverse_name(&c->ip, NULL, rev, sizeof rev) != 0)
         return EV_NOMATCH;
+    const char *canon = tb.canon;
     const dns_answer_t *a = lookup(p, rev, DNS_T_PTR);
     if (a == NULL) return EV_PENDING;
     if (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) {
@@ -694,11 +925,12 @@ static void add_step(pass_t *p, bool redirect, unsigned depth, const char *from,
 }
 
 /* 5.2 include */
-static enum ev mech_include(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t *node)
+static enum ev mech_include(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t *node)
 {
-    char raw[SPF_DOMAIN_MAX + 1], canon[SPF_NAME_TEXT_MAX];
+    const spf_term_t *t = &ct->t;
+    target_t tb;
     if (!count_lookup(p, f, t, node)) return EV_PERMERROR;
-    enum target tg = target_name(p, f, t, node, raw, canon, true);
+    enum target tg = target_name(p, f, ct, node, &tb, true);
     if (tg == TG_PENDING) return EV_PENDING;
     if (tg == TG_BADNAME) {
         /* check_host() would return none (4.3), which include turns into permerror (5.2) */
@@ -706,9 +938,10 @@ static enum ev mech_include(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t 
         return EV_PERMERROR;
     }
     spf_step_t *step;
-    add_step(p, false, f->depth + 1, f->domain, raw, &step);
+    add_step(p, false, f->depth + 1, f->domain, tb.raw, &step);
     hres_t sub;
-    if (check_host(p, step->domain, f->depth + 1, node, &sub) == ST_PENDING) return EV_PENDING;
+    if (check_host(p, step->domain, tb.canon, f->depth + 1, node, &sub) == ST_PENDING)
+        return EV_PENDING;
     step->result = sub.result;
     /* 5.2 table */
     switch (sub.result) {
@@ -756,21 +989,22 @@ static spf_result_t qualifier_result(char q)
 }
 
 /*
- * Starts the first lookup of every DNS-querying term the budget can still reach, so that
- * they fly together; the walk consumes them in order. Terms needing %{p} are left for the
- * walk.
+ * Starts the first lookup of every DNS-querying term that the budget left at the record's
+ * entry (entry_lookups counted before it) can reach, so that they fly together; the walk
+ * consumes them in order. Terms needing %{p} are left for the walk.
  */
-static void prefetch_record(pass_t *p, frame_t *f)
+static void prefetch_record(pass_t *p, frame_t *f, unsigned entry_lookups)
 {
     spf_check_t *c = p->c;
-    unsigned budget = p->lookups < SPF_LOOKUP_MAX ? SPF_LOOKUP_MAX - p->lookups : 0;
-    size_t pos = SPF_VERSION_LEN;
-    spf_term_t t;
-    const char *why;
-    char raw[SPF_DOMAIN_MAX + 1], canon[SPF_NAME_TEXT_MAX], rev[128];
-    while (budget > 0 && spf_term_next(f->rec, f->rec_len, &pos, &t, &why) == 1) {
+    const parsed_t *pd = f->pr;
+    unsigned budget = entry_lookups < SPF_LOOKUP_MAX ? SPF_LOOKUP_MAX - entry_lookups : 0;
+    target_t tb;
+    char rev[128];
+    for (size_t i = 0; i < pd->nmech && budget > 0; i++) {
+        const cterm_t *ct = &pd->mech[i];
+        const spf_term_t *t = &ct->t;
         uint16_t type;
-        switch (t.kind) {
+        switch (t->kind) {
         case SPF_A:
             type = addr_type(c);
             break;
@@ -790,23 +1024,40 @@ static void prefetch_record(pass_t *p, frame_t *f)
             continue;
         }
         budget--;
-        if (t.uses & SPF_USES_P) continue;
-        if (t.kind == SPF_PTR) {
+        if (t->uses & SPF_USES_P) continue;
+        if (t->kind == SPF_PTR) {
             if (ipaddr_reverse_name(&c->ip, NULL, rev, sizeof rev) == 0)
                 prefetch(p, rev, DNS_T_PTR);
             continue;
         }
-        if (target_name(p, f, &t, NULL, raw, canon, t.kind == SPF_INCLUDE) == TG_OK)
-            prefetch(p, canon, type);
+        if (target_name(p, f, ct, NULL, &tb, t->kind == SPF_INCLUDE) == TG_OK)
+            prefetch(p, tb.canon, type);
     }
-    if (budget > 0 && f->info.has_redirect && !f->info.has_all &&
-        !(f->info.redirect.uses & SPF_USES_P) &&
-        target_name(p, f, &f->info.redirect, NULL, raw, canon, true) == TG_OK)
-        prefetch(p, canon, DNS_T_TXT);
+    if (budget > 0 && pd->info.has_redirect && !pd->info.has_all &&
+        !(pd->redirect.t.uses & SPF_USES_P) &&
+        target_name(p, f, &pd->redirect, NULL, &tb, true) == TG_OK)
+        prefetch(p, tb.canon, DNS_T_TXT);
+}
+
+/*
+ * The walk of f's record (memo entry m) has to wait for an answer: before the pass stops,
+ * start the first lookup of every DNS-querying term of the record that the budget at its
+ * entry could reach (once per record and evaluation), so that they fly together. Done only
+ * when the pass waits, so an evaluation answered from the cache starts nothing it does not
+ * use; the queries started are those of starting them at the record's entry.
+ */
+static int pending(pass_t *p, frame_t *f, memo_t *m, unsigned entry_lookups)
+{
+    if (!m->prefetched) {
+        m->prefetched = true;
+        prefetch_record(p, f, entry_lookups);
+    }
+    return ST_PENDING;
 }
 
 /* 4.3, 4.4, 4.5, 4.6, 4.7 */
-static int check_host(pass_t *p, const char *domain, unsigned depth, tnode_t *parent, hres_t *out)
+static int check_host(pass_t *p, const char *domain, const char *canon, unsigned depth,
+                      tnode_t *parent, hres_t *out)
 {
     memset(out, 0, sizeof *out);
     frame_t *f = arena_calloc(p->a, 1, sizeof *f);
@@ -815,15 +1066,21 @@ static int check_host(pass_t *p, const char *domain, unsigned depth, tnode_t *pa
     tnode_t *node = trace_add(p, parent, "check_host %s", prz(p, domain));
     f->node = node;
     if (depth > SPF_LOOKUP_MAX + 1) msg_panic("spf: recursion beyond the lookup limit");
-    /* 4.3: a malformed domain, or not a multi-label one, is none */
-    if (!name_ok(domain, true) || domain[0] == '[') {
+    /* 4.3: a malformed domain, or not a multi-label one, is none (an include or redirect
+     * target, given with its canonical form, was checked by target_name() already) */
+    if ((canon == NULL && !name_ok(domain, true)) || domain[0] == '[') {
         set_why(p, NULL, NULL, "the domain is not a valid multi-label domain name (RFC 7208 4.3)");
         p->why_domain = domain;
         trace_add(p, node, "not a valid domain name: none");
         out->result = SPF_NONE;
         return ST_DONE;
     }
-    name_canonical(domain, f->canon);
+    if (canon == NULL) {
+        char buf[SPF_NAME_TEXT_MAX];
+        name_canonical(domain, buf);
+        canon = arena_strdup(p->a, buf);
+    }
+    f->canon = canon;
     /* 4.4: TXT only (RFC 7208 3.1 retired type SPF) */
     memo_t *m;
     const dns_answer_t *a = lookup_memo(p, f->canon, DNS_T_TXT, &m);
@@ -852,26 +1109,13 @@ static int check_host(pass_t *p, const char *domain, unsigned depth, tnode_t *pa
         return ST_DONE;
     }
     /* 4.5: the records that start with v=spf1; none: none; several: permerror */
-    memo_t scratch;
-    if (m == NULL) {
-        memset(&scratch, 0, sizeof scratch); /* memo full (cannot happen: full_answer) */
-        m = &scratch;
-    }
-    if (!m->selected) {
-        m->nspf = 0;
-        for (size_t i = 0; i < a->count; i++)
-            if (a->rr[i].txt != NULL &&
-                spf_record_is_spf((const char *)a->rr[i].txt, a->rr[i].txt_len) && m->nspf++ == 0)
-                m->spf_idx = i;
-        if (m->nspf == 1)
-            m->parse_rc = spf_record_parse((const char *)a->rr[m->spf_idx].txt,
-                                           a->rr[m->spf_idx].txt_len, &m->info);
-        m->selected = true;
-    }
-    size_t nspf = m->nspf;
+    if (m == NULL || m->ans != a) msg_panic("spf: a TXT answer without its memo entry");
+    const parsed_t *pd = memo_parsed(m);
+    f->pr = pd;
+    size_t nspf = pd->nspf;
     if (nspf > 0) {
-        f->rec = (const char *)a->rr[m->spf_idx].txt;
-        f->rec_len = a->rr[m->spf_idx].txt_len;
+        f->rec = (const char *)a->rr[pd->spf_idx].txt;
+        f->rec_len = a->rr[pd->spf_idx].txt_len;
     }
     if (nspf == 0) {
         set_why(p, NULL, NULL, "no SPF record (RFC 7208 4.5)");
@@ -892,49 +1136,44 @@ static int check_host(pass_t *p, const char *domain, unsigned depth, tnode_t *pa
     out->rec_len = f->rec_len;
     trace_add(p, node, "record \"%s\"", pr(p, f->rec, f->rec_len));
     /* 4.6: a syntax error anywhere is permerror before anything is evaluated */
-    f->info = m->info;
-    if (m->parse_rc != 0) {
-        p->why = f->info.why;
+    if (pd->parse_rc != 0) {
+        p->why = pd->info.why;
         p->why_domain = domain;
-        p->why_term = f->rec + f->info.err_off;
-        p->why_term_len = f->info.err_len;
+        p->why_term = f->rec + pd->info.err_off;
+        p->why_term_len = pd->info.err_len;
         trace_add(p, node, "syntax error in \"%s\": %s: permerror",
-                  pr(p, f->rec + f->info.err_off, f->info.err_len), f->info.why);
+                  pr(p, f->rec + pd->info.err_off, pd->info.err_len), pd->info.why);
         out->result = SPF_PERMERROR;
         return ST_DONE;
     }
-    if (!m->prefetched) {
-        m->prefetched = true;
-        prefetch_record(p, f);
-    }
+    /* early queries: see pending() below */
+    unsigned entry_lookups = p->lookups;
     /* 4.6.2: mechanisms left to right; the first match decides */
-    size_t pos = SPF_VERSION_LEN;
-    spf_term_t t;
-    const char *why;
-    while (spf_term_next(f->rec, f->rec_len, &pos, &t, &why) == 1) {
-        if (t.kind >= SPF_REDIRECT) continue;
-        tnode_t *tn = trace_add(p, node, "%s", term_text(p, f, &t));
+    for (size_t i = 0; i < pd->nmech; i++) {
+        const cterm_t *ct = &pd->mech[i];
+        const spf_term_t *t = &ct->t;
+        tnode_t *tn = trace_add(p, node, "%s", term_text(p, f, t));
         enum ev e;
-        switch (t.kind) {
+        switch (t->kind) {
         case SPF_ALL:
             e = EV_MATCH;
             break;
         case SPF_IP4:
         case SPF_IP6:
-            e = mech_ip(p, &t);
+            e = mech_ip(p, t);
             break;
         case SPF_A:
         case SPF_EXISTS:
-            e = mech_a_exists(p, f, &t, tn);
+            e = mech_a_exists(p, f, ct, tn);
             break;
         case SPF_MX:
-            e = mech_mx(p, f, &t, tn);
+            e = mech_mx(p, f, ct, tn);
             break;
         case SPF_PTR:
-            e = mech_ptr(p, f, &t, tn);
+            e = mech_ptr(p, f, ct, tn);
             break;
         case SPF_INCLUDE:
-            e = mech_include(p, f, &t, tn);
+            e = mech_include(p, f, ct, tn);
             break;
         default:
             e = EV_NOMATCH;
@@ -942,21 +1181,22 @@ static int check_host(pass_t *p, const char *domain, unsigned depth, tnode_t *pa
         }
         switch (e) {
         case EV_PENDING:
-            return ST_PENDING;
+            return pending(p, f, m, entry_lookups);
         case EV_NOMATCH:
-            if (t.kind == SPF_ALL || t.kind == SPF_IP4 || t.kind == SPF_IP6)
+            if (t->kind == SPF_ALL || t->kind == SPF_IP4 || t->kind == SPF_IP6)
                 trace_add(p, tn, "no match");
             continue;
         case EV_MATCH:
-            out->result = qualifier_result(t.qualifier);
-            out->mech = f->rec + t.off;
-            out->mech_len = t.len;
+            out->result = qualifier_result(t->qualifier);
+            out->mech = f->rec + t->off;
+            out->mech_len = t->len;
             out->mech_domain = domain;
-            if (f->info.has_exp) {
+            if (pd->info.has_exp) {
                 out->exp_rec = f->rec;
                 out->exp_rec_len = f->rec_len;
-                out->exp_term = f->info.exp;
+                out->exp_term = &pd->exp;
                 out->exp_domain = domain;
+                out->exp_canon = f->canon;
             }
             trace_add(p, tn, "match: %s", spf_result_name(out->result));
             return ST_DONE;
@@ -969,26 +1209,27 @@ static int check_host(pass_t *p, const char *domain, unsigned depth, tnode_t *pa
         }
     }
     /* 6.1: redirect after all mechanisms, ignored when the record has an all */
-    if (f->info.has_redirect && !f->info.has_all) {
-        const spf_term_t *rt = &f->info.redirect;
+    if (pd->info.has_redirect && !pd->info.has_all) {
+        const spf_term_t *rt = &pd->redirect.t;
         tnode_t *tn = trace_add(p, node, "%s", term_text(p, f, rt));
-        char raw[SPF_DOMAIN_MAX + 1], canon[SPF_NAME_TEXT_MAX];
+        target_t tb;
         if (!count_lookup(p, f, rt, tn)) {
             out->result = SPF_PERMERROR;
             return ST_DONE;
         }
-        enum target tg = target_name(p, f, rt, tn, raw, canon, true);
-        if (tg == TG_PENDING) return ST_PENDING;
+        enum target tg = target_name(p, f, &pd->redirect, tn, &tb, true);
+        if (tg == TG_PENDING) return pending(p, f, m, entry_lookups);
         if (tg == TG_BADNAME) {
             set_why(p, f, rt, "the redirect target is not a valid domain name (RFC 7208 6.1)");
             out->result = SPF_PERMERROR;
             return ST_DONE;
         }
         spf_step_t *step;
-        add_step(p, true, depth + 1, domain, raw, &step);
+        add_step(p, true, depth + 1, domain, tb.raw, &step);
         hres_t sub;
         /* the target's own exp= applies, never this record's (6.2) */
-        if (check_host(p, step->domain, depth + 1, tn, &sub) == ST_PENDING) return ST_PENDING;
+        if (check_host(p, step->domain, tb.canon, depth + 1, tn, &sub) == ST_PENDING)
+            return pending(p, f, m, entry_lookups);
         step->result = sub.result;
         const char *rec = out->rec;
         size_t rec_len = out->rec_len;
@@ -1021,18 +1262,18 @@ static int explain(pass_t *p, const hres_t *h, tnode_t *root, const char **out)
     f->domain = h->exp_domain;
     f->rec = h->exp_rec;
     f->rec_len = h->exp_rec_len;
-    name_canonical(f->domain, f->canon);
-    tnode_t *node =
-        trace_add(p, root, "exp=%s", pr(p, h->exp_rec + h->exp_term.arg_off, h->exp_term.arg_len));
-    char raw[SPF_DOMAIN_MAX + 1], canon[SPF_NAME_TEXT_MAX];
-    enum target tg = target_name(p, f, &h->exp_term, node, raw, canon, false);
+    f->canon = h->exp_canon;
+    tnode_t *node = trace_add(p, root, "exp=%s",
+                              pr(p, h->exp_rec + h->exp_term->t.arg_off, h->exp_term->t.arg_len));
+    target_t tb;
+    enum target tg = target_name(p, f, h->exp_term, node, &tb, false);
     if (tg == TG_PENDING) return ST_PENDING;
     if (tg == TG_BADNAME) return ST_DONE;
-    const dns_answer_t *a = lookup(p, canon, DNS_T_TXT);
+    const dns_answer_t *a = lookup(p, tb.canon, DNS_T_TXT);
     if (a == NULL) return ST_PENDING;
     if (a->status != DNS_OK || a->count != 1 || a->rr[0].txt == NULL) {
-        trace_add(p, node, "TXT %s: %s, %zu record%s: no explanation", prz(p, raw), status_text(a),
-                  a->count, a->count == 1 ? "" : "s");
+        trace_add(p, node, "TXT %s: %s, %zu record%s: no explanation", prz(p, tb.raw),
+                  status_text(a), a->count, a->count == 1 ? "" : "s");
         return ST_DONE;
     }
     const char *txt = (const char *)a->rr[0].txt;
@@ -1072,10 +1313,13 @@ static void run_pass(spf_check_t *c)
                                       c->helo_identity ? "HELO" : "MAIL FROM", prz(&p, c->sender));
     }
     hres_t h;
-    if (check_host(&p, c->domain, 0, root, &h) == ST_PENDING) return;
     const char *exp = NULL;
-    if (h.result == SPF_FAIL && h.exp_rec != NULL && explain(&p, &h, root, &exp) == ST_PENDING)
+    if (check_host(&p, c->domain, NULL, 0, root, &h) == ST_PENDING ||
+        (h.result == SPF_FAIL && h.exp_rec != NULL && explain(&p, &h, root, &exp) == ST_PENDING)) {
+        c->wait_lookups = p.lookups;
+        c->wait_voids = p.voids;
         return;
+    }
     spf_evidence_t *ev = &c->ev;
     memset(ev, 0, sizeof *ev);
     ev->result = h.result;
@@ -1116,8 +1360,55 @@ static void run_pass(spf_check_t *c)
     c->done = true;
 }
 
+static void timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void timer_close(spf_check_t *c)
+{
+    if (c->timer == NULL) return;
+    uv_timer_stop(c->timer);
+    uv_close((uv_handle_t *)c->timer, timer_closed);
+    c->timer = NULL;
+}
+
+/* 4.6.4: the evaluation ran out of time while waiting for DNS: temperror. */
+static void on_time_limit(uv_timer_t *t)
+{
+    spf_check_t *c = t->data;
+    if (c->done) return;
+    arena_reset(c->pass_arena);
+    pass_t p;
+    memset(&p, 0, sizeof p);
+    p.c = c;
+    p.a = c->pass_arena;
+    spf_evidence_t *ev = &c->ev;
+    memset(ev, 0, sizeof *ev);
+    ev->result = SPF_TEMPERROR;
+    ev->helo_identity = c->helo_identity;
+    ev->sender = c->sender;
+    ev->domain = c->domain;
+    ev->lookups = c->wait_lookups;
+    ev->voids = c->wait_voids;
+    ev->reason = "the evaluation took longer than its time limit (RFC 7208 4.6.4)";
+    ev->reason_domain = c->domain;
+    if (c->trace) {
+        tnode_t *root = arena_calloc(p.a, 1, sizeof *root);
+        root->pub.text = arena_printf(p.a, "spf %s identity, sender %s",
+                                      c->helo_identity ? "HELO" : "MAIL FROM", prz(&p, c->sender));
+        trace_add(&p, root, "temperror: no result within %u ms (%u DNS-querying term%s counted)",
+                  c->limit_ms, c->wait_lookups, c->wait_lookups == 1 ? "" : "s");
+        ev->trace = &root->pub;
+    }
+    c->blocked = NULL;
+    c->done = true;
+    finish(c);
+}
+
 static void finish(spf_check_t *c)
 {
+    timer_close(c);
     /* queries started early and never needed */
     for (size_t i = 0; i < c->nmemo; i++) {
         memo_t *m = c->memo[i];
@@ -1149,6 +1440,17 @@ static const char *dup_domain(arena_t *a, const char *s, size_t n)
     return arena_strndup(a, s, n);
 }
 
+/* "local@domain" (arena copy) */
+static const char *join_at(arena_t *a, const char *local, const char *domain)
+{
+    size_t ll = strlen(local), dl = strlen(domain);
+    char *s = arena_alloc(a, ll + dl + 2);
+    memcpy(s, local, ll);
+    s[ll] = '@';
+    memcpy(s + ll + 1, domain, dl + 1);
+    return s;
+}
+
 spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_done_fn done,
                              void *arg)
 {
@@ -1156,8 +1458,8 @@ spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_
         msg_panic("spf_check_start: the client address is not set");
     spf_check_t *c = xcalloc(1, sizeof *c);
     c->dns = dns;
-    c->arena = arena_new();
-    c->pass_arena = arena_new();
+    c->arena = arena_new_sized(SPF_ARENA_CHUNK);
+    c->pass_arena = arena_new_sized(SPF_ARENA_CHUNK);
     c->ip = req->ip;
     /* 5: an IPv4-mapped IPv6 client is an IPv4 client */
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -1191,7 +1493,7 @@ spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_
         /* 2.3 HELO; 2.4 the null sender is postmaster@HELO */
         c->domain = dup_domain(c->arena, helo, strlen(helo));
         c->local = "postmaster";
-        c->sender = arena_printf(c->arena, "postmaster@%s", c->domain);
+        c->sender = join_at(c->arena, "postmaster", c->domain);
         c->sender_domain = c->domain;
     } else {
         const char *at = memchr(s, '@', sl);
@@ -1206,12 +1508,23 @@ spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_
             /* 4.3: no local part: "postmaster" */
             c->local = ll > 0 ? arena_strndup(c->arena, s, ll) : "postmaster";
         }
-        c->sender = arena_printf(c->arena, "%s@%s", c->local, c->domain);
+        c->sender = join_at(c->arena, c->local, c->domain);
         c->sender_domain = c->domain;
     }
     c->cb = done;
     c->cb_arg = arg;
+    c->limit_ms = req->time_limit_ms != 0 ? req->time_limit_ms : SPF_TIME_LIMIT_MS;
     run_pass(c);
+    if (!c->done) {
+        /* 4.6.4: the limit runs from now; the loop's clock may lag behind while it works */
+        uv_loop_t *loop = dns_resolver_loop(dns);
+        c->timer = xmalloc(sizeof *c->timer);
+        if (uv_timer_init(loop, c->timer) != 0) msg_panic("spf: uv_timer_init failed");
+        c->timer->data = c;
+        uv_update_time(loop);
+        if (uv_timer_start(c->timer, on_time_limit, c->limit_ms, 0) != 0)
+            msg_panic("spf: uv_timer_start failed");
+    }
     if (c->done) {
         c->cb = NULL;
         for (size_t i = 0; i < c->nmemo; i++) {
@@ -1244,6 +1557,7 @@ const spf_evidence_t *spf_check_evidence(const spf_check_t *c)
 void spf_check_free(spf_check_t *c)
 {
     if (c == NULL) return;
+    timer_close(c);
     memo_release(c);
     arena_free(c->pass_arena);
     arena_free(c->arena);

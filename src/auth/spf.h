@@ -36,6 +36,12 @@
  *    case and the RFC 7208 test suite expects this form in explanations.
  *  - no explanation is made up: without a usable exp= the explanation is NULL and the
  *    caller shows its own text (6.2 allows a default or an empty explanation).
+ *  - the overall time limit of 4.6.4 covers the whole evaluation, explanation included, from
+ *    spf_check_start() on (spf_request_t.time_limit_ms, SPF_TIME_LIMIT_MS by default); when
+ *    it passes, the result is temperror (as for a DNS timeout, 2.6.6), queries still out are
+ *    cancelled and done is called. It is checked by a timer on the resolver's loop, armed
+ *    only when the evaluation has to wait for DNS, so a limit shorter than the per-query
+ *    DNS timeout ends an evaluation stuck on a lookup that never answers.
  *
  * Errors: bad records and bad DNS data are results (permerror, temperror), never failures of
  * the call. Running out of memory aborts (mem.h).
@@ -61,6 +67,7 @@
 #define SPF_EXPLANATION_MAX 512  /* octets of an expanded explanation kept (the rest is cut) */
 #define SPF_MACRO_VALUE_MAX 1024 /* octets of one macro value (sender, HELO, receiver) */
 #define SPF_VERSION_LEN 6        /* "v=spf1" */
+#define SPF_TIME_LIMIT_MS 20000  /* a whole evaluation, by default (4.6.4: at least 20 s) */
 
 /* ---- results --------------------------------------------------------------------------- */
 
@@ -203,6 +210,8 @@ typedef struct spf_request {
     bool helo_identity;     /* check the HELO identity (2.3) instead of MAIL FROM */
     bool trace;             /* build the trace tree (costs some allocations) */
     unsigned long long now; /* %{t}; 0: the current time */
+    unsigned time_limit_ms; /* the whole evaluation (4.6.4); 0: SPF_TIME_LIMIT_MS. When it
+                               passes: temperror, with evidence.reason saying so */
 } spf_request_t;
 
 /* One include or redirect evaluated, in evaluation order. */
@@ -260,7 +269,9 @@ typedef void (*spf_done_fn)(spf_check_t *c, void *arg);
  * When every answer needed is cached the evaluation completes inside this call:
  * spf_check_done() is then true and done is never called. Otherwise done is called exactly
  * once, later, from the loop, unless spf_check_free() comes first; done may free the check.
- * done may be NULL when the caller polls spf_check_done() while running the loop.
+ * done may be NULL when the caller polls spf_check_done() while running the loop. An
+ * evaluation that waits holds a timer on dns's loop (the time limit) until it completes or
+ * is freed; closing it needs the loop to run once more, like dns_resolver_free().
  * req->ip must be an IPv4 or IPv6 address (family 4 or 6): anything else is a bug (panic).
  */
 spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_done_fn done,
@@ -270,7 +281,8 @@ bool spf_check_done(const spf_check_t *c);
 spf_result_t spf_check_result(const spf_check_t *c);
 /* The evidence, or NULL while not done. */
 const spf_evidence_t *spf_check_evidence(const spf_check_t *c);
-/* Cancels what is in flight (done will not be called) and frees everything. Accepts NULL. */
+/* Cancels what is in flight (done will not be called) and frees everything. Accepts NULL.
+ * A check is freed before its resolver (its lookups are the resolver's handles). */
 void spf_check_free(spf_check_t *c);
 
 #endif

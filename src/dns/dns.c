@@ -139,6 +139,10 @@ struct answer {
     struct link lru;  /* in r->lru while cached, most recently used first */
     uint64_t expires; /* uv_now() milliseconds */
     bool cached;
+    /* dns_answer_attach(): owned, freed with the answer */
+    const void *att_owner;
+    void *att;
+    dns_attach_free_fn att_free;
 };
 
 struct lookup {
@@ -313,8 +317,31 @@ void dns_answer_unref(const dns_answer_t *ans)
     struct answer *a = (struct answer *)(void *)ans;
     if (a->refs == 0)
         msg_panic("dns: answer unreferenced once too often");
-    if (--a->refs == 0)
+    if (--a->refs == 0) {
+        if (a->att_free != NULL)
+            a->att_free(a->att);
         free(a);
+    }
+}
+
+void *dns_answer_attached(const dns_answer_t *ans, const void *owner)
+{
+    const struct answer *a = (const struct answer *)(const void *)ans;
+    return a->att != NULL && a->att_owner == owner ? a->att : NULL;
+}
+
+int dns_answer_attach(const dns_answer_t *ans, const void *owner, void *data,
+                      dns_attach_free_fn free_fn)
+{
+    struct answer *a = (struct answer *)(void *)ans;
+    if (data == NULL || free_fn == NULL)
+        msg_panic("dns_answer_attach: nothing to attach");
+    if (a->att != NULL)
+        return -1;
+    a->att_owner = owner;
+    a->att = data;
+    a->att_free = free_fn;
+    return 0;
 }
 
 static size_t align_up(size_t n, size_t a)
@@ -686,21 +713,23 @@ static int canon_fast(const char *name, char *key, size_t *klen)
             map[c] = (unsigned char)c;
         map['-'] = '-', map['_'] = '_', map['.'] = '.';
     }
-    size_t i = 0, label = 0;
-    for (;; i++) {
-        unsigned char c = map[(unsigned char)name[i]];
-        if (c == 0)
-            break;
-        if (i >= DNS_NAME_MAX + 1)
-            return -1;
-        key[i] = (char)c;
-        if (c == '.') {
-            if (label == 0)
-                return -1; /* an empty label, or the root: the general path decides */
-            label = 0;
-        } else if (++label > 63) {
-            return -1;
+    size_t i = 0;
+    for (;;) {
+        /* one label: bytes the map keeps, up to a dot or a byte it does not */
+        size_t start = i;
+        unsigned char c;
+        while ((c = map[(unsigned char)name[i]]) != 0 && c != '.') {
+            if (i >= DNS_NAME_MAX + 1)
+                return -1;
+            key[i++] = (char)c;
         }
+        if (i - start > 63)
+            return -1;
+        if (c != '.')
+            break;
+        if (i == start || i >= DNS_NAME_MAX + 1)
+            return -1; /* an empty label, or the root: the general path decides */
+        key[i++] = '.';
     }
     if (name[i] != '\0')
         return -1; /* a byte the general path must judge */
@@ -1192,6 +1221,11 @@ fail:
     ub_ctx_delete(r->ub);
     resolver_release(r);
     return NULL;
+}
+
+uv_loop_t *dns_resolver_loop(const dns_resolver_t *r)
+{
+    return r->loop;
 }
 
 void dns_resolver_free(dns_resolver_t *r)

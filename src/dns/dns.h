@@ -100,6 +100,8 @@ typedef void (*dns_cb)(const dns_answer_t *ans, void *arg);
  */
 dns_resolver_t *dns_resolver_new(uv_loop_t *loop, const dns_options_t *opt, char *err,
                                  size_t errlen);
+/* The loop the resolver runs on (for callers that need timers beside their lookups). */
+uv_loop_t *dns_resolver_loop(const dns_resolver_t *r);
 /* Cancels queries in flight (their callbacks are not called), frees the cache (answers still
  * referenced stay valid until unreferenced), closes the loop handles. Accepts NULL. The loop
  * must run once more for the handles to close. */
@@ -125,6 +127,26 @@ void dns_cancel(dns_query_t *q);
 
 void dns_answer_ref(const dns_answer_t *ans);
 void dns_answer_unref(const dns_answer_t *ans);
+
+/*
+ * Data a layer above derives from an answer (the SPF evaluator keeps the parsed records of
+ * a TXT answer), so that it is computed once per answer rather than once per use, and lives
+ * exactly as long as the answer: free_fn(data) runs when the answer's last reference goes
+ * (the cache drops it when it expires or is evicted, and every user has released it). The
+ * answer itself stays immutable. One attachment per answer; owner is the address of a
+ * static object of the layer and tells attachments of different layers apart. The caller
+ * bounds the size of what it attaches (the cache bounds the number of answers). Only
+ * answers this module made (handed to a callback or returned by dns_cached()) carry one.
+ * Like everything here, for the loop's thread only.
+ *
+ * dns_answer_attached: the data attached by owner, or NULL.
+ * dns_answer_attach: attaches data (not NULL); returns 0, or -1 when the answer carries an
+ * attachment already (data then stays the caller's).
+ */
+typedef void (*dns_attach_free_fn)(void *data);
+void *dns_answer_attached(const dns_answer_t *ans, const void *owner);
+int dns_answer_attach(const dns_answer_t *ans, const void *owner, void *data,
+                      dns_attach_free_fn free_fn);
 
 bool dns_status_temporary(dns_status_t s);
 const char *dns_status_name(dns_status_t s); /* "ok", "nodata", "nxdomain", "servfail",

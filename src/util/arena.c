@@ -24,6 +24,7 @@ struct chunk {
 struct arena {
     struct chunk *head;
     size_t total;
+    size_t chunk; /* bytes of a standard chunk */
 };
 
 static struct chunk *chunk_new(size_t size)
@@ -37,12 +38,20 @@ static struct chunk *chunk_new(size_t size)
     return c;
 }
 
-arena_t *arena_new(void)
+arena_t *arena_new_sized(size_t chunk)
 {
+    if (chunk > SIZE_MAX / 2)
+        xmul(SIZE_MAX, 2); /* aborts */
     arena_t *a = xmalloc(sizeof *a);
     a->head = NULL;
     a->total = 0;
+    a->chunk = chunk < 256 ? 256 : (chunk + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     return a;
+}
+
+arena_t *arena_new(void)
+{
+    return arena_new_sized(ARENA_CHUNK);
 }
 
 static void free_chunks(struct chunk *c)
@@ -72,7 +81,7 @@ void arena_reset(arena_t *a)
         prev = c;
         c = c->next;
     }
-    if (c->size == ARENA_CHUNK) {
+    if (c->size == a->chunk) {
         keep = c;
         if (prev != NULL)
             prev->next = NULL;
@@ -95,7 +104,7 @@ void *arena_alloc(arena_t *a, size_t n)
     size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     struct chunk *c = a->head;
     if (c == NULL || c->size - c->used < need) {
-        if (need > ARENA_CHUNK / 4) {
+        if (need > a->chunk / 4) {
             /* Large: own chunk, linked behind the head so the head keeps serving. */
             struct chunk *big = chunk_new(need);
             big->used = need;
@@ -108,7 +117,7 @@ void *arena_alloc(arena_t *a, size_t n)
             a->total += need;
             return big->mem;
         }
-        c = chunk_new(ARENA_CHUNK);
+        c = chunk_new(a->chunk);
         c->next = a->head;
         a->head = c;
     }

@@ -13,6 +13,10 @@
 typedef struct arena arena_t;
 
 arena_t *arena_new(void);
+/* An arena whose chunks hold chunk bytes (arena_new(): 4096). Small chunks suit short-lived
+ * arenas that usually hold little: the C library serves them from its per-thread caches.
+ * chunk is raised to 256 at least. */
+arena_t *arena_new_sized(size_t chunk);
 /* Frees the arena and everything allocated from it. Accepts NULL. */
 void arena_free(arena_t *a);
 void arena_reset(arena_t *a);

@@ -713,6 +713,48 @@ static void test_cache(void **state)
     dns_answer_unref(kept);
 }
 
+/* dns_answer_attach(): data kept with an answer, per owner, freed with its last reference
+ * (here after the cache dropped it with the resolver). */
+static int attach_freed;
+static const char owner_a, owner_b;
+
+static void attach_free(void *data)
+{
+    attach_freed++;
+    free(data);
+}
+
+static void test_attach(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    dns_resolver_t *r = zone_resolver(&loop);
+    assert_ptr_equal(dns_resolver_loop(r), &loop);
+    attach_freed = 0;
+    const dns_answer_t *a = ask(&loop, r, "spf.t.mailblock.test", DNS_T_TXT);
+    assert_null(dns_answer_attached(a, &owner_a));
+    int *data = malloc(sizeof *data);
+    assert_non_null(data);
+    *data = 42;
+    assert_int_equal(dns_answer_attach(a, &owner_a, data, attach_free), 0);
+    /* the cached answer is the same object: it carries the data */
+    const dns_answer_t *c = dns_cached(r, "SPF.t.mailblock.test.", DNS_T_TXT);
+    assert_ptr_equal(c, a);
+    assert_ptr_equal(dns_answer_attached(c, &owner_a), data);
+    assert_null(dns_answer_attached(c, &owner_b));
+    /* one attachment per answer: a second one stays the caller's */
+    int other = 7;
+    assert_int_equal(dns_answer_attach(a, &owner_b, &other, attach_free), -1);
+    assert_int_equal(dns_answer_attach(a, &owner_a, &other, attach_free), -1);
+    assert_ptr_equal(dns_answer_attached(a, &owner_a), data);
+    /* freed when the last reference goes: the cache's (resolver freed), then ours */
+    finish(&loop, r);
+    assert_int_equal(attach_freed, 0);
+    assert_int_equal(*(const int *)dns_answer_attached(a, &owner_a), 42);
+    dns_answer_unref(a);
+    assert_int_equal(attach_freed, 1);
+}
+
 static void test_cache_eviction(void **state)
 {
     (void)state;
@@ -1145,6 +1187,7 @@ int main(void)
         cmocka_unit_test(test_badname),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_cache_eviction),
+        cmocka_unit_test(test_attach),
         cmocka_unit_test(test_cache_hit_deferred),
         cmocka_unit_test(test_coalesce_cancel),
         cmocka_unit_test(test_free_in_flight),

@@ -372,6 +372,15 @@ static int group_setup(void **state)
     snprintf(zone_fwd, sizeof zone_fwd, "%s/fwd.zone", tmpdir);
     snprintf(zone_rev, sizeof zone_rev, "%s/rev.zone", tmpdir);
     write_file(zone_fwd, zone_fwd_text);
+    /* big: a record of 80 terms (more than the evaluator keeps parsed with the answer):
+     * 77 ip4 terms, a, -all and exp=, in character-strings of 10 terms */
+    FILE *zf = fopen(zone_fwd, "a");
+    if (zf == NULL) return -1;
+    fprintf(zf, "big TXT \"v=spf1 \"");
+    for (int i = 1; i <= 77; i++)
+        fprintf(zf, "%s\"ip4:198.51.100.%d \"", i % 10 == 1 ? " " : "", i);
+    fprintf(zf, " \"a:host.spf.mailblock.test -all exp=exp.spf.mailblock.test\"\n");
+    if (fclose(zf) != 0) return -1;
     write_file(zone_rev, zone_rev_text);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -784,6 +793,130 @@ static void print_tree(const spf_trace_t *t, int depth, size_t *lines)
     }
 }
 
+/* A record too large to be kept parsed with its answer is parsed per evaluation, with the
+ * same results, cold and warm. */
+static void test_eval_big_record(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ip, *mech;
+        spf_result_t result;
+    } cases[] = {
+        {"198.51.100.1", "ip4:198.51.100.1", SPF_PASS},
+        {"198.51.100.77", "ip4:198.51.100.77", SPF_PASS},
+        {"192.0.2.50", "a:host.spf.mailblock.test", SPF_PASS},
+        {"198.51.100.78", "-all", SPF_FAIL},
+    };
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            struct run r = {0};
+            spf_request_t q = req_for(cases[i].ip, "user@big.spf.mailblock.test", NULL);
+            spf_check_t *c = check(&q, &r, 5000);
+            const spf_evidence_t *ev = spf_check_evidence(c);
+            assert_int_equal(ev->result, cases[i].result);
+            assert_mech(ev, cases[i].mech);
+            /* "v=spf1 ", 9 terms "ip4:198.51.100.N " and 68 one byte longer, the rest */
+            assert_int_equal(ev->record_len, 7 + 9 * 17 + 68 * 18 +
+                                                 strlen("a:host.spf.mailblock.test -all "
+                                                        "exp=exp.spf.mailblock.test"));
+            if (cases[i].result == SPF_FAIL)
+                assert_string_equal(ev->explanation,
+                                    "198.51.100.78 may not send for big.spf.mailblock.test "
+                                    "(user@big.spf.mailblock.test, user)");
+            if (round == 1) assert_true(spf_check_done(c) && r.fired == 0); /* warm: sync */
+            spf_check_free(c);
+        }
+    }
+}
+
+/* 4.6.4: the overall time limit. A resolver whose per-query timeout (5 s) is far longer than
+ * the evaluation's limit (200 ms): a lookup that never answers ends the evaluation at the
+ * limit with temperror, the evidence saying why; done runs once, from the loop. */
+static void test_eval_time_limit(void **state)
+{
+    (void)state;
+    char fw[64];
+    snprintf(fw, sizeof fw, "127.0.0.1:%d", silent_port);
+    const char *fws[] = {fw};
+    const char *files[] = {zone_fwd, zone_rev};
+    dns_options_t opt = {.forwarders = fws,
+                         .nforwarders = 1,
+                         .zone_files = files,
+                         .nzone_files = 2,
+                         .timeout_ms = 5000};
+    char err[256];
+    dns_resolver_t *slow = dns_resolver_new(&loop, &opt, err, sizeof err);
+    assert_non_null(slow);
+
+    /* a:host does not match (an answer from the zone), exists: never answers */
+    spf_request_t q = req_for("192.0.2.99", "user@early.spf.mailblock.test", NULL);
+    q.time_limit_ms = 200;
+    struct run r = {0};
+    uv_update_time(&loop);
+    uint64_t t0 = uv_now(&loop);
+    spf_check_t *c = spf_check_start(slow, &q, on_done, &r);
+    assert_false(spf_check_done(c));
+    while (!spf_check_done(c)) {
+        uv_run(&loop, UV_RUN_ONCE);
+        uv_update_time(&loop);
+        if (uv_now(&loop) - t0 > 3000) fail_msg("no result within 3000 ms");
+    }
+    uint64_t took = uv_now(&loop) - t0;
+    assert_true(took >= 200);
+    assert_true(took < 1500);
+    assert_int_equal(r.fired, 1);
+    const spf_evidence_t *ev = spf_check_evidence(c);
+    assert_int_equal(ev->result, SPF_TEMPERROR);
+    assert_string_equal(ev->reason,
+                        "the evaluation took longer than its time limit (RFC 7208 4.6.4)");
+    assert_string_equal(ev->reason_domain, "early.spf.mailblock.test");
+    assert_null(ev->mech);
+    assert_int_equal(ev->lookups, 2); /* a and exists were counted before the wait */
+    size_t lines = 0;
+    print_tree(ev->trace, 0, &lines);
+    assert_int_equal(lines, 2);
+    assert_non_null(strstr(ev->trace->child->text, "no result within 200 ms"));
+    spf_check_free(c);
+
+    /* the record itself never comes: the same, with nothing counted */
+    memset(&r, 0, sizeof r);
+    q = req_for("192.0.2.99", "user@nowhere.timeout.example.net", NULL);
+    q.time_limit_ms = 200;
+    c = spf_check_start(slow, &q, on_done, &r);
+    while (!spf_check_done(c))
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(r.fired, 1);
+    assert_int_equal(spf_check_result(c), SPF_TEMPERROR);
+    assert_int_equal(spf_check_evidence(c)->lookups, 0);
+    assert_non_null(strstr(spf_check_evidence(c)->reason, "time limit"));
+    spf_check_free(c);
+
+    /* within the limit nothing changes; freed while waiting, done never runs (and the
+     * timer is closed: the loop below must end) */
+    memset(&r, 0, sizeof r);
+    q = req_for("192.0.2.50", "user@early.spf.mailblock.test", NULL);
+    q.time_limit_ms = 200;
+    c = spf_check_start(slow, &q, on_done, &r);
+    while (!spf_check_done(c))
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(spf_check_result(c), SPF_PASS);
+    spf_check_free(c);
+    memset(&r, 0, sizeof r);
+    q = req_for("192.0.2.99", "user@other.timeout.example.net", NULL);
+    q.time_limit_ms = 100;
+    c = spf_check_start(slow, &q, on_done, &r);
+    assert_false(spf_check_done(c));
+    spf_check_free(c);
+    uv_update_time(&loop);
+    t0 = uv_now(&loop);
+    while (uv_now(&loop) - t0 < 300) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_update_time(&loop);
+    }
+    assert_int_equal(r.fired, 0);
+    dns_resolver_free(slow);
+}
+
 static void test_eval_trace(void **state)
 {
     (void)state;
@@ -822,6 +955,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eval_ptr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eval_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eval_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eval_time_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eval_big_record, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -119,6 +119,11 @@ void txn_set_verbose(txn_t *t, bool on)
     t->verbose = on;
 }
 
+bool txn_verbose(const txn_t *t)
+{
+    return t->verbose;
+}
+
 void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns)
 {
     drop_ops(t);

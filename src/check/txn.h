@@ -77,6 +77,7 @@ void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns);
  * reports such as `mailblock check`); otherwise only failures keep them, which is all a
  * reply or a log line shows. Kept across txn_reset(). Default off. */
 void txn_set_verbose(txn_t *t, bool on);
+bool txn_verbose(const txn_t *t);
 /* Forgets the recipient-level findings, to check another recipient of the same message. */
 void txn_reset_rcpt(txn_t *t);
 /* Forgets the results of the check that sets fid (and its other findings), so that it runs

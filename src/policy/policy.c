@@ -220,9 +220,14 @@ static void rspf_kv(str_t *out, const char *key, const char *val)
     str_appendc(out, ' ');
     str_appendz(out, key);
     str_append(out, "=\"", 2);
-    for (const char *p = val; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\') str_appendc(out, '\\');
-        str_appendc(out, *p);
+    for (const char *p = val; *p != '\0';) {
+        size_t run = strcspn(p, "\"\\");
+        str_append(out, p, run);
+        p += run;
+        if (*p != '\0') {
+            str_appendc(out, '\\');
+            str_appendc(out, *p++);
+        }
     }
     str_append(out, "\";", 2);
 }

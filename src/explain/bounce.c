@@ -191,28 +191,85 @@ static bool find_status(const char *s, size_t n, size_t *off, size_t *len)
     return false;
 }
 
-/* An SMTP reply code (RFC 5321 4.2: 4yz or 5yz) standing as a word: preceded by start, space
- * or one of ":#('\"[<=", followed by end, space, '-' or one of ".,;)'\"]". Returns 0 if none. */
+/* An SMTP reply code (RFC 5321 4.2: 2yz, 4yz or 5yz) standing as a word at s[i]: preceded by
+ * start, space or one of ":#('\"[<=", followed by end, space, '-' or one of ".,;:)'\"]". A
+ * 2yz code counts only when an enhanced status follows it (a success report). */
+static int code_at(const char *s, size_t n, size_t i)
+{
+    char c = s[i];
+    if (c != '2' && c != '4' && c != '5')
+        return 0;
+    if (i + 3 > n || !isdigit((unsigned char)s[i + 1]) || !isdigit((unsigned char)s[i + 2]) ||
+        s[i + 1] > '5')
+        return 0;
+    if (i > 0 && !isspace((unsigned char)s[i - 1]) && strchr(":#('\"[<=", s[i - 1]) == NULL)
+        return 0;
+    if (i + 3 < n && !isspace((unsigned char)s[i + 3]) && strchr("-.,;:)'\"]", s[i + 3]) == NULL)
+        return 0;
+    /* "550." followed by a digit is a number, not a code */
+    if (i + 4 < n && s[i + 3] == '.' && isdigit((unsigned char)s[i + 4]))
+        return 0;
+    if (c == '2') {
+        size_t k = i + 3;
+        while (k < n && (s[k] == ' ' || s[k] == '-'))
+            k++;
+        if (!(k + 1 < n && s[k] == '2' && s[k + 1] == '.'))
+            return 0;
+    }
+    return (c - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+}
+
 static int find_code(const char *s, size_t n)
 {
     for (size_t i = 0; i + 3 <= n; i++) {
-        char c = s[i];
-        if (c != '4' && c != '5')
-            continue;
-        if (!isdigit((unsigned char)s[i + 1]) || !isdigit((unsigned char)s[i + 2]))
-            continue;
-        if (s[i + 1] > '5')
-            continue;
-        if (i > 0 && !isspace((unsigned char)s[i - 1]) && strchr(":#('\"[<=", s[i - 1]) == NULL)
-            continue;
-        if (i + 3 < n && !isspace((unsigned char)s[i + 3]) && strchr("-.,;)'\"]", s[i + 3]) == NULL)
-            continue;
-        /* "550." followed by a digit is a status or a number, not a code */
-        if (i + 4 < n && s[i + 3] == '.' && isdigit((unsigned char)s[i + 4]))
-            continue;
-        return (c - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+        int c = code_at(s, n, i);
+        if (c != 0)
+            return c;
     }
     return 0;
+}
+
+/*
+ * Reply code and enhanced status of a reply text. Where a code is directly followed by a
+ * status ("550 5.1.1", "550-'5.7.1", "550 #5.1.0"), the last such pair wins: texts that
+ * quote an earlier answer put the final one last ("554 4.4.7 expired <421 4.4.2 timed
+ * out>"). Otherwise the first code and the first status found apart.
+ */
+static void code_status(const char *s, size_t n, int *code, char *status, size_t ssize)
+{
+    int pc = 0;
+    size_t po = 0, pl = 0;
+    for (size_t i = 0; i + 3 <= n; i++) {
+        int c = code_at(s, n, i);
+        if (c == 0)
+            continue;
+        size_t k = i + 3;
+        while (k < n && k < i + 8 && (s[k] == ' ' || s[k] == '-' || s[k] == '#' || s[k] == '\'' ||
+                                     s[k] == ':' || s[k] == '('))
+            k++;
+        size_t so, sl;
+        if (k < n && find_status(s + k, n - k, &so, &sl) && so == 0 && s[k] == (char)('0' + c / 100)) {
+            pc = c;
+            po = k;
+            pl = sl;
+        }
+    }
+    *code = 0;
+    status[0] = '\0';
+    if (pc != 0) {
+        *code = pc;
+        if (pl < ssize) {
+            memcpy(status, s + po, pl);
+            status[pl] = '\0';
+        }
+        return;
+    }
+    *code = find_code(s, n);
+    size_t so, sl;
+    if (find_status(s, n, &so, &sl) && sl < ssize) {
+        memcpy(status, s + so, sl);
+        status[sl] = '\0';
+    }
 }
 
 /* The SMTP command a reply text says it answered. */
@@ -640,8 +697,17 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
     }
     if (GMIME_IS_MESSAGE_PART(obj)) {
         GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-        if (m != NULL)
-            take_orig_headers(c, GMIME_OBJECT(m));
+        if (m == NULL)
+            return;
+        GMimeObject *inner = g_mime_message_get_mime_part(m);
+        GMimeContentType *ict = inner ? g_mime_object_get_content_type(inner) : NULL;
+        const char *rt = ict ? g_mime_content_type_get_parameter(ict, "report-type") : NULL;
+        if (rt != NULL && GMIME_IS_MULTIPART(inner) && c->dsn.len > 0) {
+            /* a report attached to a report (e.g. one per recipient): read it as well */
+            walk(c, inner, depth + 1);
+            return;
+        }
+        take_orig_headers(c, GMIME_OBJECT(m));
         return;
     }
     if (!GMIME_IS_PART(obj))
@@ -718,6 +784,10 @@ static const char *const orig_markers[] = {
     "--Original message--",
     "Headers of the original message",
     "Content-Type: message/rfc822",
+    "Included is a copy of the message header",
+    "--- Enclosed is a copy of the message",
+    "The header of the original message",
+    "Your original message headers",
     "Content-Type: text/rfc822-headers",
     "----- Transcript of session follows -----\n", /* never matches on one line: placeholder */
 };
@@ -991,6 +1061,7 @@ static const char *const bounce_markers[] = {
     "has not been delivered",  "not yet been delivered",    "delivery incomplete",
     "delivery delayed",        "warning: message",          "message not delivered",
     "said:",                   "error occurred",            "bounce",
+    "invalid user",            "no such user",              "unknown user",
 };
 
 static bool has_bounce_marker(const char *s, size_t n)
@@ -1051,6 +1122,7 @@ static bounce_action_t action_of(const char *v)
         bounce_action_t a;
     } t[] = {{"failed", BOUNCE_ACTION_FAILED},       {"failure", BOUNCE_ACTION_FAILED},
              {"delayed", BOUNCE_ACTION_DELAYED},     {"delivered", BOUNCE_ACTION_DELIVERED},
+             {"deliverable", BOUNCE_ACTION_DELIVERED},
              {"relayed", BOUNCE_ACTION_RELAYED},     {"expanded", BOUNCE_ACTION_EXPANDED}};
     size_t n = strlen(v);
     for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
@@ -1164,33 +1236,65 @@ static bool addr_is_daemon(const char *a, size_t n)
  * "<", quotes, list markers or a few lead words), and the line is not a header field nor a
  * command transcript. Sets *off and *len to the address.
  */
-static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len)
+static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_t *dfrom)
 {
+    size_t dummy;
+    if (dfrom == NULL)
+        dfrom = &dummy;
     size_t i = 0;
     while (i < ll && (is_sp(l[i]) || l[i] == '*' || l[i] == '-' || l[i] == '>' || l[i] == '"' ||
                       l[i] == '\''))
         i++;
     /* transcripts (">>> RCPT TO:<a>") are not introducers: '>' was skipped above, refuse
      * when the line started with ">>>" */
-    if (ll >= 3 && memcmp(l, ">>>", 3) == 0)
+    if (ll >= 3 && (memcmp(l, ">>>", 3) == 0 || memcmp(l, "<<<", 3) == 0))
         return false;
-    static const char *const lead[] = {"Recipient address:", "Recipient:", "Original-Recipient:",
-                                       "Failed recipient:", "To:", "Address:",
-                                       "Final-Recipient:"};
-    for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++)
-        if (ci_prefix(l + i, ll - i, lead[k])) {
-            if (k == 4 && i == 0)
-                return false; /* a "To:" header field at line start */
-            i += strlen(lead[k]);
+    /* Sendmail's per-recipient result line: "550 <a@b>... User unknown", optionally with
+     * an enhanced status after the code */
+    if (i == 0 && ll > 6 && (l[0] == '4' || l[0] == '5') && isdigit((unsigned char)l[1]) &&
+        isdigit((unsigned char)l[2]) && (l[3] == ' ' || l[3] == '-')) {
+        size_t k = 4, so, sl;
+        if (find_status(l + 4, ll - 4, &so, &sl) && so == 0)
+            k = 4 + sl + 1;
+        if (k < ll && l[k] == '<') {
+            size_t o, n;
+            if (find_addr(l, ll, k + 1, &o, &n) && o == k + 1 && o + n + 4 <= ll &&
+                memcmp(l + o + n, ">...", 4) == 0) {
+                *off = o;
+                *len = n;
+                *dfrom = 0; /* the code and status before the address are the reply */
+                return true;
+            }
+        }
+        return false;
+    }
+    /* "Recipient address: a@b", "Could not be delivered to: <a@b>", "RCPT TO: a@b": a short
+     * lead ending in ':' that names a recipient (not "From:", "To:", "MAIL FROM:"...) */
+    size_t colon = i;
+    while (colon < ll && colon - i <= 40 && l[colon] != ':' && l[colon] != '@' && l[colon] != '<')
+        colon++;
+    if (colon < ll && l[colon] == ':' && colon > i && colon - i <= 40) {
+        const char *w = l + i;
+        size_t wl = colon - i;
+        static const char *const names[] = {"recipient", "address", "rcpt to", "delivered to",
+                                            "addressee", "user", "mailbox", "destinat",
+                                            "failed", "unknown", "sent to", "delivery to"};
+        bool ok = false;
+        for (size_t k = 0; k < sizeof names / sizeof names[0] && !ok; k++)
+            ok = ci_find(w, wl, names[k]) != NULL;
+        if (ci_find(w, wl, "from") || ci_find(w, wl, "sender") || ci_find(w, wl, "reply"))
+            ok = false;
+        if (!ok)
+            return false;
+        i = colon + 1;
+        while (i < ll && is_sp(l[i]))
+            i++;
+        if (ci_prefix(l + i, ll - i, "rfc822;")) {
+            i += 7;
             while (i < ll && is_sp(l[i]))
                 i++;
-            if (ci_prefix(l + i, ll - i, "rfc822;")) {
-                i += 7;
-                while (i < ll && is_sp(l[i]))
-                    i++;
-            }
-            break;
         }
+    }
     if (i < ll && l[i] == '<')
         i++;
     size_t o, n;
@@ -1207,6 +1311,7 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len)
         return false;
     *off = o;
     *len = n;
+    *dfrom = e;
     return true;
 }
 
@@ -1266,8 +1371,8 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
     }
     size_t first_added = c->nrecs;
     for (size_t i = 0; i < nl; i++) {
-        size_t o, al;
-        if (!intro_line(L[i].s, L[i].n, &o, &al))
+        size_t o, al, e;
+        if (!intro_line(L[i].s, L[i].n, &o, &al, &e))
             continue;
         const char *addr = L[i].s + o;
         if (addr_is_daemon(addr, al))
@@ -1283,16 +1388,13 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
             str_append(&r->addr, addr, al);
         }
         /* rest of this line after the address */
-        size_t e = o + al;
-        if (e < L[i].n && L[i].s[e] == '>')
-            e++;
         str_t d = STR_INIT;
         str_append(&d, L[i].s + e, L[i].n - e);
         bool para_has_code = text_has_code(L[i].s + e, L[i].n - e);
         size_t j = i + 1;
         for (; j < nl && j < i + 1 + MAX_DIAG_LINES; j++) {
             size_t o2, l2;
-            if (intro_line(L[j].s, L[j].n, &o2, &l2) && !addr_is_daemon(L[j].s + o2, l2))
+            if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
                 break;
             if (line_section(L[j]))
                 break;
@@ -1330,15 +1432,67 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
     free(L);
 }
 
+static bool in_list(const char *list, const char *a, size_t n)
+{
+    size_t ll = strlen(list), from = 0, o, l;
+    while (find_addr(list, ll, from, &o, &l)) {
+        if (mem_ieq(list + o, l, a, n))
+            return true;
+        from = o + l;
+    }
+    return false;
+}
+
+/*
+ * Drops records that are not failed recipients: with X-Failed-Recipients (Exim) naming
+ * some of those found, the others go; with several found, the bounce's own To and the
+ * original's sender and From go (the text names them as the sender).
+ */
+static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const char *s1,
+                            const char *s2)
+{
+    bool xfr_hit = false;
+    for (size_t k = 0; xfr != NULL && k < c->nrecs; k++)
+        if (in_list(xfr, c->recs[k].addr.data ? c->recs[k].addr.data : "", c->recs[k].addr.len))
+            xfr_hit = true;
+    size_t w = 0;
+    for (size_t k = 0; k < c->nrecs; k++) {
+        rec_t *r = &c->recs[k];
+        const char *ad = r->addr.data ? r->addr.data : "";
+        bool drop = false;
+        if (xfr_hit)
+            drop = !in_list(xfr, ad, r->addr.len);
+        else if (c->nrecs > 1)
+            drop = (to && mem_ieq(ad, r->addr.len, to, strlen(to))) ||
+                   (s1 && mem_ieq(ad, r->addr.len, s1, strlen(s1))) ||
+                   (s2 && mem_ieq(ad, r->addr.len, s2, strlen(s2)));
+        if (drop) {
+            str_free(&r->addr);
+            str_free(&r->orig);
+            str_free(&r->diag);
+            str_free(&r->remote);
+            str_free(&r->last);
+            continue;
+        }
+        c->recs[w++] = *r;
+    }
+    c->nrecs = w;
+}
+
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
 static void rec_from_text(rec_t *r, const char *whole, size_t wn)
 {
     const char *d = r->diag.data ? r->diag.data : "";
     size_t n = r->diag.len;
+    int dc;
+    char ds[sizeof r->status];
+    code_status(d, n, &dc, ds, sizeof ds);
     if (r->code == 0)
-        r->code = find_code(d, n);
-    if (r->status[0] == '\0')
-        set_status(r, d, n);
+        r->code = dc;
+    /* the status in the reply text is more precise than a DSN's Status field (often a
+     * generic "5.0.0", or "4.4.7" for a delay whose cause the text names) */
+    if (ds[0] != '\0')
+        memcpy(r->status, ds, sizeof ds);
     if (r->command == NULL)
         r->command = find_command(d, n);
     if (r->command == NULL && whole != NULL && r->addr.len > 0) {
@@ -1549,12 +1703,14 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
     GMimeMessage *msg = g_mime_parser_construct_message(ps, NULL);
     g_object_unref(ps);
     g_object_unref(st);
-    free(norm);
-    if (msg == NULL)
+    if (msg == NULL) {
+        free(norm);
         return -1;
+    }
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
     if (hl == NULL || g_mime_header_list_get_count(hl) == 0) {
         g_object_unref(msg);
+        free(norm);
         return -1;
     }
 
@@ -1563,6 +1719,17 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
     c.tmp = arena_new();
     c.msg = msg;
     walk(&c, g_mime_message_get_mime_part(msg), 0);
+    if (c.human.len == 0 && c.html.len == 0 && c.dsn.len == 0 && c.arf.len == 0) {
+        /* nothing readable in the MIME structure (e.g. a multipart without its boundary
+         * lines): the raw body after the header section is the text */
+        const char *body = strstr(norm, "\n\n");
+        if (body != NULL) {
+            size_t bl = nlen - (size_t)(body + 2 - norm);
+            str_append(&c.human, body + 2, bl < MAX_HUMAN_TEXT ? bl : MAX_HUMAN_TEXT);
+        }
+    }
+    free(norm);
+    norm = NULL;
 
     const char *subj = g_mime_message_get_subject(msg);
     const char *from_hdr = g_mime_object_get_header(GMIME_OBJECT(msg), "From");
@@ -1701,11 +1868,14 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
     bool daemon_from = from != NULL && (ci_prefix(from, strlen(from), "mailer-daemon") ||
                                         ci_prefix(from, strlen(from), "postmaster") ||
                                         ci_find(from, strlen(from), "daemon"));
-    if (kind == BOUNCE_KIND_NONE && !is_autoreply(msg, subj) &&
-        (xfr != NULL || daemon_from || fmt != NULL ||
-         has_bounce_marker(ht, body_n) || (subj && has_bounce_marker(subj, strlen(subj))))) {
-        freeform_read(&c, ht, body_n, to);
-        if (xfr != NULL) {
+    bool strong = xfr != NULL || daemon_from || fmt != NULL;
+    bool autoreply = is_autoreply(msg, subj);
+    if (kind == BOUNCE_KIND_NONE &&
+        (strong || (!autoreply && (has_bounce_marker(ht, body_n) ||
+                                   (subj && has_bounce_marker(subj, strlen(subj))))))) {
+        freeform_read(&c, ht, body_n, NULL);
+        freeform_filter(&c, xfr, to, oi.sender, oi.from);
+        if (xfr != NULL && c.nrecs == 0) {
             /* X-Failed-Recipients (Exim): the authoritative list. */
             size_t xl = strlen(xfr), from_i = 0, o, l;
             size_t before = c.nrecs;
@@ -1756,7 +1926,7 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
     }
 
     /* RFC 3834 auto-reply */
-    if (kind == BOUNCE_KIND_NONE && is_autoreply(msg, subj)) {
+    if (kind == BOUNCE_KIND_NONE && autoreply) {
         kind = BOUNCE_KIND_AUTOREPLY;
         fmt = "rfc3834";
         rec_t *r = rec_add(&c);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <gmime/gmime.h>
+#include <jansson.h>
 
 #include "util/mem.h"
 #include "util/str.h"
@@ -170,13 +171,16 @@ static bool find_status(const char *s, size_t n, size_t *off, size_t *len)
             continue;
         if (s[i + 1] != '.')
             continue;
-        size_t j = i + 2, d = 0;
-        while (j < n && isdigit((unsigned char)s[j]) && d < 4)
-            j++, d++;
-        if (d == 0 || d > 3 || j >= n || s[j] != '.')
+        /* RFC 3463 defines subjects 0 to 7 only: one digit, which keeps dates and
+         * version numbers out */
+        size_t j = i + 2;
+        if (j >= n || s[j] < '0' || s[j] > '7')
             continue;
         j++;
-        d = 0;
+        if (j >= n || s[j] != '.')
+            continue;
+        j++;
+        size_t d = 0;
         while (j < n && isdigit((unsigned char)s[j]) && d < 4)
             j++, d++;
         if (d == 0 || d > 3)
@@ -1482,6 +1486,26 @@ static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const cha
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
 static void rec_from_text(rec_t *r, const char *whole, size_t wn)
 {
+    /* one line: runs of white space become one space */
+    if (r->diag.len > 0) {
+        size_t w = 0;
+        bool sp = true;
+        for (size_t k = 0; k < r->diag.len; k++) {
+            char ch = r->diag.data[k];
+            if (isspace((unsigned char)ch)) {
+                if (!sp)
+                    r->diag.data[w++] = ' ';
+                sp = true;
+            } else {
+                r->diag.data[w++] = ch;
+                sp = false;
+            }
+        }
+        while (w > 0 && r->diag.data[w - 1] == ' ')
+            w--;
+        r->diag.len = w;
+        r->diag.data[w] = '\0';
+    }
     const char *d = r->diag.data ? r->diag.data : "";
     size_t n = r->diag.len;
     int dc;
@@ -1561,6 +1585,157 @@ static const char *client_ip_in(arena_t *tmp, const char *s, size_t n)
         }
     }
     return NULL;
+}
+
+/* ------------------------------------------------------- Amazon SES JSON notifications */
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/*
+ * Amazon SES event notifications (JSON, sent by e-mail through SNS, possibly wrapped in an
+ * SNS envelope whose "Message" is the JSON as a string): "Bounce", "Complaint" and
+ * "Delivery" events. Returns the kind read, or BOUNCE_KIND_NONE.
+ */
+static bounce_kind_t ses_read(ctx_t *c, const char *t, size_t n, orig_ids_t *oi,
+                              const char **fbtype, const char **rmta)
+{
+    const char *p = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] == '{' && (i == 0 || t[i - 1] == '\n')) {
+            p = t + i;
+            break;
+        }
+    if (p == NULL || (!ci_find(p, n - (size_t)(p - t), "notificationType") &&
+                      !ci_find(p, n - (size_t)(p - t), "eventType")))
+        return BOUNCE_KIND_NONE;
+    /* Lines longer than SMTP allows were broken by a relay as "!" + CRLF + " " (Sendmail's
+     * way); JSON has no line breaks of its own, so every break and such a mark goes. */
+    str_t j = STR_INIT;
+    for (size_t i = (size_t)(p - t); i < n; i++) {
+        if (t[i] == '!' && i + 1 < n && t[i + 1] == '\n')
+            continue;
+        if (t[i] == '\n') {
+            if (i + 1 < n && t[i + 1] == '\n')
+                break; /* the end of the paragraph holding the JSON */
+            while (i + 1 < n && is_sp(t[i + 1]))
+                i++;
+            continue;
+        }
+        str_appendc(&j, t[i]);
+    }
+    json_error_t err;
+    json_t *root = j.len > 0 ? json_loadb(j.data, j.len, JSON_DISABLE_EOF_CHECK, &err) : NULL;
+    str_free(&j);
+    if (root == NULL)
+        return BOUNCE_KIND_NONE;
+    const char *inner = jstr(root, "Message");
+    if (inner != NULL) {
+        json_t *r2 = json_loads(inner, JSON_DISABLE_EOF_CHECK, &err);
+        json_decref(root);
+        root = r2;
+        if (root == NULL)
+            return BOUNCE_KIND_NONE;
+    }
+    const char *type = jstr(root, "notificationType");
+    if (type == NULL)
+        type = jstr(root, "eventType");
+    bounce_kind_t kind = BOUNCE_KIND_NONE;
+    json_t *mail = json_object_get(root, "mail");
+    if (type != NULL && json_is_object(mail)) {
+        const char *src = jstr(mail, "source");
+        if (src != NULL)
+            oi->sender = arena_strdup(c->tmp, src);
+        const char *ip = jstr(mail, "sourceIp");
+        if (ip != NULL)
+            oi->ip = arena_strdup(c->tmp, ip);
+        json_t *ch = json_object_get(mail, "commonHeaders");
+        const char *subj = jstr(ch, "subject");
+        if (subj != NULL)
+            oi->subject = arena_strdup(c->tmp, subj);
+        json_t *to = json_object_get(ch, "to");
+        if (json_is_array(to) && json_is_string(json_array_get(to, 0)))
+            oi->to = addr_in(c->tmp, json_string_value(json_array_get(to, 0)));
+        json_t *fr = json_object_get(ch, "from");
+        if (json_is_array(fr) && json_is_string(json_array_get(fr, 0)))
+            oi->from = addr_in(c->tmp, json_string_value(json_array_get(fr, 0)));
+        const char *mid = jstr(ch, "messageId");
+        if (mid != NULL)
+            oi->msgid = arena_strdup(c->tmp, mid);
+    }
+    if (type != NULL && !g_ascii_strcasecmp(type, "Bounce")) {
+        json_t *b = json_object_get(root, "bounce");
+        json_t *list = json_object_get(b, "bouncedRecipients");
+        const char *rm = jstr(b, "reportingMTA");
+        if (rm != NULL)
+            *rmta = arena_strdup(c->tmp, strip_type(rm));
+        size_t i;
+        json_t *e;
+        json_array_foreach(list, i, e) {
+            const char *ad = jstr(e, "emailAddress");
+            if (ad == NULL)
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, ad);
+            const char *st = jstr(e, "status");
+            if (st != NULL)
+                set_status(r, st, strlen(st));
+            const char *ac = jstr(e, "action");
+            if (ac != NULL)
+                r->action = action_of(ac);
+            const char *dg = jstr(e, "diagnosticCode");
+            if (dg != NULL)
+                str_appendz(&r->diag, strip_type(dg));
+        }
+        kind = BOUNCE_KIND_DSN;
+    } else if (type != NULL && !g_ascii_strcasecmp(type, "Complaint")) {
+        json_t *cp = json_object_get(root, "complaint");
+        const char *ft = jstr(cp, "complaintFeedbackType");
+        /* an SES complaint is a recipient's "this is spam": RFC 5965 "abuse" unless the
+         * notification names the feedback type */
+        *fbtype = arena_strdup(c->tmp, ft != NULL ? ft : "abuse");
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(cp, "complainedRecipients"), i, e) {
+            const char *ad = jstr(e, "emailAddress");
+            if (ad == NULL)
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, ad);
+        }
+        kind = BOUNCE_KIND_ARF;
+    } else if (type != NULL && !g_ascii_strcasecmp(type, "Delivery")) {
+        json_t *d = json_object_get(root, "delivery");
+        const char *resp = jstr(d, "smtpResponse");
+        const char *rm = jstr(d, "reportingMTA");
+        if (rm != NULL)
+            *rmta = arena_strdup(c->tmp, strip_type(rm));
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(d, "recipients"), i, e) {
+            if (!json_is_string(e))
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, json_string_value(e));
+            r->action = BOUNCE_ACTION_DELIVERED;
+            if (resp != NULL)
+                str_appendz(&r->diag, resp);
+        }
+        kind = BOUNCE_KIND_DSN;
+    }
+    json_decref(root);
+    if (c->nrecs == 0)
+        kind = BOUNCE_KIND_NONE;
+    return kind;
 }
 
 /* ------------------------------------------------------------------------ auto-replies */
@@ -1810,6 +1985,37 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
             }
             if (out->source_ip[0] && oi.ip == NULL)
                 oi.ip = out->source_ip;
+        }
+    }
+
+    /* Microsoft's complaint loop (JMRP): "complaint about message from IP" with the
+     * reported message attached, in place of an RFC 5965 report */
+    if (kind == BOUNCE_KIND_NONE && subj != NULL && c.have_orig_part &&
+        ci_find(subj, strlen(subj), "complaint about message from ")) {
+        kind = BOUNCE_KIND_ARF;
+        fmt = "arf";
+        out->feedback_type = "abuse";
+        const char *ipq = ci_find(subj, strlen(subj), "complaint about message from ") + 29;
+        size_t il;
+        if (ip_at(ipq, strlen(ipq), &il)) {
+            out->source_ip = clean_copy(a, ipq, il, BOUNCE_FIELD_MAX);
+            oi.ip = arena_strndup(c.tmp, ipq, il);
+        }
+        rec_t *r = rec_add(&c);
+        if (r != NULL && oi.to != NULL)
+            str_appendz(&r->addr, oi.to);
+    }
+
+    /* Amazon SES notifications in JSON */
+    if (kind == BOUNCE_KIND_NONE && c.dsn.len == 0 && ci_find(ht, body_n, "notificationType")) {
+        const char *fb = NULL, *rm = NULL;
+        kind = ses_read(&c, ht, body_n, &oi, &fb, &rm);
+        if (kind != BOUNCE_KIND_NONE) {
+            fmt = "amazonses";
+            if (fb != NULL)
+                out->feedback_type = clean_z(a, fb, BOUNCE_FIELD_MAX);
+            if (rm != NULL)
+                dm.reporting_mta = rm;
         }
     }
 

@@ -1275,9 +1275,9 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
     /* "Recipient address: a@b", "Could not be delivered to: <a@b>", "RCPT TO: a@b": a short
      * lead ending in ':' that names a recipient (not "From:", "To:", "MAIL FROM:"...) */
     size_t colon = i;
-    while (colon < ll && colon - i <= 40 && l[colon] != ':' && l[colon] != '@' && l[colon] != '<')
+    while (colon < ll && colon - i <= 60 && l[colon] != ':' && l[colon] != '@' && l[colon] != '<')
         colon++;
-    if (colon < ll && l[colon] == ':' && colon > i && colon - i <= 40) {
+    if (colon < ll && l[colon] == ':' && colon > i && colon - i <= 60) {
         const char *w = l + i;
         size_t wl = colon - i;
         static const char *const names[] = {"recipient", "address", "rcpt to", "delivered to",
@@ -1332,16 +1332,18 @@ static bool line_blank(line_t L)
     return true;
 }
 
-/* Separator lines ("-----...", "=====") and known section headings end a diagnostic. */
+/* A separator line made only of '-', '=', '_' or '*' (at least 5): a paragraph break. */
 static bool line_section(line_t L)
 {
     const char *s = L.s;
     size_t n = L.n;
     trim(&s, &n);
-    if (n >= 5 && (ci_prefix(s, n, "-----") || ci_prefix(s, n, "=====") ||
-                   ci_prefix(s, n, "_____")))
-        return !ci_find(s, n, "Transcript of session");
-    return false;
+    if (n < 5)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (s[k] != '-' && s[k] != '=' && s[k] != '_' && s[k] != '*')
+            return false;
+    return true;
 }
 
 static bool text_has_code(const char *s, size_t n)
@@ -1400,9 +1402,7 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
             size_t o2, l2;
             if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
                 break;
-            if (line_section(L[j]))
-                break;
-            if (line_blank(L[j])) {
+            if (line_blank(L[j]) || line_section(L[j])) {
                 if (para_has_code)
                     break;
                 str_appendc(&d, '\n');
@@ -1484,7 +1484,7 @@ static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const cha
 }
 
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
-static void rec_from_text(rec_t *r, const char *whole, size_t wn)
+static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
 {
     /* one line: runs of white space become one space */
     if (r->diag.len > 0) {
@@ -1511,6 +1511,21 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn)
     int dc;
     char ds[sizeof r->status];
     code_status(d, n, &dc, ds, sizeof ds);
+    /* Sendmail's "554 <a@b>... 550 Host unknown": the code after the address is the
+     * remote's answer, the first one Sendmail's own summary */
+    if (dc != 0 && ds[0] == '\0' && n > 6 && d[0] == (char)('0' + dc / 100)) {
+        const char *q = memchr(d, '>', n);
+        if (q != NULL && (size_t)(d + n - q) > 5 && memcmp(q, ">... ", 5) == 0) {
+            size_t at = (size_t)(q + 5 - d);
+            int inner = code_at(d, n, at);
+            if (inner != 0)
+                dc = inner;
+        }
+    }
+    if (dc == 0 && ds[0] == '\0' && whole != NULL && single) {
+        /* one recipient and no code in its paragraph: the bounce's text as a whole */
+        code_status(whole, wn, &dc, ds, sizeof ds);
+    }
     if (r->code == 0)
         r->code = dc;
     /* the status in the reply text is more precise than a DSN's Status field (often a
@@ -2154,7 +2169,7 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
             r->action = BOUNCE_ACTION_NONE;
             continue;
         }
-        rec_from_text(r, ht, body_n);
+        rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM);
     }
 
     /* evidence */

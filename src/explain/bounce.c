@@ -706,8 +706,9 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
         GMimeObject *inner = g_mime_message_get_mime_part(m);
         GMimeContentType *ict = inner ? g_mime_object_get_content_type(inner) : NULL;
         const char *rt = ict ? g_mime_content_type_get_parameter(ict, "report-type") : NULL;
-        if (rt != NULL && GMIME_IS_MULTIPART(inner) && c->dsn.len > 0) {
-            /* a report attached to a report (e.g. one per recipient): read it as well */
+        if (rt != NULL && GMIME_IS_MULTIPART(inner)) {
+            /* a report attached to a report (one per recipient), or a bounce forwarded as
+             * an attachment: read it as well */
             walk(c, inner, depth + 1);
             return;
         }
@@ -2086,14 +2087,15 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
 
     /* free text */
     const char *xfr = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Failed-Recipients");
-    bool daemon_from = from != NULL && (ci_prefix(from, strlen(from), "mailer-daemon") ||
-                                        ci_prefix(from, strlen(from), "postmaster") ||
-                                        ci_find(from, strlen(from), "daemon"));
+    /* the raw From: "MAILER-DAEMON" alone has no address */
+    const char *fromv = from != NULL ? from : from_hdr;
+    bool daemon_from = fromv != NULL && (ci_find(fromv, strlen(fromv), "mailer-daemon") ||
+                                         ci_prefix(fromv, strlen(fromv), "postmaster") ||
+                                         ci_find(fromv, strlen(fromv), "daemon"));
     bool strong = xfr != NULL || daemon_from || fmt != NULL;
     bool autoreply = is_autoreply(msg, subj);
-    if (kind == BOUNCE_KIND_NONE &&
-        (strong || (!autoreply && (has_bounce_marker(ht, body_n) ||
-                                   (subj && has_bounce_marker(subj, strlen(subj))))))) {
+    bool marker = has_bounce_marker(ht, body_n) || (subj && has_bounce_marker(subj, strlen(subj)));
+    if (kind == BOUNCE_KIND_NONE && (strong || marker)) {
         freeform_read(&c, ht, body_n, NULL);
         freeform_filter(&c, xfr, to, oi.sender, oi.from);
         if (xfr != NULL && c.nrecs == 0) {
@@ -2142,18 +2144,24 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
                 }
             }
         }
-        if (c.nrecs > 0)
+        /* An automatic reply that only sounds like a bounce stays an auto-reply: it must
+         * carry a reply or status code for some recipient. */
+        bool coded = false;
+        for (size_t k = 0; k < c.nrecs && !coded; k++)
+            coded = c.recs[k].diag.len > 0 && text_has_code(c.recs[k].diag.data, c.recs[k].diag.len);
+        if (c.nrecs > 0 && (strong || !autoreply || coded))
             kind = BOUNCE_KIND_FREEFORM;
+        else
+            recs_free(&c);
     }
 
     /* RFC 3834 auto-reply */
     if (kind == BOUNCE_KIND_NONE && autoreply) {
         kind = BOUNCE_KIND_AUTOREPLY;
         fmt = "rfc3834";
-        rec_t *r = rec_add(&c);
+        rec_t *r = from != NULL ? rec_add(&c) : NULL;
         if (r != NULL) {
-            if (from)
-                str_appendz(&r->addr, from);
+            str_appendz(&r->addr, from);
             str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
         }
     }

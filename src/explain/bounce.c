@@ -1156,75 +1156,104 @@ typedef struct dsn_msg {
     const char *reporting_mta, *arrival, *pf_sender;
 } dsn_msg_t;
 
-/* RFC 3464 2.2 (per-message) and 2.3 (per-recipient) fields. Returns records added. */
+/* One per-recipient field into r; with only_unset, a field already set is kept. */
+static void dsn_rcpt_field(rec_t *r, const fld_t *x, bool only_unset)
+{
+    if (fld_is(x, "Action")) {
+        if (!only_unset || r->action == BOUNCE_ACTION_NONE)
+            r->action = action_of(x->val);
+    } else if (fld_is(x, "Status")) {
+        if (!only_unset || r->status[0] == '\0')
+            set_status(r, x->val, strlen(x->val));
+    } else if (fld_is(x, "Diagnostic-Code")) {
+        if (!only_unset || r->diag.len == 0)
+            str_setz(&r->diag, strip_type(x->val));
+    } else if (fld_is(x, "Remote-MTA")) {
+        if (!only_unset || r->remote.len == 0)
+            str_setz(&r->remote, strip_type(x->val));
+    } else if (fld_is(x, "Last-Attempt-Date")) {
+        if (!only_unset || r->last.len == 0)
+            str_setz(&r->last, x->val);
+    } else if (fld_is(x, "X-Actual-Recipient") && r->addr.len == 0) {
+        str_setz(&r->addr, strip_type(x->val));
+    }
+}
+
+static void dsn_addr(str_t *dst, const char *val)
+{
+    const char *v = strip_type(val);
+    size_t vl = strlen(v);
+    if (vl > 0 && v[0] == '<')
+        v++, vl--;
+    if (vl > 0 && v[vl - 1] == '>')
+        vl--;
+    str_clear(dst);
+    str_append(dst, v, vl);
+}
+
+/*
+ * RFC 3464 2.2 (per-message) and 2.3 (per-recipient) fields. Blocks are separated by blank
+ * lines; a repeated Final-Recipient (or Original-Recipient) inside a block starts another
+ * recipient (reports that leave out the blank line), and per-recipient fields that come
+ * before the first recipient field of their block belong to that recipient. Returns the
+ * records added.
+ */
 static size_t dsn_read(ctx_t *c, const char *s, size_t n, dsn_msg_t *m)
 {
     flds_t f;
     fields_read(c->tmp, s, n, false, &f);
-    rec_t *cur = NULL;
-    bool cur_final = false, cur_orig = false;
     size_t added = 0;
-    for (size_t k = 0; k < f.n; k++) {
-        const fld_t *x = &f.v[k];
-        if (x->name == NULL) {
-            cur = NULL;
-            continue;
-        }
-        if (fld_is(x, "Reporting-MTA")) {
-            if (m->reporting_mta == NULL)
-                m->reporting_mta = strip_type(x->val);
-            continue;
-        }
-        if (fld_is(x, "Arrival-Date")) {
-            m->arrival = x->val;
-            continue;
-        }
-        if (fld_is(x, "X-Postfix-Sender") || fld_is(x, "X-Original-Sender")) {
-            m->pf_sender = strip_type(x->val);
-            continue;
-        }
-        bool fin = fld_is(x, "Final-Recipient");
-        bool ori = fld_is(x, "Original-Recipient");
-        if (fin || ori) {
-            if (cur == NULL || (fin && cur_final) || (ori && cur_orig)) {
-                cur = rec_add(c);
-                if (cur == NULL)
-                    break;
-                added++;
-                cur_final = cur_orig = false;
+    size_t b0 = 0;
+    while (b0 < f.n) {
+        size_t b1 = b0;
+        while (b1 < f.n && f.v[b1].name != NULL)
+            b1++;
+        rec_t *cur = NULL;
+        size_t first_rec = SIZE_MAX, first_fld = b1;
+        bool cur_final = false, cur_orig = false;
+        for (size_t k = b0; k < b1; k++) {
+            const fld_t *x = &f.v[k];
+            if (fld_is(x, "Reporting-MTA")) {
+                if (m->reporting_mta == NULL)
+                    m->reporting_mta = strip_type(x->val);
+                continue;
             }
-            const char *v = strip_type(x->val);
-            size_t vl = strlen(v);
-            if (vl > 0 && v[0] == '<')
-                v++, vl--;
-            if (vl > 0 && v[vl - 1] == '>')
-                vl--;
-            if (fin) {
-                str_clear(&cur->addr);
-                str_append(&cur->addr, v, vl);
-                cur_final = true;
-            } else {
-                str_clear(&cur->orig);
-                str_append(&cur->orig, v, vl);
-                cur_orig = true;
+            if (fld_is(x, "Arrival-Date")) {
+                m->arrival = x->val;
+                continue;
             }
-            continue;
+            if (fld_is(x, "X-Postfix-Sender") || fld_is(x, "X-Original-Sender")) {
+                m->pf_sender = strip_type(x->val);
+                continue;
+            }
+            bool fin = fld_is(x, "Final-Recipient");
+            bool ori = fld_is(x, "Original-Recipient");
+            if (fin || ori) {
+                if (cur == NULL || (fin && cur_final) || (ori && cur_orig)) {
+                    cur = rec_add(c);
+                    if (cur == NULL)
+                        return added;
+                    if (first_rec == SIZE_MAX) {
+                        first_rec = c->nrecs - 1;
+                        first_fld = k;
+                    }
+                    added++;
+                    cur_final = cur_orig = false;
+                }
+                dsn_addr(fin ? &cur->addr : &cur->orig, x->val);
+                if (fin)
+                    cur_final = true;
+                else
+                    cur_orig = true;
+                continue;
+            }
+            if (cur != NULL)
+                dsn_rcpt_field(cur, x, false);
         }
-        if (cur == NULL)
-            continue;
-        if (fld_is(x, "Action")) {
-            cur->action = action_of(x->val);
-        } else if (fld_is(x, "Status")) {
-            set_status(cur, x->val, strlen(x->val));
-        } else if (fld_is(x, "Diagnostic-Code")) {
-            str_setz(&cur->diag, strip_type(x->val));
-        } else if (fld_is(x, "Remote-MTA")) {
-            str_setz(&cur->remote, strip_type(x->val));
-        } else if (fld_is(x, "Last-Attempt-Date")) {
-            str_setz(&cur->last, x->val);
-        } else if (fld_is(x, "X-Actual-Recipient") && cur->addr.len == 0) {
-            str_setz(&cur->addr, strip_type(x->val));
-        }
+        if (first_rec != SIZE_MAX)
+            for (size_t k = b0; k < first_fld; k++)
+                dsn_rcpt_field(&c->recs[first_rec], &f.v[k], true);
+        b0 = b1 + 1;
     }
     return added;
 }

@@ -513,6 +513,7 @@ typedef struct rec {
     str_t diag;
     str_t remote;
     str_t last;
+    str_t hint; /* the human text about this recipient, read for codes the diag lacks */
     const char *command;
 } rec_t;
 
@@ -557,6 +558,7 @@ static void recs_free(ctx_t *c)
         str_free(&c->recs[i].diag);
         str_free(&c->recs[i].remote);
         str_free(&c->recs[i].last);
+        str_free(&c->recs[i].hint);
     }
     free(c->recs);
     c->recs = NULL;
@@ -1506,6 +1508,7 @@ static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const cha
             str_free(&r->diag);
             str_free(&r->remote);
             str_free(&r->last);
+            str_free(&r->hint);
             continue;
         }
         c->recs[w++] = *r;
@@ -1551,6 +1554,12 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
             if (inner != 0)
                 dc = inner;
         }
+    }
+    if (dc == 0 && ds[0] == '\0' && r->hint.len > 0) {
+        /* from the human text: a code, and a status only where the report gave none */
+        code_status(r->hint.data, r->hint.len, &dc, ds, sizeof ds);
+        if (r->status[0] != '\0')
+            ds[0] = '\0';
     }
     if (dc == 0 && ds[0] == '\0' && whole != NULL && single) {
         /* one recipient and no code in its paragraph: the bounce's text as a whole */
@@ -2082,30 +2091,33 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
         }
         if (added > 0) {
             kind = BOUNCE_KIND_DSN;
-            /* recipients without a diagnostic take the human text said about them */
+            /* recipients without a diagnostic take the human text said about them; those
+             * whose diagnostic holds no code (Sendmail's "X-Unix; 77") may find it there */
             size_t ndsn = c.nrecs;
             bool need = false;
             for (size_t k = 0; k < ndsn; k++)
-                if (c.recs[k].diag.len == 0)
+                if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len))
                     need = true;
             if (need && body_n > 0) {
                 ctx_t h;
                 memset(&h, 0, sizeof h);
                 h.tmp = c.tmp;
-                freeform_read(&h, ht, body_n, to);
+                freeform_read(&h, ht, body_n, NULL);
                 for (size_t k = 0; k < ndsn; k++) {
                     rec_t *r = &c.recs[k];
-                    if (r->diag.len > 0)
+                    bool empty = r->diag.len == 0;
+                    if (!empty && text_has_code(r->diag.data, r->diag.len))
                         continue;
                     rec_t *m = rec_find(&h, r->addr.data ? r->addr.data : "", r->addr.len);
                     if (m == NULL && r->orig.len > 0)
                         m = rec_find(&h, r->orig.data, r->orig.len);
                     if (m == NULL && h.nrecs == 1 && ndsn == 1)
                         m = &h.recs[0];
+                    str_t *dst = empty ? &r->diag : &r->hint;
                     if (m != NULL && m->diag.len > 0)
-                        str_append(&r->diag, m->diag.data, m->diag.len);
+                        str_append(dst, m->diag.data, m->diag.len);
                     else if (ndsn == 1)
-                        str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                        str_append(dst, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
                 }
                 recs_free(&h);
             }

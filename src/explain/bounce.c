@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <gmime/gmime.h>
+#include <jansson.h>
 
 #include "util/mem.h"
 #include "util/str.h"
@@ -170,13 +171,16 @@ static bool find_status(const char *s, size_t n, size_t *off, size_t *len)
             continue;
         if (s[i + 1] != '.')
             continue;
-        size_t j = i + 2, d = 0;
-        while (j < n && isdigit((unsigned char)s[j]) && d < 4)
-            j++, d++;
-        if (d == 0 || d > 3 || j >= n || s[j] != '.')
+        /* RFC 3463 defines subjects 0 to 7 only: one digit, which keeps dates and
+         * version numbers out */
+        size_t j = i + 2;
+        if (j >= n || s[j] < '0' || s[j] > '7')
             continue;
         j++;
-        d = 0;
+        if (j >= n || s[j] != '.')
+            continue;
+        j++;
+        size_t d = 0;
         while (j < n && isdigit((unsigned char)s[j]) && d < 4)
             j++, d++;
         if (d == 0 || d > 3)
@@ -509,6 +513,7 @@ typedef struct rec {
     str_t diag;
     str_t remote;
     str_t last;
+    str_t hint; /* the human text about this recipient, read for codes the diag lacks */
     const char *command;
 } rec_t;
 
@@ -553,6 +558,7 @@ static void recs_free(ctx_t *c)
         str_free(&c->recs[i].diag);
         str_free(&c->recs[i].remote);
         str_free(&c->recs[i].last);
+        str_free(&c->recs[i].hint);
     }
     free(c->recs);
     c->recs = NULL;
@@ -702,8 +708,9 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
         GMimeObject *inner = g_mime_message_get_mime_part(m);
         GMimeContentType *ict = inner ? g_mime_object_get_content_type(inner) : NULL;
         const char *rt = ict ? g_mime_content_type_get_parameter(ict, "report-type") : NULL;
-        if (rt != NULL && GMIME_IS_MULTIPART(inner) && c->dsn.len > 0) {
-            /* a report attached to a report (e.g. one per recipient): read it as well */
+        if (rt != NULL && GMIME_IS_MULTIPART(inner)) {
+            /* a report attached to a report (one per recipient), or a bounce forwarded as
+             * an attachment: read it as well */
             walk(c, inner, depth + 1);
             return;
         }
@@ -1151,75 +1158,104 @@ typedef struct dsn_msg {
     const char *reporting_mta, *arrival, *pf_sender;
 } dsn_msg_t;
 
-/* RFC 3464 2.2 (per-message) and 2.3 (per-recipient) fields. Returns records added. */
+/* One per-recipient field into r; with only_unset, a field already set is kept. */
+static void dsn_rcpt_field(rec_t *r, const fld_t *x, bool only_unset)
+{
+    if (fld_is(x, "Action")) {
+        if (!only_unset || r->action == BOUNCE_ACTION_NONE)
+            r->action = action_of(x->val);
+    } else if (fld_is(x, "Status")) {
+        if (!only_unset || r->status[0] == '\0')
+            set_status(r, x->val, strlen(x->val));
+    } else if (fld_is(x, "Diagnostic-Code")) {
+        if (!only_unset || r->diag.len == 0)
+            str_setz(&r->diag, strip_type(x->val));
+    } else if (fld_is(x, "Remote-MTA")) {
+        if (!only_unset || r->remote.len == 0)
+            str_setz(&r->remote, strip_type(x->val));
+    } else if (fld_is(x, "Last-Attempt-Date")) {
+        if (!only_unset || r->last.len == 0)
+            str_setz(&r->last, x->val);
+    } else if (fld_is(x, "X-Actual-Recipient") && r->addr.len == 0) {
+        str_setz(&r->addr, strip_type(x->val));
+    }
+}
+
+static void dsn_addr(str_t *dst, const char *val)
+{
+    const char *v = strip_type(val);
+    size_t vl = strlen(v);
+    if (vl > 0 && v[0] == '<')
+        v++, vl--;
+    if (vl > 0 && v[vl - 1] == '>')
+        vl--;
+    str_clear(dst);
+    str_append(dst, v, vl);
+}
+
+/*
+ * RFC 3464 2.2 (per-message) and 2.3 (per-recipient) fields. Blocks are separated by blank
+ * lines; a repeated Final-Recipient (or Original-Recipient) inside a block starts another
+ * recipient (reports that leave out the blank line), and per-recipient fields that come
+ * before the first recipient field of their block belong to that recipient. Returns the
+ * records added.
+ */
 static size_t dsn_read(ctx_t *c, const char *s, size_t n, dsn_msg_t *m)
 {
     flds_t f;
     fields_read(c->tmp, s, n, false, &f);
-    rec_t *cur = NULL;
-    bool cur_final = false, cur_orig = false;
     size_t added = 0;
-    for (size_t k = 0; k < f.n; k++) {
-        const fld_t *x = &f.v[k];
-        if (x->name == NULL) {
-            cur = NULL;
-            continue;
-        }
-        if (fld_is(x, "Reporting-MTA")) {
-            if (m->reporting_mta == NULL)
-                m->reporting_mta = strip_type(x->val);
-            continue;
-        }
-        if (fld_is(x, "Arrival-Date")) {
-            m->arrival = x->val;
-            continue;
-        }
-        if (fld_is(x, "X-Postfix-Sender") || fld_is(x, "X-Original-Sender")) {
-            m->pf_sender = strip_type(x->val);
-            continue;
-        }
-        bool fin = fld_is(x, "Final-Recipient");
-        bool ori = fld_is(x, "Original-Recipient");
-        if (fin || ori) {
-            if (cur == NULL || (fin && cur_final) || (ori && cur_orig)) {
-                cur = rec_add(c);
-                if (cur == NULL)
-                    break;
-                added++;
-                cur_final = cur_orig = false;
+    size_t b0 = 0;
+    while (b0 < f.n) {
+        size_t b1 = b0;
+        while (b1 < f.n && f.v[b1].name != NULL)
+            b1++;
+        rec_t *cur = NULL;
+        size_t first_rec = SIZE_MAX, first_fld = b1;
+        bool cur_final = false, cur_orig = false;
+        for (size_t k = b0; k < b1; k++) {
+            const fld_t *x = &f.v[k];
+            if (fld_is(x, "Reporting-MTA")) {
+                if (m->reporting_mta == NULL)
+                    m->reporting_mta = strip_type(x->val);
+                continue;
             }
-            const char *v = strip_type(x->val);
-            size_t vl = strlen(v);
-            if (vl > 0 && v[0] == '<')
-                v++, vl--;
-            if (vl > 0 && v[vl - 1] == '>')
-                vl--;
-            if (fin) {
-                str_clear(&cur->addr);
-                str_append(&cur->addr, v, vl);
-                cur_final = true;
-            } else {
-                str_clear(&cur->orig);
-                str_append(&cur->orig, v, vl);
-                cur_orig = true;
+            if (fld_is(x, "Arrival-Date")) {
+                m->arrival = x->val;
+                continue;
             }
-            continue;
+            if (fld_is(x, "X-Postfix-Sender") || fld_is(x, "X-Original-Sender")) {
+                m->pf_sender = strip_type(x->val);
+                continue;
+            }
+            bool fin = fld_is(x, "Final-Recipient");
+            bool ori = fld_is(x, "Original-Recipient");
+            if (fin || ori) {
+                if (cur == NULL || (fin && cur_final) || (ori && cur_orig)) {
+                    cur = rec_add(c);
+                    if (cur == NULL)
+                        return added;
+                    if (first_rec == SIZE_MAX) {
+                        first_rec = c->nrecs - 1;
+                        first_fld = k;
+                    }
+                    added++;
+                    cur_final = cur_orig = false;
+                }
+                dsn_addr(fin ? &cur->addr : &cur->orig, x->val);
+                if (fin)
+                    cur_final = true;
+                else
+                    cur_orig = true;
+                continue;
+            }
+            if (cur != NULL)
+                dsn_rcpt_field(cur, x, false);
         }
-        if (cur == NULL)
-            continue;
-        if (fld_is(x, "Action")) {
-            cur->action = action_of(x->val);
-        } else if (fld_is(x, "Status")) {
-            set_status(cur, x->val, strlen(x->val));
-        } else if (fld_is(x, "Diagnostic-Code")) {
-            str_setz(&cur->diag, strip_type(x->val));
-        } else if (fld_is(x, "Remote-MTA")) {
-            str_setz(&cur->remote, strip_type(x->val));
-        } else if (fld_is(x, "Last-Attempt-Date")) {
-            str_setz(&cur->last, x->val);
-        } else if (fld_is(x, "X-Actual-Recipient") && cur->addr.len == 0) {
-            str_setz(&cur->addr, strip_type(x->val));
-        }
+        if (first_rec != SIZE_MAX)
+            for (size_t k = b0; k < first_fld; k++)
+                dsn_rcpt_field(&c->recs[first_rec], &f.v[k], true);
+        b0 = b1 + 1;
     }
     return added;
 }
@@ -1271,9 +1307,9 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
     /* "Recipient address: a@b", "Could not be delivered to: <a@b>", "RCPT TO: a@b": a short
      * lead ending in ':' that names a recipient (not "From:", "To:", "MAIL FROM:"...) */
     size_t colon = i;
-    while (colon < ll && colon - i <= 40 && l[colon] != ':' && l[colon] != '@' && l[colon] != '<')
+    while (colon < ll && colon - i <= 60 && l[colon] != ':' && l[colon] != '@' && l[colon] != '<')
         colon++;
-    if (colon < ll && l[colon] == ':' && colon > i && colon - i <= 40) {
+    if (colon < ll && l[colon] == ':' && colon > i && colon - i <= 60) {
         const char *w = l + i;
         size_t wl = colon - i;
         static const char *const names[] = {"recipient", "address", "rcpt to", "delivered to",
@@ -1328,16 +1364,18 @@ static bool line_blank(line_t L)
     return true;
 }
 
-/* Separator lines ("-----...", "=====") and known section headings end a diagnostic. */
+/* A separator line made only of '-', '=', '_' or '*' (at least 5): a paragraph break. */
 static bool line_section(line_t L)
 {
     const char *s = L.s;
     size_t n = L.n;
     trim(&s, &n);
-    if (n >= 5 && (ci_prefix(s, n, "-----") || ci_prefix(s, n, "=====") ||
-                   ci_prefix(s, n, "_____")))
-        return !ci_find(s, n, "Transcript of session");
-    return false;
+    if (n < 5)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (s[k] != '-' && s[k] != '=' && s[k] != '_' && s[k] != '*')
+            return false;
+    return true;
 }
 
 static bool text_has_code(const char *s, size_t n)
@@ -1396,9 +1434,7 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
             size_t o2, l2;
             if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
                 break;
-            if (line_section(L[j]))
-                break;
-            if (line_blank(L[j])) {
+            if (line_blank(L[j]) || line_section(L[j])) {
                 if (para_has_code)
                     break;
                 str_appendc(&d, '\n');
@@ -1472,6 +1508,7 @@ static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const cha
             str_free(&r->diag);
             str_free(&r->remote);
             str_free(&r->last);
+            str_free(&r->hint);
             continue;
         }
         c->recs[w++] = *r;
@@ -1480,13 +1517,54 @@ static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const cha
 }
 
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
-static void rec_from_text(rec_t *r, const char *whole, size_t wn)
+static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
 {
+    /* one line: runs of white space become one space */
+    if (r->diag.len > 0) {
+        size_t w = 0;
+        bool sp = true;
+        for (size_t k = 0; k < r->diag.len; k++) {
+            char ch = r->diag.data[k];
+            if (isspace((unsigned char)ch)) {
+                if (!sp)
+                    r->diag.data[w++] = ' ';
+                sp = true;
+            } else {
+                r->diag.data[w++] = ch;
+                sp = false;
+            }
+        }
+        while (w > 0 && r->diag.data[w - 1] == ' ')
+            w--;
+        r->diag.len = w;
+        r->diag.data[w] = '\0';
+    }
     const char *d = r->diag.data ? r->diag.data : "";
     size_t n = r->diag.len;
     int dc;
     char ds[sizeof r->status];
     code_status(d, n, &dc, ds, sizeof ds);
+    /* Sendmail's "554 <a@b>... 550 Host unknown": the code after the address is the
+     * remote's answer, the first one Sendmail's own summary */
+    if (dc != 0 && ds[0] == '\0' && n > 6 && d[0] == (char)('0' + dc / 100)) {
+        const char *q = memchr(d, '>', n);
+        if (q != NULL && (size_t)(d + n - q) > 5 && memcmp(q, ">... ", 5) == 0) {
+            size_t at = (size_t)(q + 5 - d);
+            int inner = code_at(d, n, at);
+            if (inner != 0)
+                dc = inner;
+        }
+    }
+    if (dc == 0 && ds[0] == '\0' && r->hint.len > 0) {
+        /* from the human text: a code, and a status only where the report gave none */
+        code_status(r->hint.data, r->hint.len, &dc, ds, sizeof ds);
+        if (r->status[0] != '\0')
+            ds[0] = '\0';
+    }
+    if (dc == 0 && ds[0] == '\0' && whole != NULL && single) {
+        /* one recipient and no code in its paragraph: the bounce's text as a whole */
+        code_status(whole, wn, &dc, ds, sizeof ds);
+    }
     if (r->code == 0)
         r->code = dc;
     /* the status in the reply text is more precise than a DSN's Status field (often a
@@ -1561,6 +1639,157 @@ static const char *client_ip_in(arena_t *tmp, const char *s, size_t n)
         }
     }
     return NULL;
+}
+
+/* ------------------------------------------------------- Amazon SES JSON notifications */
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/*
+ * Amazon SES event notifications (JSON, sent by e-mail through SNS, possibly wrapped in an
+ * SNS envelope whose "Message" is the JSON as a string): "Bounce", "Complaint" and
+ * "Delivery" events. Returns the kind read, or BOUNCE_KIND_NONE.
+ */
+static bounce_kind_t ses_read(ctx_t *c, const char *t, size_t n, orig_ids_t *oi,
+                              const char **fbtype, const char **rmta)
+{
+    const char *p = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] == '{' && (i == 0 || t[i - 1] == '\n')) {
+            p = t + i;
+            break;
+        }
+    if (p == NULL || (!ci_find(p, n - (size_t)(p - t), "notificationType") &&
+                      !ci_find(p, n - (size_t)(p - t), "eventType")))
+        return BOUNCE_KIND_NONE;
+    /* Lines longer than SMTP allows were broken by a relay as "!" + CRLF + " " (Sendmail's
+     * way); JSON has no line breaks of its own, so every break and such a mark goes. */
+    str_t j = STR_INIT;
+    for (size_t i = (size_t)(p - t); i < n; i++) {
+        if (t[i] == '!' && i + 1 < n && t[i + 1] == '\n')
+            continue;
+        if (t[i] == '\n') {
+            if (i + 1 < n && t[i + 1] == '\n')
+                break; /* the end of the paragraph holding the JSON */
+            while (i + 1 < n && is_sp(t[i + 1]))
+                i++;
+            continue;
+        }
+        str_appendc(&j, t[i]);
+    }
+    json_error_t err;
+    json_t *root = j.len > 0 ? json_loadb(j.data, j.len, JSON_DISABLE_EOF_CHECK, &err) : NULL;
+    str_free(&j);
+    if (root == NULL)
+        return BOUNCE_KIND_NONE;
+    const char *inner = jstr(root, "Message");
+    if (inner != NULL) {
+        json_t *r2 = json_loads(inner, JSON_DISABLE_EOF_CHECK, &err);
+        json_decref(root);
+        root = r2;
+        if (root == NULL)
+            return BOUNCE_KIND_NONE;
+    }
+    const char *type = jstr(root, "notificationType");
+    if (type == NULL)
+        type = jstr(root, "eventType");
+    bounce_kind_t kind = BOUNCE_KIND_NONE;
+    json_t *mail = json_object_get(root, "mail");
+    if (type != NULL && json_is_object(mail)) {
+        const char *src = jstr(mail, "source");
+        if (src != NULL)
+            oi->sender = arena_strdup(c->tmp, src);
+        const char *ip = jstr(mail, "sourceIp");
+        if (ip != NULL)
+            oi->ip = arena_strdup(c->tmp, ip);
+        json_t *ch = json_object_get(mail, "commonHeaders");
+        const char *subj = jstr(ch, "subject");
+        if (subj != NULL)
+            oi->subject = arena_strdup(c->tmp, subj);
+        json_t *to = json_object_get(ch, "to");
+        if (json_is_array(to) && json_is_string(json_array_get(to, 0)))
+            oi->to = addr_in(c->tmp, json_string_value(json_array_get(to, 0)));
+        json_t *fr = json_object_get(ch, "from");
+        if (json_is_array(fr) && json_is_string(json_array_get(fr, 0)))
+            oi->from = addr_in(c->tmp, json_string_value(json_array_get(fr, 0)));
+        const char *mid = jstr(ch, "messageId");
+        if (mid != NULL)
+            oi->msgid = arena_strdup(c->tmp, mid);
+    }
+    if (type != NULL && !g_ascii_strcasecmp(type, "Bounce")) {
+        json_t *b = json_object_get(root, "bounce");
+        json_t *list = json_object_get(b, "bouncedRecipients");
+        const char *rm = jstr(b, "reportingMTA");
+        if (rm != NULL)
+            *rmta = arena_strdup(c->tmp, strip_type(rm));
+        size_t i;
+        json_t *e;
+        json_array_foreach(list, i, e) {
+            const char *ad = jstr(e, "emailAddress");
+            if (ad == NULL)
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, ad);
+            const char *st = jstr(e, "status");
+            if (st != NULL)
+                set_status(r, st, strlen(st));
+            const char *ac = jstr(e, "action");
+            if (ac != NULL)
+                r->action = action_of(ac);
+            const char *dg = jstr(e, "diagnosticCode");
+            if (dg != NULL)
+                str_appendz(&r->diag, strip_type(dg));
+        }
+        kind = BOUNCE_KIND_DSN;
+    } else if (type != NULL && !g_ascii_strcasecmp(type, "Complaint")) {
+        json_t *cp = json_object_get(root, "complaint");
+        const char *ft = jstr(cp, "complaintFeedbackType");
+        /* an SES complaint is a recipient's "this is spam": RFC 5965 "abuse" unless the
+         * notification names the feedback type */
+        *fbtype = arena_strdup(c->tmp, ft != NULL ? ft : "abuse");
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(cp, "complainedRecipients"), i, e) {
+            const char *ad = jstr(e, "emailAddress");
+            if (ad == NULL)
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, ad);
+        }
+        kind = BOUNCE_KIND_ARF;
+    } else if (type != NULL && !g_ascii_strcasecmp(type, "Delivery")) {
+        json_t *d = json_object_get(root, "delivery");
+        const char *resp = jstr(d, "smtpResponse");
+        const char *rm = jstr(d, "reportingMTA");
+        if (rm != NULL)
+            *rmta = arena_strdup(c->tmp, strip_type(rm));
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(d, "recipients"), i, e) {
+            if (!json_is_string(e))
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, json_string_value(e));
+            r->action = BOUNCE_ACTION_DELIVERED;
+            if (resp != NULL)
+                str_appendz(&r->diag, resp);
+        }
+        kind = BOUNCE_KIND_DSN;
+    }
+    json_decref(root);
+    if (c->nrecs == 0)
+        kind = BOUNCE_KIND_NONE;
+    return kind;
 }
 
 /* ------------------------------------------------------------------------ auto-replies */
@@ -1813,6 +2042,37 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
         }
     }
 
+    /* Microsoft's complaint loop (JMRP): "complaint about message from IP" with the
+     * reported message attached, in place of an RFC 5965 report */
+    if (kind == BOUNCE_KIND_NONE && subj != NULL && c.have_orig_part &&
+        ci_find(subj, strlen(subj), "complaint about message from ")) {
+        kind = BOUNCE_KIND_ARF;
+        fmt = "arf";
+        out->feedback_type = "abuse";
+        const char *ipq = ci_find(subj, strlen(subj), "complaint about message from ") + 29;
+        size_t il;
+        if (ip_at(ipq, strlen(ipq), &il)) {
+            out->source_ip = clean_copy(a, ipq, il, BOUNCE_FIELD_MAX);
+            oi.ip = arena_strndup(c.tmp, ipq, il);
+        }
+        rec_t *r = rec_add(&c);
+        if (r != NULL && oi.to != NULL)
+            str_appendz(&r->addr, oi.to);
+    }
+
+    /* Amazon SES notifications in JSON */
+    if (kind == BOUNCE_KIND_NONE && c.dsn.len == 0 && ci_find(ht, body_n, "notificationType")) {
+        const char *fb = NULL, *rm = NULL;
+        kind = ses_read(&c, ht, body_n, &oi, &fb, &rm);
+        if (kind != BOUNCE_KIND_NONE) {
+            fmt = "amazonses";
+            if (fb != NULL)
+                out->feedback_type = clean_z(a, fb, BOUNCE_FIELD_MAX);
+            if (rm != NULL)
+                dm.reporting_mta = rm;
+        }
+    }
+
     /* RFC 3464: message/delivery-status, or its fields in a text part */
     if (kind == BOUNCE_KIND_NONE) {
         size_t added = 0;
@@ -1831,30 +2091,33 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
         }
         if (added > 0) {
             kind = BOUNCE_KIND_DSN;
-            /* recipients without a diagnostic take the human text said about them */
+            /* recipients without a diagnostic take the human text said about them; those
+             * whose diagnostic holds no code (Sendmail's "X-Unix; 77") may find it there */
             size_t ndsn = c.nrecs;
             bool need = false;
             for (size_t k = 0; k < ndsn; k++)
-                if (c.recs[k].diag.len == 0)
+                if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len))
                     need = true;
             if (need && body_n > 0) {
                 ctx_t h;
                 memset(&h, 0, sizeof h);
                 h.tmp = c.tmp;
-                freeform_read(&h, ht, body_n, to);
+                freeform_read(&h, ht, body_n, NULL);
                 for (size_t k = 0; k < ndsn; k++) {
                     rec_t *r = &c.recs[k];
-                    if (r->diag.len > 0)
+                    bool empty = r->diag.len == 0;
+                    if (!empty && text_has_code(r->diag.data, r->diag.len))
                         continue;
                     rec_t *m = rec_find(&h, r->addr.data ? r->addr.data : "", r->addr.len);
                     if (m == NULL && r->orig.len > 0)
                         m = rec_find(&h, r->orig.data, r->orig.len);
                     if (m == NULL && h.nrecs == 1 && ndsn == 1)
                         m = &h.recs[0];
+                    str_t *dst = empty ? &r->diag : &r->hint;
                     if (m != NULL && m->diag.len > 0)
-                        str_append(&r->diag, m->diag.data, m->diag.len);
+                        str_append(dst, m->diag.data, m->diag.len);
                     else if (ndsn == 1)
-                        str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                        str_append(dst, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
                 }
                 recs_free(&h);
             }
@@ -1865,14 +2128,15 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
 
     /* free text */
     const char *xfr = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Failed-Recipients");
-    bool daemon_from = from != NULL && (ci_prefix(from, strlen(from), "mailer-daemon") ||
-                                        ci_prefix(from, strlen(from), "postmaster") ||
-                                        ci_find(from, strlen(from), "daemon"));
+    /* the raw From: "MAILER-DAEMON" alone has no address */
+    const char *fromv = from != NULL ? from : from_hdr;
+    bool daemon_from = fromv != NULL && (ci_find(fromv, strlen(fromv), "mailer-daemon") ||
+                                         ci_prefix(fromv, strlen(fromv), "postmaster") ||
+                                         ci_find(fromv, strlen(fromv), "daemon"));
     bool strong = xfr != NULL || daemon_from || fmt != NULL;
     bool autoreply = is_autoreply(msg, subj);
-    if (kind == BOUNCE_KIND_NONE &&
-        (strong || (!autoreply && (has_bounce_marker(ht, body_n) ||
-                                   (subj && has_bounce_marker(subj, strlen(subj))))))) {
+    bool marker = has_bounce_marker(ht, body_n) || (subj && has_bounce_marker(subj, strlen(subj)));
+    if (kind == BOUNCE_KIND_NONE && (strong || marker)) {
         freeform_read(&c, ht, body_n, NULL);
         freeform_filter(&c, xfr, to, oi.sender, oi.from);
         if (xfr != NULL && c.nrecs == 0) {
@@ -1921,18 +2185,24 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
                 }
             }
         }
-        if (c.nrecs > 0)
+        /* An automatic reply that only sounds like a bounce stays an auto-reply: it must
+         * carry a reply or status code for some recipient. */
+        bool coded = false;
+        for (size_t k = 0; k < c.nrecs && !coded; k++)
+            coded = c.recs[k].diag.len > 0 && text_has_code(c.recs[k].diag.data, c.recs[k].diag.len);
+        if (c.nrecs > 0 && (strong || !autoreply || coded))
             kind = BOUNCE_KIND_FREEFORM;
+        else
+            recs_free(&c);
     }
 
     /* RFC 3834 auto-reply */
     if (kind == BOUNCE_KIND_NONE && autoreply) {
         kind = BOUNCE_KIND_AUTOREPLY;
         fmt = "rfc3834";
-        rec_t *r = rec_add(&c);
+        rec_t *r = from != NULL ? rec_add(&c) : NULL;
         if (r != NULL) {
-            if (from)
-                str_appendz(&r->addr, from);
+            str_appendz(&r->addr, from);
             str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
         }
     }
@@ -1948,7 +2218,7 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
             r->action = BOUNCE_ACTION_NONE;
             continue;
         }
-        rec_from_text(r, ht, body_n);
+        rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM);
     }
 
     /* evidence */

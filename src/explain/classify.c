@@ -43,15 +43,21 @@ static const rule_t strong_rules[] = {
       "traveling for work", EX_VACATION, NULL),
     R("suppress(ed|ion) list|on (our|the) suppression", EX_SUPPRESSED, NULL),
     R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD, EX_SPAMDETECTED, NULL),
-    R("virus|malware|infected|phishing|malicious|potentially executable|"
-      "executable (attachment|content)|used by recent viruses", EX_VIRUSDETECTED, NULL),
+    R("virus|malware|infected|malicious[ _](url|content|attachment|code)|"
+      "potentially executable|executable (attachment|content)|used by recent viruses",
+      EX_VIRUSDETECTED, NULL),
     R("procmail|maildrop|command (died|failed)|command output|\\bpipe to\\b|x-unix;|"
       "mailer error", EX_MAILERERROR, NULL),
     /* the sender's own address or domain */
     R("(sender|e-?mail) address (has been |is )?(black ?listed|on .*black ?list)|"
       "sender (is )?(in my )?black ?list|sender blacklisted|address that has been "
       "blacklisted|sender is spammer", EX_REJECTED, NULL),
-    R("null ?mx", EX_NOTACCEPT, NULL),
+    R("sender .{0,40}null ?mx|null ?mx.{0,40}sender", EX_REJECTED, "sender.null_mx"),
+    R("null ?mx|(host|domain)(/domain)? does not accept mail|accepts no mail|"
+      "mail receiving disabled|no mx record|name server: \\.: host not found",
+      EX_NOTACCEPT, NULL),
+    R("not accepting any mail|refuses? to receive|recipient preferences|user rules|"
+      "blocked by the recipient|only accepting mail from", EX_FILTERED, NULL),
     /* authentication of the mail (SPF, DKIM, DMARC) */
     R("\\bdmarc\\b|\\bspf\\b|sender policy framework|\\bdkim\\b|domainkeys|"
       "is not allowed to send (mail\\.|from <)|unauthenticated (e-?mail|mail|message)|"
@@ -59,15 +65,17 @@ static const rule_t strong_rules[] = {
       "authentication (checks|information|results)|authenticate (their e-?mail )?with",
       EX_AUTHFAILURE, NULL),
     /* SMTP AUTH and other security rules */
-    R("authenticat\\w* (required|failed|failure|credentials|is required|turned on)|"
+    R("authenticat\\w* (required|failed|failure|credentials|is required|turned on|not allowed)|"
       "authentification|credentials|password|log ?in (with|through)|login attempts|"
-      "identity changes|not authorized to send mail, authentication|"
+      "identity changes|not authorized to (send mail, authentication|perform)|"
       "unauthenticated senders|verification failure|not subscribed to ses",
       EX_SECURITYERROR, NULL),
     /* reverse DNS */
-    R("\\bptr\\b|\\bptr-records?|reverse (dns|lookup|name)|\\brdns\\b|"
-      "cannot find your hostname|ip name lookup failed|cannot resolve your address|"
+    R("\\bptr\\b|\\bptr-records?|reverse (dns|lookup|name)|\\brdns\\b|forward dns|fcrdns|"
+      "mismatch(es)? (the )?client ip|unverifi?y?able sending|"
+      "cannot find your (reverse )?hostname|ip name lookup failed|cannot resolve your address|"
       "unresolvable relay host|generic dns", EX_REQUIREPTR, NULL),
+    R("syntax error|no commands allowed to pipeline", EX_SYNTAXERROR, NULL),
     /* TLS */
     R("starttls|\\btls\\b.{0,40}(required|must|not supported)|must .{0,20}\\btls\\b|"
       "encryption (required|needed)|mta-sts|\\bdane\\b|tlsa-invalid|dnssec-invalid|"
@@ -88,29 +96,30 @@ static const rule_t strong_rules[] = {
       "header size exceeds|mime complexity|8-?bit data in (message )?header|"
       "invalid mime|improperly-formatted|unnecessary base64|invalid characters",
       EX_CONTENTERROR, NULL),
-    R("rfc ?5322|rfc ?2822|rfc ?822|not rfc.{0,10}compliant|duplicate header|"
+    R("rfc ?5322|rfc ?2822|rfc ?822|not rfc.{0,10}compliant|non-?compliant|duplicate header|"
       "(multiple|missing|no|blank) .{0,20}(from:|message-id|date:|header)|"
       "encoded-word|unicode character in a disallowed header|headers are not",
       EX_NOTCOMPLIANTRFC, NULL),
+    R("reputation|user complaints", EX_BADREPUTATION, NULL),
     /* rates and connections */
-    R("too many (concurrent |smtp |simultaneous )?(connections|sessions)|"
+    R("too many (concurrent |smtp |simultaneous )*(connections|sessions)|"
       "connection (rate )?limit|maximum (number of )?connections|concurrent sessions|"
       "max(imum)? message(s)? per connection|frequency limited|throttling failure|"
       "too many recipients|too many errors|trop de connexions|numerous attempts",
       EX_TOOMANYCONN, NULL),
     R("rate limit|too (fast|quickly)|slow(er)? down|try again slower|excessive volume|"
       "(sending|relay|submission|daily|hourly|message) (quota|limit) (exceeded|reached)|"
-      "sent too many|too many (messages|to too many)|receiving mail at a rate|"
+      "sent too many|too many (messages (per|this|in)|to too many)|receiving mail at a rate|"
       "messages per (session|hour)|per hour message|daily limit|"
-      "exceeded (the )?(max|permitted)", EX_SPEEDING, NULL),
-    R("reputation|user complaints", EX_BADREPUTATION, NULL),
+      "exceeded (the )?permitted", EX_SPEEDING, NULL),
     /* mailbox */
     R("mail system full|system storage|insufficient system", EX_SYSTEMFULL, NULL),
     R("quota|mailbox (is |was )?full|full mailbox|mailfolder is full|mailbox .{0,20}"
       "(exceed|size limit)|(disk|storage) (space|limit)|space (left|has been used)|"
       "(insufficient|not enough|not sufficient) (disk|storage)|out of storage|"
       "storage allocation|too much mail data|too many messages on the server|"
-      "does not have enough space|boite du destinataire pleine", EX_MAILBOXFULL, NULL),
+      "does not have enough space|boite du destinataire pleine|mail ?file size|mailbox size",
+      EX_MAILBOXFULL, NULL),
     R("suspend|disabled|deactivat|frozen|\\blocked\\b|terminated|archived|archivee|"
       "discontinued|inactive (account|user|mailbox)|(account|mailbox) is inactive|"
       "is inactive|temporarily inactive|account (is )?bloque|account isblocked|"
@@ -125,7 +134,15 @@ static const rule_t strong_rules[] = {
       "null sender|empty envelope|\\bbatv\\b|sender verify|sender (was )?rejected|"
       "invalid sender|unroutable sender|sender not|emetteur invalide|"
       "responsible address|from: domain|third-party dsn|unsigned dsn|"
+      "senders? (isn'?t|is not|not) (on|in)|fully qualified (e-?mail )?address required|"
       "senderfilterconfig|not a registered gateway user", EX_REJECTED, NULL),
+    R("not found, try again|name service error|temporary failure in name resolution|"
+      "servfail", EX_NETWORKERROR, NULL),
+    R("host (or domain name )?(unknown|not found)|unknown host|(domain|host) "
+      "(does not exist|not found|unknown|must exist|is not reachable|unreachable)|"
+      "no such domain|unroute?able address|name or service not known|"
+      "domain name not found|nxdomain|mail domain .{0,30}unknown|unknown domain|"
+      "domain may not exist|domain must exist", EX_HOSTUNKNOWN, NULL),
     /* recipient */
     R("user(name)? (unknown|not found|not known|does not exist|doesn'?t (exist|have)|"
       "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e-?mail)|"
@@ -138,28 +155,29 @@ static const rule_t strong_rules[] = {
       "found|available)|mailbox not|no mailbox|there is no one|bad (destination )?"
       "(mailbox|address)|badrcptto|validrcptto|badrecipientto|inexistant|no existe|"
       "nessun utente|utilisateur inconnu|not a valid recipient|recipient not|"
-      "destination addresses were unknown|not an active address|recipient is not|"
+      "destination addresses were unknown|not an active address|"
+      "recipient is not (local|accepted|valid|known)|non-? ?existent (user|recipient|mailbox)|"
+      "(user|recipient|mailbox|e-? ?mail|address|account|name)\\b.{0,40}\\b(unknown|"
+      "not found|does ?n[o']t exist|not exist|unavai?lable)|bad recipient|"
+      "no valid recipients|not a local (address|user)|invalid or unknown|"
       "address not present|invalid/inactive|recipient address rejected|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
       "couldn'?t be found|resolver\\.adr", EX_USERUNKNOWN, NULL),
-    R("host (or domain name )?(unknown|not found)|unknown host|(domain|host) "
-      "(does not exist|not found|unknown|must exist|is not reachable|unreachable)|"
-      "no such domain|unroute?able address|name or service not known|"
-      "domain name not found|nxdomain|mail domain .{0,30}unknown|unknown domain|"
-      "domain may not exist|domain must exist", EX_HOSTUNKNOWN, NULL),
+    R("blocked by (our|the) (spam )?filter", EX_SPAMDETECTED, NULL),
     /* content */
     R("uribl|surbl|blacklisted url|url.{0,20}(listed|black ?list)", EX_SPAMDETECTED, NULL),
 };
 
 /* Lists, blocks and the other broad wording: tried after the registry's specific codes. */
 static const rule_t weak_rules[] = {
-    R("does not accept mail|not accept(ing)? (any )?mail|no mx record|"
-      "mail receiving disabled|accepts no mail", EX_NOTACCEPT, NULL),
     R("user rules|recipient preferences|refuses to receive|only accepting mail from|"
       "restricted|not accepting any mail|blocked by the recipient|user reject|"
       "protected by|extended inactivity|resolver\\.rst\\.notauthorized|"
       "message filtered$", EX_FILTERED, NULL),
-    R("(ip|address|host|server|network)\\b.{0,40}(blocked|banned|listed|black ?listed)|"
+    R("(ips?|host|server|network|remotehost|client|access ip)\\b.{0,40}(blocked|banned|"
+      "listed|black ?listed|rejected|not allowed|refused|denied)|invalid ip|suspiciously|"
+      "after initial connection|initial (server )?greeting|not accepting connections|"
+      "connection (was )?(dropped|reset)|"
       "blocked using|listed (in|on|at|by)|black ?list|block ?list|\\bdnsbl\\b|\\brbl\\b|"
       "spamhaus|spamcop|\\bsorbs\\b|barracuda|uceprotect|"
       "(sending|currently sending|you are sending) spam|spams? from your ip|"
@@ -167,7 +185,7 @@ static const rule_t weak_rules[] = {
     R(SPAM_WORD "|unsolicited|bulk (e-?mail|mail)|\\bjunk\\b|content filter|"
       "message filtered|spamassassin|scored as|classified as|recurrent pattern|"
       "spam-like|unacceptable content|banned content|mail content|content rejected|"
-      "looks like|reject, id=|score", EX_SPAMDETECTED, NULL),
+      "looks like|reject, id=|score|advertis", EX_SPAMDETECTED, NULL),
     R("polic(y|ies)|organization(al)? (settings|policy)|members-only|"
       "closed mailing list|non-member|not subscribed|mass mailer|illegal attachment|"
       "attachments?|protocol violation|low priority|header error|header are not",
@@ -190,7 +208,8 @@ static const rule_t weak_rules[] = {
       "system (error|config)|operation now in progress|interrupted system call|"
       "queue file write error|transaction failed|unable to connect|timeout waiting|"
       "try again later|temporar(il)?y (local )?(problem|unavailable|failure)|"
-      "service (currently )?(unavailable|not available)|server busy|insufficient",
+      "service (currently )?(unavailable|not available)|server busy|insufficient|"
+      "encountered an error|can'?t create",
       EX_SYSTEMERROR, NULL),
     R("\\bblocked\\b|\\bbanned\\b|denied|refused|go away|\\bdynamic\\b|zombie|open proxy|"
       "client host rejected|helo command rejected|not allowed to connect|"
@@ -198,7 +217,8 @@ static const rule_t weak_rules[] = {
       "not accepting connections|access (denied|forbidden)|connection (dropped|reset)|"
       "bad (sender )?ip|smtp server of your isp|no access from|suspiciously",
       EX_BLOCKED, NULL),
-    R("address rejected|administrative prohibition|not allowed|rejected", EX_REJECTED, NULL),
+    R("address rejected|administrative prohibition|not allowed|rejected|"
+      "does not accept mail from|invalid domain", EX_REJECTED, NULL),
     R("exceed.{0,30}limit|limit exceeded|too large", EX_EXCEEDLIMIT, NULL),
 };
 
@@ -220,6 +240,8 @@ static const rule_t google_rules[] = {
     RC(0, 7, 30, 30, NULL, EX_AUTHFAILURE, "dkim"),
     RC(0, 7, 32, 32, NULL, EX_AUTHFAILURE, "dmarc"),
     RC(0, 7, 23, 23, NULL, EX_REQUIREPTR, NULL),
+    RC(0, 7, 26, 26, "dmarc", EX_AUTHFAILURE, "dmarc"),
+    RC(0, 7, 26, 26, NULL, EX_AUTHFAILURE, NULL),
     RC(0, 7, 29, 29, NULL, EX_FAILEDSTARTTLS, "client.no_tls"),
     RC(0, 7, 28, 28, "message-id", EX_POLICYVIOLATION, NULL),
     RC(0, 7, 28, 28, NULL, EX_BLOCKED, NULL),
@@ -280,7 +302,7 @@ static const char *const yahoo_hosts[] = {"yahoodns.net", "yahoo.com", "yahoo.co
 static const rule_t yahoo_rules[] = {
     /* Yahoo's bracketed tags */
     R("\\[?tss0[14]\\b", EX_BADREPUTATION, NULL),
-    R("\\[?tss09\\b", EX_REJECTED, NULL),
+    R("\\[?tss(09|1\\d)\\b|permanently deferred", EX_REJECTED, NULL),
     R("\\[?bl2\\d\\b", EX_BLOCKED, "client.dnsbl"),
     R("\\[?ph0\\d\\b", EX_POLICYVIOLATION, NULL),
     R("\\bdd .{0,60}(doesn'?t have a|not have a)", EX_USERUNKNOWN, NULL),
@@ -346,7 +368,6 @@ static const rule_t tencent_rules[] = {
     R("suspected spam ip|suspected bounce attacks", EX_BLOCKED, NULL),
     R("frequency limited", EX_TOOMANYCONN, NULL),
 };
-static const char *const misc_none[] = {NULL};
 
 static const provider_t providers[] = {
     {"google", google_hosts,
@@ -380,7 +401,6 @@ static const provider_t providers[] = {
     {"messagelabs", messagelabs_hosts, "messagelabs", NULL, 0},
 };
 #define NPROVIDERS (sizeof providers / sizeof *providers)
-static const char *const *const unused_hosts = misc_none;
 
 /* ---- blocklists named in the text ---- */
 
@@ -440,9 +460,9 @@ static const fpat_t finding_pats[] = {
     {"\\bhelo\\b.{0,80}\\bspf\\b|\\bspf\\b.{0,40}\\bhelo\\b", "spf.helo"},
     {"^(?!.*\\bdkim\\b).*(\\bspf\\b|sender policy framework)", "spf.mailfrom"},
     {"^(?!.*(\\bspf\\b|sender policy framework)).*\\bdkim\\b", "dkim"},
-    {"null ?mx", "sender.null_mx"},
+    {"sender .{0,40}null ?mx|null ?mx.{0,40}sender", "sender.null_mx"},
     {"(no|missing|without|doesn'?t have an?|does not have an?|not have an?) "
-     "(valid )?(ptr|reverse dns|rdns)|ptr record setup|cannot find your hostname|"
+     "(valid )?(ptr|reverse dns|rdns)|ptr record setup|cannot find your (reverse )?hostname|"
      "ip name lookup failed|reverse (dns|lookup) (for .{0,60})?failed|no ptr|"
      "ptr (record )?(not found|missing)|no reverse", "client.no_ptr"},
     {"(ptr|reverse dns|rdns).{0,60}(forward|does not (match|point)|doesn'?t match|"
@@ -501,7 +521,6 @@ static pcre2_code *compile(const char *re)
 
 static void compile_all(void)
 {
-    (void)unused_hosts;
     for (size_t i = 0; i < NSTRONG; i++)
         strong_re[i] = compile(strong_rules[i].re);
     for (size_t i = 0; i < NWEAK; i++)
@@ -626,14 +645,22 @@ static const reg_t registry[] = {
     {7, 25, EX_REQUIREPTR, NULL, true},
     {7, 26, EX_AUTHFAILURE, NULL, true},
     {7, 27, EX_REJECTED, "sender.null_mx", true}, /* RFC 7505 section 4.2 */
-    {7, 28, EX_SPAMDETECTED, NULL, true},         /* RFC 8689? no: mail flood, IANA */
+    {7, 28, EX_SPAMDETECTED, NULL, true},         /* mail flood (IANA registry) */
     {7, 29, EX_AUTHFAILURE, NULL, true},          /* ARC */
     {7, 30, EX_FAILEDSTARTTLS, NULL, true},       /* REQUIRETLS, RFC 8689 */
     {7, -1, EX_SECURITYERROR, NULL, false},
 };
 
-static const reg_t *registry_find(int subject, int detail)
+static const reg_t *registry_find(char cls, int subject, int detail)
 {
+    /* a temporary "unable to route" is a DNS or network problem, and a temporary "not
+     * authorized" (greylisting, a temporary block) is a block */
+    static const reg_t temp_route = {4, 4, EX_NETWORKERROR, NULL, false};
+    static const reg_t temp_block = {7, 1, EX_BLOCKED, NULL, false};
+    if (cls == '4' && subject == 4 && detail == 4)
+        return &temp_route;
+    if (cls == '4' && subject == 7 && detail == 1)
+        return &temp_block;
     const reg_t *whole = NULL;
     for (size_t i = 0; i < sizeof registry / sizeof *registry; i++) {
         if (registry[i].subject != subject)
@@ -830,7 +857,13 @@ void classify_reply(const classify_in_t *in, classify_t *out)
             }
         }
     }
-    /* 3. strong patterns, specific registry codes, weak patterns, the rest of the registry */
+    /* 3. a named blocklist, strong patterns, specific registry codes, weak patterns, the rest
+     * of the registry, the command */
+    if (out->blocklist != NULL) {
+        out->reason = EX_BLOCKED;
+        out->layer = CLASSIFY_LAYER_PATTERN;
+        goto findings;
+    }
     for (size_t k = 0; k < NSTRONG && c.len > 0; k++)
         if (match(&c, strong_re[k])) {
             out->reason = strong_rules[k].reason;
@@ -838,16 +871,11 @@ void classify_reply(const classify_in_t *in, classify_t *out)
             out->layer = CLASSIFY_LAYER_PATTERN;
             goto findings;
         }
-    const reg_t *reg = c.subject >= 0 ? registry_find(c.subject, c.detail) : NULL;
+    const reg_t *reg = c.subject >= 0 ? registry_find(c.cls, c.subject, c.detail) : NULL;
     if (reg != NULL && reg->specific) {
         out->reason = reg->reason;
         out->finding = reg->finding;
         out->layer = CLASSIFY_LAYER_REGISTRY;
-        goto findings;
-    }
-    if (out->blocklist != NULL) {
-        out->reason = bl_domain ? EX_SPAMDETECTED : EX_BLOCKED;
-        out->layer = CLASSIFY_LAYER_PATTERN;
         goto findings;
     }
     for (size_t k = 0; k < NWEAK && c.len > 0; k++)
@@ -860,6 +888,11 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     if (reg != NULL) {
         out->reason = reg->reason;
         out->finding = reg->finding;
+        out->layer = CLASSIFY_LAYER_REGISTRY;
+    } else if (in->command != NULL && strcmp(in->command, "CONNECT") == 0 &&
+               (c.cls == '4' || c.cls == '5')) {
+        /* refused before any command: the client itself is not welcome */
+        out->reason = EX_BLOCKED;
         out->layer = CLASSIFY_LAYER_REGISTRY;
     }
 

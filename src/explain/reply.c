@@ -338,7 +338,8 @@ static const char *cmd_name(view_t w)
  * prefix ("host x said:"); lines before the one holding it are skipped. Returns 0, or -1
  * when no line holds a code or enhanced code (then nothing is set).
  */
-static int read_reply(view_t region, bool anywhere, arena_t *a, reply_t *out)
+static int read_reply_at(view_t region, bool anywhere, arena_t *a, reply_t *out,
+                         view_t *found)
 {
     size_t pos = 0, nlines = 0;
     view_t line;
@@ -350,6 +351,8 @@ static int read_reply(view_t region, bool anywhere, arena_t *a, reply_t *out)
     }
     if (at < 0)
         return -1;
+    if (found != NULL)
+        *found = line;
     tbuf_t *t = arena_alloc(a, sizeof *t);
     t->n = 0;
     tb_add(t, strip_codes(after(line, (size_t)at), out, true));
@@ -379,6 +382,11 @@ static int read_reply(view_t region, bool anywhere, arena_t *a, reply_t *out)
     out->text = arena_strndup(a, txt.p, txt.n);
     out->text_len = txt.n;
     return 0;
+}
+
+static int read_reply(view_t region, bool anywhere, arena_t *a, reply_t *out)
+{
+    return read_reply_at(region, anywhere, a, out, NULL);
 }
 
 /* The whole region as text, without a code (log lines whose reason is not a reply). */
@@ -759,9 +767,16 @@ int reply_parse(const char *buf, size_t len, arena_t *a, reply_t *out)
         r = parse_exim_reject(line, k, a, out);
     } else {
         out->form = REPLY_FORM_SMTP;
-        r = read_reply(in, true, a, out);
+        r = read_reply_at(in, true, a, out, &line);
         if (r == 0) {
-            /* "host mx.b[192.0.2.1] said:" or "mx.b [192.0.2.1] said:" before the reply */
+            /* "<rcpt>: host mx.b[192.0.2.1] said:" or "mx.b [192.0.2.1] said:" before the
+             * reply (Postfix and Exim bounces) */
+            view_t l = trim(line);
+            if (l.n > 0 && l.p[0] == '<') {
+                long gt = find(l, ">:");
+                if (gt > 0)
+                    out->recipient = dup_field(a, sub(l, 1, (size_t)gt - 1));
+            }
             long said = find(line, " said:");
             if (said >= 0) {
                 view_t h = sub(line, 0, (size_t)said);

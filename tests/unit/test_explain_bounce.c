@@ -587,9 +587,9 @@ static void test_maildir(void **state)
 /* ---------------------------------------------------------------------------- corpus */
 
 /* Agreement thresholds (fractions) the corpus test asserts. */
-#define MIN_RCPT_AGREE 0.95
+#define MIN_RCPT_AGREE 0.98
 #define MIN_STATUS_AGREE 0.95
-#define MIN_CODE_AGREE 0.90
+#define MIN_CODE_AGREE 0.92
 #define MIN_FEEDBACK_AGREE 0.95
 
 typedef struct erow {
@@ -662,8 +662,23 @@ typedef struct tally {
     size_t not_n, not_ok;
 } tally_t;
 
+/* Samples of maildir/not/ that are bounces after all: rb-issue-368-bug is a mailbox-full
+ * rejection in a layout sisimai does not read ("reject reason: Mailbox full" / "target mail
+ * address: ..."); we read it, with one recipient. */
+static const char *const not_but_bounce[] = {"maildir/not/rb-issue-368-bug.eml"};
+
 static void judge(tally_t *t, const char *sample, const bounce_t *b)
 {
+    for (size_t k = 0; k < sizeof not_but_bounce / sizeof not_but_bounce[0]; k++)
+        if (strcmp(sample, not_but_bounce[k]) == 0) {
+            t->not_n++;
+            if (b->nrcpts == 1 && b->kind == BOUNCE_KIND_FREEFORM)
+                t->not_ok++;
+            else
+                printf("  DIFF %s: expected one recipient read from the free text, got %zu\n",
+                       sample, b->nrcpts);
+            return;
+        }
     if (strncmp(sample, "maildir/not/", 12) == 0) {
         t->not_n++;
         if (b->nrcpts == 0)
@@ -727,6 +742,15 @@ static void run_buffer(tally_t *t, const char *sample, const unsigned char *buf,
     bounce_t b;
     t->msgs++;
     int rc = bounce_parse(buf, len, a, &b);
+    /* mailbox/size-1 and size-2 hold a lone space and "22": not mail, to be refused */
+    if (strncmp(sample, "mailbox/size-", 13) == 0) {
+        if (rc != -1) {
+            t->parse_fail++;
+            printf("  FAIL %s: not a message, but bounce_parse returned %d\n", sample, rc);
+        }
+        arena_free(a);
+        return;
+    }
     if (rc != 0) {
         t->parse_fail++;
         printf("  FAIL %s: bounce_parse returned %d\n", sample, rc);
@@ -801,7 +825,7 @@ static void test_corpus(void **state)
         arena_free(ma);
         free(buf);
     }
-    printf("corpus: %zu files + %zu mbox messages parsed, %zu failures\n", t.files, box_msgs,
+    printf("corpus: %zu files + %zu mbox messages read, %zu failures\n", t.files, box_msgs,
            t.parse_fail);
 #define RATE(ok, n) ((n) ? 100.0 * (double)(ok) / (double)(n) : 100.0)
     printf("  recipient count agrees: %zu/%zu (%.1f%%)\n", t.rcpt_ok, t.rcpt_n, RATE(t.rcpt_ok, t.rcpt_n));

@@ -147,7 +147,8 @@ static void classify_into(ex_result_t *r, int code, const char *status, const ch
     r->finding = c.finding;
     r->provider = c.provider;
     r->blocklist = c.blocklist;
-    r->hard = c.hard;
+    /* only a permanent failure can be a hard bounce: never a 2xx, 3xx or 4xx reply */
+    r->hard = c.hard && (code == 0 || code >= 500);
     r->layer = c.layer;
 }
 

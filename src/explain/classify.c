@@ -388,8 +388,8 @@ static const provider_t providers[] = {
      sizeof proofpoint_rules / sizeof *proofpoint_rules},
     {"mimecast", mimecast_hosts, "mimecast", mimecast_rules,
      sizeof mimecast_rules / sizeof *mimecast_rules},
-    {"barracuda", barracuda_hosts, "barracuda ?networks|barracuda reputation|"
-     "barracudacentral", barracuda_rules, sizeof barracuda_rules / sizeof *barracuda_rules},
+    /* no text: receivers everywhere quote Barracuda's reputation list and its URL */
+    {"barracuda", barracuda_hosts, NULL, barracuda_rules, sizeof barracuda_rules / sizeof *barracuda_rules},
     {"godaddy", godaddy_hosts, "\\bIB\\d{3}\\b|secureserver\\.net", godaddy_rules,
      sizeof godaddy_rules / sizeof *godaddy_rules},
     {"orange", orange_hosts, "\\b(OFR|LPN)\\d*_\\d{3}\\b|orange\\.fr", orange_rules,
@@ -500,6 +500,7 @@ static pcre2_code **prov_rule_re[NPROVIDERS];
 static pcre2_code *bl_re[NBLOCKLISTS];
 static pcre2_code *finding_re[NFINDING_PATS];
 static pcre2_code *mb_id_re;
+static pcre2_code *listing_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
 static pcre2_code *compile(const char *re)
@@ -539,6 +540,9 @@ static void compile_all(void)
         finding_re[i] = compile(finding_pats[i].re);
     /* the id mailblock puts in its replies: "(group.name)" */
     mb_id_re = compile("\\(([a-z]+\\.[a-z0-9_]+)\\)");
+    /* wording that makes a named blocklist the cause */
+    listing_re = compile("listed|listing|blocked|block ?list|black ?list|\\brbl\\b|dnsbl|"
+                         "reject|refused|denied|\\(s3150\\)|\\(s3140\\)");
 }
 
 /* ---- matching ---- */
@@ -765,6 +769,31 @@ static const char *mailblock_id(ctx_t *c)
 
 /* ---- entry ---- */
 
+/*
+ * Can the finding found in the text be the cause of a failure with this reason? A
+ * blocklist named beside "user unknown" is not the cause; SPF named in a reputation
+ * message is.
+ */
+static bool finding_fits(const char *f, ex_reason_t r)
+{
+    if (strncmp(f, "spf.", 4) == 0 || strcmp(f, "dkim") == 0 || strcmp(f, "dmarc") == 0)
+        return r == EX_AUTHFAILURE || r == EX_SPEEDING || r == EX_BADREPUTATION ||
+               r == EX_BLOCKED || r == EX_POLICYVIOLATION || r == EX_REJECTED;
+    if (strncmp(f, "client.no_tls", 13) == 0)
+        return r == EX_FAILEDSTARTTLS || r == EX_SECURITYERROR || r == EX_POLICYVIOLATION;
+    if (strncmp(f, "client.", 7) == 0 || strncmp(f, "helo.", 5) == 0)
+        return r == EX_BLOCKED || r == EX_REQUIREPTR || r == EX_BADREPUTATION ||
+               r == EX_SPAMDETECTED || r == EX_POLICYVIOLATION || r == EX_SYNTAXERROR ||
+               r == EX_SECURITYERROR || r == EX_REJECTED || r == EX_UNDEFINED;
+    if (strcmp(f, "sender.rhsbl") == 0)
+        return r == EX_BLOCKED || r == EX_SPAMDETECTED || r == EX_REJECTED ||
+               r == EX_POLICYVIOLATION;
+    if (strncmp(f, "sender.", 7) == 0)
+        return r == EX_REJECTED || r == EX_NOTCOMPLIANTRFC || r == EX_AUTHFAILURE ||
+               r == EX_BLOCKED || r == EX_POLICYVIOLATION || r == EX_SYNTAXERROR;
+    return true;
+}
+
 static bool temporary(const classify_in_t *in, char cls)
 {
     return cls == '4' || in->action == EX_ACTION_DELAYED;
@@ -820,7 +849,7 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     if (in->remote_mta != NULL)
         out->provider = classify_provider_of_host(in->remote_mta, strlen(in->remote_mta));
     for (size_t i = 0; out->provider == NULL && i < NPROVIDERS; i++)
-        if (c.len > 0 && match(&c, prov_text_re[i]))
+        if (c.len > 0 && prov_text_re[i] != NULL && match(&c, prov_text_re[i]))
             out->provider = providers[i].name;
     /* the blocklist named in the text */
     bool bl_domain = false;
@@ -859,7 +888,7 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     }
     /* 3. a named blocklist, strong patterns, specific registry codes, weak patterns, the rest
      * of the registry, the command */
-    if (out->blocklist != NULL) {
+    if (out->blocklist != NULL && match(&c, listing_re)) {
         out->reason = EX_BLOCKED;
         out->layer = CLASSIFY_LAYER_PATTERN;
         goto findings;
@@ -900,14 +929,22 @@ findings:
     /* the finer finding, when the text names the check */
     if (out->finding == NULL && c.len > 0) {
         for (size_t k = 0; k < NFINDING_PATS; k++)
-            if (match(&c, finding_re[k])) {
+            if (finding_fits(finding_pats[k].finding, out->reason) &&
+                match(&c, finding_re[k])) {
                 out->finding = finding_pats[k].finding;
                 break;
             }
     }
-    if (out->blocklist != NULL && (out->finding == NULL ||
-                                   strcmp(out->finding, "client.ptr_generic") == 0))
+    /* a named list is the cause of a block (a dynamic-looking name is then its reason) */
+    if (out->blocklist != NULL && out->reason == EX_BLOCKED &&
+        (out->finding == NULL || strcmp(out->finding, "client.ptr_generic") == 0 ||
+         strcmp(out->finding, "client.dnsbl") == 0))
         out->finding = bl_domain ? "sender.rhsbl" : "client.dnsbl";
+    /* a refusal of the envelope sender, worded only as "denied" or "blocked" */
+    if (out->layer == CLASSIFY_LAYER_PATTERN && out->reason == EX_BLOCKED &&
+        out->blocklist == NULL && out->finding == NULL && in->command != NULL &&
+        strcmp(in->command, "MAIL") == 0)
+        out->reason = EX_REJECTED;
     if (out->finding != NULL && strcmp(out->finding, "message.too_big") != 0 &&
         out->reason == EX_MESGTOOBIG)
         out->finding = "message.too_big";

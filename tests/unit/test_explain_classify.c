@@ -248,6 +248,28 @@ static const ccase_t cases[] = {
      NULL, NULL, NULL, 0},
     {"mx.example.net", "550 5.7.23 SPF validation failed", "authfailure", "spf.mailfrom",
      NULL, NULL, NULL, 0},
+    /* a DSN's Diagnostic-Code field */
+    {"mx.example.net", "Diagnostic-Code: smtp; 550 5.1.1 <a@example.net>: Recipient address "
+     "rejected: User unknown in local recipient table", "userunknown", "-", "-", "-", NULL, 1},
+    /* a list named beside an unknown user is not the cause */
+    {"mx.example.net", "550 5.1.1 <a@example.net>: User unknown; see "
+     "https://www.spamhaus.org/ for our policy", "userunknown", "-", "-", NULL, NULL, 1},
+    /* DNSBLs by host name */
+    {"mx.example.net", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+     "b.barracudacentral.org", "blocked", "client.dnsbl", "-", "Barracuda", NULL, 0},
+    {"mx.example.net", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+     "dnsbl.sorbs.net", "blocked", "client.dnsbl", "-", "SORBS", NULL, 0},
+    {"mx.example.net", "550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+     "pbl.spamhaus.org", "blocked", "client.dnsbl", "-", "Spamhaus PBL", NULL, 0},
+    {"mx.example.net", "554 5.7.1 Service unavailable; Sender address [s@example.org] "
+     "blocked using dbl.spamhaus.org", "blocked", "sender.rhsbl", "-", "Spamhaus DBL", NULL,
+     0},
+    {"mx.example.net", "550 5.7.1 Client host [192.0.2.1] blocked using psbl.surriel.com",
+     "blocked", "client.dnsbl", "-", "PSBL", NULL, 0},
+    /* Postfix's generic-PTR wording of reject_unknown_client_hostname and friends */
+    {"mx.example.net", "554 5.7.1 <dyn-192-0-2-1.pool.example.net[192.0.2.1]>: Client host "
+     "rejected: Generic reverse DNS, use your ISP's relay", "requireptr",
+     "client.ptr_generic", "-", "-", NULL, 0},
     {"mx.example.net", "550 Requested action not taken", "undefined", "-", "-", "-", "none",
      0},
 };
@@ -526,7 +548,10 @@ static void test_suite_provider_replies(void **state)
             doc = sep != NULL ? sep + 4 : NULL;
             while (*item == ' ')
                 item++;
-            if (item[0] != '-' || item[1] != ' ' || item[2] < '2' || item[2] > '5')
+            /* a quoted reply: "- " and a reply code ("- 5.7.606-649 ..." names a range) */
+            if (item[0] != '-' || item[1] != ' ' || item[2] < '2' || item[2] > '5' ||
+                item[3] < '0' || item[3] > '9' || item[4] < '0' || item[4] > '9' ||
+                (item[5] != ' ' && item[5] != '-'))
                 continue;
             item += 2;
             char low[4096];

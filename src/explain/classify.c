@@ -501,6 +501,8 @@ static pcre2_code *bl_re[NBLOCKLISTS];
 static pcre2_code *finding_re[NFINDING_PATS];
 static pcre2_code *mb_id_re;
 static pcre2_code *listing_re;
+static pcre2_code *poor_rep_re;
+static pcre2_code *temp_dns_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
 static pcre2_code *compile(const char *re)
@@ -543,6 +545,10 @@ static void compile_all(void)
     /* wording that makes a named blocklist the cause */
     listing_re = compile("listed|listing|blocked|block ?list|black ?list|\\brbl\\b|dnsbl|"
                          "reject|refused|denied|\\(s3150\\)|\\(s3140\\)");
+    /* ... unless it says the address has a poor score there (a reputation service) */
+    poor_rep_re = compile("(poor|low|bad) (e-?mail )?reputation");
+    /* the gate's reply when a check could not finish (policy_reply_text, temp) */
+    temp_dns_re = compile("^temporary dns failure while checking");
 }
 
 /* ---- matching ---- */
@@ -866,6 +872,9 @@ void classify_reply(const classify_in_t *in, classify_t *out)
         out->finding = id;
         out->reason = reason_of_finding(id);
         out->layer = CLASSIFY_LAYER_MAILBLOCK;
+        /* the gate could not finish the check: DNS, not the finding, is the cause */
+        if (match(&c, temp_dns_re))
+            out->reason = EX_NETWORKERROR;
         goto done;
     }
     if (c.cls == '2') {
@@ -888,7 +897,7 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     }
     /* 3. a named blocklist, strong patterns, specific registry codes, weak patterns, the rest
      * of the registry, the command */
-    if (out->blocklist != NULL && match(&c, listing_re)) {
+    if (out->blocklist != NULL && match(&c, listing_re) && !match(&c, poor_rep_re)) {
         out->reason = EX_BLOCKED;
         out->layer = CLASSIFY_LAYER_PATTERN;
         goto findings;

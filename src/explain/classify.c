@@ -68,7 +68,8 @@ static const rule_t strong_rules[] = {
     R("authenticat\\w* (required|failed|failure|credentials|is required|turned on|not allowed)|"
       "authentification|credentials|password|log ?in (with|through)|login attempts|"
       "identity changes|not authorized to (send mail, authentication|perform)|"
-      "unauthenticated senders|verification failure|not subscribed to ses",
+      "unauthenticated senders|verification failure|not subscribed to ses|"
+      "turn on .{0,20}authentication",
       EX_SECURITYERROR, NULL),
     /* reverse DNS */
     R("\\bptr\\b|\\bptr-records?|reverse (dns|lookup|name)|\\brdns\\b|forward dns|fcrdns|"
@@ -97,7 +98,7 @@ static const rule_t strong_rules[] = {
       "invalid mime|improperly-formatted|unnecessary base64|invalid characters",
       EX_CONTENTERROR, NULL),
     R("rfc ?5322|rfc ?2822|rfc ?822|not rfc.{0,10}compliant|non-?compliant|duplicate header|"
-      "(multiple|missing|no|blank) .{0,20}(from:|message-id|date:|header)|"
+      "(multiple|missing|no|blank) .{0,30}(from:|message-id|date:|header)|"
       "encoded-word|unicode character in a disallowed header|headers are not",
       EX_NOTCOMPLIANTRFC, NULL),
     R("reputation|user complaints", EX_BADREPUTATION, NULL),
@@ -109,7 +110,7 @@ static const rule_t strong_rules[] = {
       EX_TOOMANYCONN, NULL),
     R("rate limit|too (fast|quickly)|slow(er)? down|try again slower|excessive volume|"
       "(sending|relay|submission|daily|hourly|message) (quota|limit) (exceeded|reached)|"
-      "sent too many|too many (messages (per|this|in)|to too many)|receiving mail at a rate|"
+      "sent too many|too many (messages (per|this|in)|to too many)|receiving mail at a rate|at a rate that prevents|"
       "messages per (session|hour)|per hour message|daily limit|"
       "exceeded (the )?permitted", EX_SPEEDING, NULL),
     /* mailbox */
@@ -120,7 +121,8 @@ static const rule_t strong_rules[] = {
       "storage allocation|too much mail data|too many messages on the server|"
       "does not have enough space|boite du destinataire pleine|mail ?file size|mailbox size",
       EX_MAILBOXFULL, NULL),
-    R("suspend|disabled|deactivat|frozen|\\blocked\\b|terminated|archived|archivee|"
+    R("suspend|(account|mailbox|user|recipient|address)\\b.{0,30}disabled|"
+      "disabled (account|mailbox|user)|deactivat|frozen|\\blocked\\b|terminated|archived|archivee|"
       "discontinued|inactive (account|user|mailbox)|(account|mailbox) is inactive|"
       "is inactive|temporarily inactive|account (is )?bloque|account isblocked|"
       "no longer (valid|accepts mail|active)", EX_SUSPEND, NULL),
@@ -131,7 +133,8 @@ static const rule_t strong_rules[] = {
     /* the sender's address (before the generic "does not exist" of recipients) */
     R("sender (address|domain|e-?mail)|domain of sender|\\bmail from\\b.{0,40}"
       "(rejected|not|invalid|denied)|envelope (sender|from|blocked)|bogus mail from|"
-      "null sender|empty envelope|\\bbatv\\b|sender verify|sender (was )?rejected|"
+      "null sender|empty envelope|\\bbatv\\b|sender verify|sender (was )?(rejected|denied|blocked)|"
+      "unresolvable (rfc.?5321 )?domain|"
       "invalid sender|unroutable sender|sender not|emetteur invalide|"
       "responsible address|from: domain|third-party dsn|unsigned dsn|"
       "senders? (isn'?t|is not|not) (on|in)|fully qualified (e-?mail )?address required|"
@@ -146,7 +149,7 @@ static const rule_t strong_rules[] = {
     /* recipient */
     R("user(name)? (unknown|not found|not known|does not exist|doesn'?t (exist|have)|"
       "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e-?mail)|"
-      "no such (user|mailbox|recipient|address|person)|(mailbox|recipient|address|account|"
+      "no such (user|mailbox|recipient|address|person)|unknown or illegal alias|unknown alias|(mailbox|recipient|address|account|"
       "e-?mail address|email account) (that you tried to reach )?(does not exist|"
       "doesn'?t exist|not found|not exist|unknown|invalid|unavailable|is unavailable|"
       "not present|is not valid|could not be found|is wrong|not ok|refuses)|"
@@ -192,11 +195,11 @@ static const rule_t weak_rules[] = {
       EX_POLICYVIOLATION, NULL),
     R("loops back to myself|mail exchanger|create a mail loop|forwarding loop broken",
       EX_SYSTEMERROR, NULL),
-    R("loop|too many hops|hop count|no route to host|host is unreachable|name server|"
+    R("loop|too many hops|hop count|\\d+ hops|no route to host|host is unreachable|name server|"
       "lookup fail|dns (failure|query failed)|could not connect|routing|"
       "unrouteable mail domain|unable to resolve|dns records for the destination",
       EX_NETWORKERROR, NULL),
-    R("expired|timed? ?out|too long|giving up|has been delayed|message delayed|"
+    R("expired|timed? ?out|(in|on) the queue too long|too long in (the )?queue|giving up|has been delayed|message delayed|"
       "failing for a long time|could not be delivered for|not reachable within|"
       "retry time|delivery attempts will continue|multiple retries|not been collected|"
       "server did not respond|failed to deliver to domain|could not find a gateway",
@@ -209,8 +212,9 @@ static const rule_t weak_rules[] = {
       "queue file write error|transaction failed|unable to connect|timeout waiting|"
       "try again later|temporar(il)?y (local )?(problem|unavailable|failure)|"
       "service (currently )?(unavailable|not available)|server busy|insufficient|"
-      "encountered an error|can'?t create",
+      "encountered an error|can'?t create|system problem",
       EX_SYSTEMERROR, NULL),
+    R("\\b(helo|ehlo)\\b", EX_BLOCKED, NULL),
     R("\\bblocked\\b|\\bbanned\\b|denied|refused|go away|\\bdynamic\\b|zombie|open proxy|"
       "client host rejected|helo command rejected|not allowed to connect|"
       "confirm this mail server|(not currently )?accepting (mail|connections) from|"
@@ -248,6 +252,7 @@ static const rule_t google_rules[] = {
     RC(0, 5, 4, 4, "helo|ehlo", EX_BLOCKED, "helo.syntax"),
     RC(0, 2, 3, 3, "size", EX_EXCEEDLIMIT, NULL),
     R("ipv6 sending guidelines", EX_REQUIREPTR, NULL),
+    R("protocol violation|unrecognized authentication type|xoauth", EX_SYNTAXERROR, NULL),
     R("unusual rate of (unsolicited )?mail", EX_BLOCKED, NULL),
     R("not in whitelist|closing connection\\. this usually indicates a denial", EX_BLOCKED, NULL),
     R("connection expired", EX_EXPIRED, NULL),
@@ -471,7 +476,8 @@ static const fpat_t finding_pats[] = {
      "hosts? with dynamic|ptr.{0,40}dynamic", "client.ptr_generic"},
     {"(helo|ehlo).{0,60}(invalid|syntax|argument|bad)|bad helo|invalid (helo|ehlo)",
      "helo.syntax"},
-    {"(helo|ehlo).{0,60}(fully.qualified|fqdn)|need fully-qualified hostname",
+    {"(helo|ehlo).{0,60}(fully.qualified|fqdn|requires? (a )?domain)|"
+     "need fully-qualified hostname",
      "helo.not_fqdn"},
     {"(helo|ehlo).{0,60}(host not found|no dns|does not resolve|unknown host|"
      "not found)", "helo.no_dns"},
@@ -900,6 +906,15 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     if (out->blocklist != NULL && match(&c, listing_re) && !match(&c, poor_rep_re)) {
         out->reason = EX_BLOCKED;
         out->layer = CLASSIFY_LAYER_PATTERN;
+        goto findings;
+    }
+    /* X.1.7 and X.1.8 say the envelope sender is at fault; generic wording such as
+     * "invalid address" must not turn them into a recipient problem */
+    if (c.subject == 1 && (c.detail == 7 || c.detail == 8) && c.cls != '2') {
+        const reg_t *sr = registry_find(c.cls, c.subject, c.detail);
+        out->reason = sr->reason;
+        out->finding = NULL;
+        out->layer = CLASSIFY_LAYER_REGISTRY;
         goto findings;
     }
     for (size_t k = 0; k < NSTRONG && c.len > 0; k++)

@@ -657,7 +657,7 @@ static int parse_exim_reject(view_t line, long rj, arena_t *a, reply_t *out)
 static int parse_sendmail(view_t line, arena_t *a, reply_t *out)
 {
     out->form = REPLY_FORM_SENDMAIL;
-    out->recipient = dup_field(a, unbracket(field(line, "to=", ",")));
+    out->recipient = dup_field(a, unbracket(field(line, " to=", ",")));
     host_ip(field(line, "relay=", ","), a, &out->remote_name, &out->remote_ip);
     long s = find(line, "stat=");
     view_t st = after(line, (size_t)s + 5);
@@ -724,15 +724,21 @@ static void reset(reply_t *out)
 }
 
 /* Offset of the Exim log marker "** " or "== " (after a blank or at the line's start)
- * before an address, or -1. */
+ * before a delivery address (a@b, a file or a pipe), or -1. */
 static long exim_mark(view_t line)
 {
     for (size_t i = 0; i + 4 <= line.n; i++) {
         if ((i == 0 || line.p[i - 1] == ' ') &&
             ((line.p[i] == '*' && line.p[i + 1] == '*') ||
              (line.p[i] == '=' && line.p[i + 1] == '=')) &&
-            line.p[i + 2] == ' ' && !is_space(line.p[i + 3]))
-            return (long)i;
+            line.p[i + 2] == ' ' && !is_space(line.p[i + 3])) {
+            size_t e = i + 3;
+            bool addr = line.p[e] == '/' || line.p[e] == '|';
+            for (; e < line.n && !is_space(line.p[e]); e++)
+                addr = addr || line.p[e] == '@';
+            if (addr)
+                return (long)i;
+        }
     }
     return -1;
 }
@@ -753,7 +759,11 @@ int reply_parse(const char *buf, size_t len, arena_t *a, reply_t *out)
         return -1;
     int r;
     long k;
-    if (find(line, " to=<") >= 0 && find(line, "status=") >= 0) {
+    if (reply_start(line, false) >= 0) {
+        /* a reply: its text may quote anything, log keywords included */
+        k = -1;
+        r = 1;
+    } else if (find(line, " to=<") >= 0 && find(line, "status=") >= 0) {
         r = parse_postfix_smtp(line, a, out);
     } else if ((k = find(line, "reject: ")) >= 0 && find(after(line, (size_t)k), " from ") >= 0) {
         r = parse_postfix_smtpd(line, k, a, out);
@@ -763,9 +773,14 @@ int reply_parse(const char *buf, size_t len, arena_t *a, reply_t *out)
         r = parse_sendmail_reject(line, a, out);
     } else if ((k = exim_mark(line)) >= 0) {
         r = parse_exim(line, k, a, out);
-    } else if ((k = find(line, " rejected ")) >= 0 && (find(line, "H=") >= 0 || find(line, " from [") >= 0)) {
+    } else if ((k = find(line, " rejected ")) >= 0 &&
+               (find(line, " H=") >= 0 || find(line, "rejected EHLO from [") >= 0 ||
+                find(line, "rejected HELO from [") >= 0)) {
         r = parse_exim_reject(line, k, a, out);
     } else {
+        r = 1;
+    }
+    if (r == 1) {
         out->form = REPLY_FORM_SMTP;
         r = read_reply_at(in, true, a, out, &line);
         if (r == 0) {

@@ -188,6 +188,18 @@ static const rcase_t cases[] = {
      "<s@bad.example>... Domain of sender address s@bad.example does not exist", NULL, NULL,
      NULL, NULL, "192.0.2.4", NULL, "s@bad.example", "MAIL", EX_ACTION_FAILED},
 
+    /* a reply that quotes log keywords stays a reply */
+    {"550 5.7.1 Message rejected from [192.0.2.1] H=x; NOQUEUE: reject: RCPT from y", 0,
+     REPLY_FORM_SMTP, 550, "5.7.1",
+     "Message rejected from [192.0.2.1] H=x; NOQUEUE: reject: RCPT from y", NONE, NULL,
+     EX_ACTION_FAILED},
+    {"554 5.7.1 a == b and c ** d status= to=<x>", 0, REPLY_FORM_SMTP, 554, "5.7.1",
+     "a == b and c ** d status= to=<x>", NONE, NULL, EX_ACTION_FAILED},
+    /* a DSN field */
+    {"Diagnostic-Code: smtp; 550 5.1.1 <a@example.net>: Recipient address rejected", 0,
+     REPLY_FORM_SMTP, 550, "5.1.1", "<a@example.net>: Recipient address rejected", NONE, NULL,
+     EX_ACTION_FAILED},
+
     /* no reply in it */
     {"", -1, REPLY_FORM_SMTP, 0, NULL, NULL, NONE, NULL, EX_ACTION_UNKNOWN},
     {"\n\n  \n", -1, REPLY_FORM_SMTP, 0, NULL, NULL, NONE, NULL, EX_ACTION_UNKNOWN},

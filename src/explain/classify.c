@@ -376,7 +376,8 @@ static const rule_t tencent_rules[] = {
 
 static const provider_t providers[] = {
     {"google", google_hosts,
-     "support\\.google\\.com|\\bgsmtp\\b|\\bgmail\\b|google workspace|google's",
+     "support\\.google\\.com|\\bgsmtp\\b|gmail (requires|has detected)|google workspace|"
+     "google's",
      google_rules, sizeof google_rules / sizeof *google_rules},
     {"microsoft", microsoft_hosts,
      "aka\\.ms/|protection\\.outlook\\.com|\\(s3150\\)|\\(s3140\\)|\\(as\\d{3,}\\)|"
@@ -387,21 +388,22 @@ static const provider_t providers[] = {
      "postmaster\\.yahoo(inc)?\\.com|senders\\.yahooinc\\.com|\\[?tss0\\d\\b|"
      "\\[ph0\\d\\]|\\[bl2\\d\\]|yahoo requires|yahoo\\.com account",
      yahoo_rules, sizeof yahoo_rules / sizeof *yahoo_rules},
-    {"apple", apple_hosts, "support\\.apple\\.com|@icloud\\.com|\\[hme\\d\\]|\\[cs0\\d\\]",
+    {"apple", apple_hosts, "support\\.apple\\.com|\\[hme\\d\\]|\\[cs0\\d\\]",
      apple_rules, sizeof apple_rules / sizeof *apple_rules},
     {"proofpoint", proofpoint_hosts, "proofpoint|pphosted", proofpoint_rules,
      sizeof proofpoint_rules / sizeof *proofpoint_rules},
     {"mimecast", mimecast_hosts, "mimecast", mimecast_rules,
      sizeof mimecast_rules / sizeof *mimecast_rules},
     /* no text: receivers everywhere quote Barracuda's reputation list and its URL */
-    {"barracuda", barracuda_hosts, NULL, barracuda_rules, sizeof barracuda_rules / sizeof *barracuda_rules},
+    {"barracuda", barracuda_hosts, NULL, barracuda_rules,
+     sizeof barracuda_rules / sizeof *barracuda_rules},
     {"godaddy", godaddy_hosts, "\\bIB\\d{3}\\b|secureserver\\.net", godaddy_rules,
      sizeof godaddy_rules / sizeof *godaddy_rules},
-    {"orange", orange_hosts, "\\b(OFR|LPN)\\d*_\\d{3}\\b|orange\\.fr", orange_rules,
+    {"orange", orange_hosts, "\\b(OFR|LPN)\\d*_\\d{3}\\b", orange_rules,
      sizeof orange_rules / sizeof *orange_rules},
-    {"cox", cox_hosts, "\\bcox\\.net\\b|\\bcxbl\\b", cox_rules,
+    {"cox", cox_hosts, "\\bcox\\.net/|\\bcx(bl|dns|sndr)\\b", cox_rules,
      sizeof cox_rules / sizeof *cox_rules},
-    {"tencent", tencent_hosts, "\\bqq\\.com\\b|mail\\.qq\\.com", tencent_rules,
+    {"tencent", tencent_hosts, "service\\.mail\\.qq\\.com|help\\.mail\\.qq\\.com", tencent_rules,
      sizeof tencent_rules / sizeof *tencent_rules},
     {"messagelabs", messagelabs_hosts, "messagelabs", NULL, 0},
 };

@@ -271,6 +271,11 @@ static const ccase_t cases[] = {
     {"mx.example.net", "554 5.7.1 <dyn-192-0-2-1.pool.example.net[192.0.2.1]>: Client host "
      "rejected: Generic reverse DNS, use your ISP's relay", "requireptr",
      "client.ptr_generic", "-", "-", NULL, 0},
+    /* an address at a provider's domain does not make the provider the replier */
+    {"mx.example.net", "550 5.7.1 <someone@gmail.com>: Sender address rejected: Access "
+     "denied", "rejected", NULL, "-", "-", NULL, 0},
+    {NULL, "550 5.1.1 <someone@icloud.com>: Recipient address rejected: User unknown",
+     "userunknown", NULL, "-", "-", NULL, 1},
     {"mx.example.net", "550 Requested action not taken", "undefined", "-", "-", "-", "none",
      0},
 };

@@ -19,18 +19,24 @@
 /* ---- rules ---- */
 
 typedef struct rule {
-    const char *re;     /* caseless PCRE2; NULL: the codes alone decide */
+    const char *re; /* caseless PCRE2; NULL: the codes alone decide */
     ex_reason_t reason;
     const char *finding;
-    char cls;           /* enhanced class '4' or '5' required, 0: any */
-    short subject;      /* required enhanced subject, -1: any */
-    short dmin, dmax;   /* required detail range, -1: any */
+    char cls;         /* enhanced class '4' or '5' required, 0: any */
+    short subject;    /* required enhanced subject, -1: any */
+    short dmin, dmax; /* required detail range, -1: any */
 } rule_t;
 
 /* text only */
-#define R(re, reason, finding) {re, reason, finding, 0, -1, -1, -1}
+#define R(re, reason, finding)                                                                     \
+    {                                                                                              \
+        re, reason, finding, 0, -1, -1, -1                                                         \
+    }
 /* codes (class, subject, detail range) and optional text */
-#define RC(cls, subj, dmin, dmax, re, reason, finding) {re, reason, finding, cls, subj, dmin, dmax}
+#define RC(cls, subj, dmin, dmax, re, reason, finding)                                             \
+    {                                                                                              \
+        re, reason, finding, cls, subj, dmin, dmax                                                 \
+    }
 
 #define SPAM_WORD "spam(?!haus|cop|rats| ?trap|cannibal)"
 
@@ -40,24 +46,28 @@ typedef struct rule {
  */
 static const rule_t strong_rules[] = {
     R("out of (the )?office|away (on vacation|until|from)|\\bon vacation\\b|auto-?reply|"
-      "traveling for work", EX_VACATION, NULL),
+      "traveling for work",
+      EX_VACATION, NULL),
     R("suppress(ed|ion) list|on (our|the) suppression", EX_SUPPRESSED, NULL),
     R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD, EX_SPAMDETECTED, NULL),
     R("virus|malware|infected|malicious[ _](url|content|attachment|code)|"
       "potentially executable|executable (attachment|content)|used by recent viruses",
       EX_VIRUSDETECTED, NULL),
     R("procmail|maildrop|command (died|failed)|command output|\\bpipe to\\b|x-unix;|"
-      "mailer error", EX_MAILERERROR, NULL),
+      "mailer error",
+      EX_MAILERERROR, NULL),
     /* the sender's own address or domain */
     R("(sender|e-?mail) address (has been |is )?(black ?listed|on .*black ?list)|"
       "sender (is )?(in my )?black ?list|sender blacklisted|address that has been "
-      "blacklisted|sender is spammer", EX_REJECTED, NULL),
+      "blacklisted|sender is spammer",
+      EX_REJECTED, NULL),
     R("sender .{0,40}null ?mx|null ?mx.{0,40}sender", EX_REJECTED, "sender.null_mx"),
     R("null ?mx|(host|domain)(/domain)? does not accept mail|accepts no mail|"
       "mail receiving disabled|no mx record|name server: \\.: host not found",
       EX_NOTACCEPT, NULL),
     R("not accepting any mail|refuses? to receive|recipient preferences|user rules|"
-      "blocked by the recipient|only accepting mail from", EX_FILTERED, NULL),
+      "blocked by the recipient|only accepting mail from",
+      EX_FILTERED, NULL),
     /* authentication of the mail (SPF, DKIM, DMARC) */
     R("\\bdmarc\\b|\\bspf\\b|sender policy framework|\\bdkim\\b|domainkeys|"
       "is not allowed to send (mail\\.|from <)|unauthenticated (e-?mail|mail|message)|"
@@ -68,18 +78,21 @@ static const rule_t strong_rules[] = {
     R("authenticat\\w* (required|failed|failure|credentials|is required|turned on|not allowed)|"
       "authentification|credentials|password|log ?in (with|through)|login attempts|"
       "identity changes|not authorized to (send mail, authentication|perform)|"
-      "unauthenticated senders|verification failure|not subscribed to ses",
+      "unauthenticated senders|verification failure|not subscribed to ses|"
+      "turn on .{0,20}authentication",
       EX_SECURITYERROR, NULL),
     /* reverse DNS */
     R("\\bptr\\b|\\bptr-records?|reverse (dns|lookup|name)|\\brdns\\b|forward dns|fcrdns|"
       "mismatch(es)? (the )?client ip|unverifi?y?able sending|"
       "cannot find your (reverse )?hostname|ip name lookup failed|cannot resolve your address|"
-      "unresolvable relay host|generic dns", EX_REQUIREPTR, NULL),
+      "unresolvable relay host|generic dns",
+      EX_REQUIREPTR, NULL),
     R("syntax error|no commands allowed to pipeline", EX_SYNTAXERROR, NULL),
     /* TLS */
     R("starttls|\\btls\\b.{0,40}(required|must|not supported)|must .{0,20}\\btls\\b|"
       "encryption (required|needed)|mta-sts|\\bdane\\b|tlsa-invalid|dnssec-invalid|"
-      "certificate", EX_FAILEDSTARTTLS, NULL),
+      "certificate",
+      EX_FAILEDSTARTTLS, NULL),
     /* relaying */
     R("relay(ing)? (access )?(is )?(denied|not permitted|prohibited|not allowed)|"
       "unable to relay|(not permitted|not allowed) to relay|no relaying|open relay|"
@@ -87,17 +100,19 @@ static const rule_t strong_rules[] = {
       "not configured to relay|relay (denied|not permitted)|"
       "requires authentication when attempting to send to a non-local|"
       "list of allowed rcpthosts?|not (a )?local host|mail relay denied|"
-      "specified domain is not allowed", EX_NORELAYING, NULL),
+      "specified domain is not allowed",
+      EX_NORELAYING, NULL),
     /* moved */
     R("has moved|no longer on (this )?server|has been replaced by|moved permanently|"
-      "changed (his|her|their) (e-?mail )?address", EX_HASMOVED, NULL),
+      "changed (his|her|their) (e-?mail )?address",
+      EX_HASMOVED, NULL),
     /* header and format rules */
     R("header (size|line).{0,20}exceed|exceeds? .{0,30}header .{0,10}(size|limit|name)|"
       "header size exceeds|mime complexity|8-?bit data in (message )?header|"
       "invalid mime|improperly-formatted|unnecessary base64|invalid characters",
       EX_CONTENTERROR, NULL),
     R("rfc ?5322|rfc ?2822|rfc ?822|not rfc.{0,10}compliant|non-?compliant|duplicate header|"
-      "(multiple|missing|no|blank) .{0,20}(from:|message-id|date:|header)|"
+      "(multiple|missing|no|blank) .{0,30}(from:|message-id|date:|header)|"
       "encoded-word|unicode character in a disallowed header|headers are not",
       EX_NOTCOMPLIANTRFC, NULL),
     R("reputation|user complaints", EX_BADREPUTATION, NULL),
@@ -109,9 +124,11 @@ static const rule_t strong_rules[] = {
       EX_TOOMANYCONN, NULL),
     R("rate limit|too (fast|quickly)|slow(er)? down|try again slower|excessive volume|"
       "(sending|relay|submission|daily|hourly|message) (quota|limit) (exceeded|reached)|"
-      "sent too many|too many (messages (per|this|in)|to too many)|receiving mail at a rate|"
+      "sent too many|too many (messages (per|this|in)|to too many)|receiving mail at a rate|at a "
+      "rate that prevents|"
       "messages per (session|hour)|per hour message|daily limit|"
-      "exceeded (the )?permitted", EX_SPEEDING, NULL),
+      "exceeded (the )?permitted",
+      EX_SPEEDING, NULL),
     /* mailbox */
     R("mail system full|system storage|insufficient system", EX_SYSTEMFULL, NULL),
     R("quota|mailbox (is |was )?full|full mailbox|mailfolder is full|mailbox .{0,20}"
@@ -120,10 +137,12 @@ static const rule_t strong_rules[] = {
       "storage allocation|too much mail data|too many messages on the server|"
       "does not have enough space|boite du destinataire pleine|mail ?file size|mailbox size",
       EX_MAILBOXFULL, NULL),
-    R("suspend|disabled|deactivat|frozen|\\blocked\\b|terminated|archived|archivee|"
+    R("suspend|(account|mailbox|user|recipient|address)\\b.{0,30}disabled|"
+      "disabled (account|mailbox|user)|deactivat|frozen|\\blocked\\b|terminated|archived|archivee|"
       "discontinued|inactive (account|user|mailbox)|(account|mailbox) is inactive|"
       "is inactive|temporarily inactive|account (is )?bloque|account isblocked|"
-      "no longer (valid|accepts mail|active)", EX_SUSPEND, NULL),
+      "no longer (valid|accepts mail|active)",
+      EX_SUSPEND, NULL),
     R("mesgtoobig|(message|mail|file) (size|is too (big|large)|too (big|large)|"
       "length exceeds)|size (limit|exceeds)|exceeded (the )?max(imum)? .{0,20}size|"
       "max(imum)? message size|line limit exceeded|taille limite",
@@ -131,22 +150,27 @@ static const rule_t strong_rules[] = {
     /* the sender's address (before the generic "does not exist" of recipients) */
     R("sender (address|domain|e-?mail)|domain of sender|\\bmail from\\b.{0,40}"
       "(rejected|not|invalid|denied)|envelope (sender|from|blocked)|bogus mail from|"
-      "null sender|empty envelope|\\bbatv\\b|sender verify|sender (was )?rejected|"
+      "null sender|empty envelope|\\bbatv\\b|sender verify|sender (was )?(rejected|denied|blocked)|"
+      "unresolvable (rfc.?5321 )?domain|"
       "invalid sender|unroutable sender|sender not|emetteur invalide|"
       "responsible address|from: domain|third-party dsn|unsigned dsn|"
       "senders? (isn'?t|is not|not) (on|in)|fully qualified (e-?mail )?address required|"
-      "senderfilterconfig|not a registered gateway user", EX_REJECTED, NULL),
+      "senderfilterconfig|not a registered gateway user",
+      EX_REJECTED, NULL),
     R("not found, try again|name service error|temporary failure in name resolution|"
-      "servfail", EX_NETWORKERROR, NULL),
+      "servfail",
+      EX_NETWORKERROR, NULL),
     R("host (or domain name )?(unknown|not found)|unknown host|(domain|host) "
       "(does not exist|not found|unknown|must exist|is not reachable|unreachable)|"
       "no such domain|unroute?able address|name or service not known|"
       "domain name not found|nxdomain|mail domain .{0,30}unknown|unknown domain|"
-      "domain may not exist|domain must exist", EX_HOSTUNKNOWN, NULL),
+      "domain may not exist|domain must exist",
+      EX_HOSTUNKNOWN, NULL),
     /* recipient */
     R("user(name)? (unknown|not found|not known|does not exist|doesn'?t (exist|have)|"
       "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e-?mail)|"
-      "no such (user|mailbox|recipient|address|person)|(mailbox|recipient|address|account|"
+      "no such (user|mailbox|recipient|address|person)|unknown or illegal alias|unknown "
+      "alias|(mailbox|recipient|address|account|"
       "e-?mail address|email account) (that you tried to reach )?(does not exist|"
       "doesn'?t exist|not found|not exist|unknown|invalid|unavailable|is unavailable|"
       "not present|is not valid|could not be found|is wrong|not ok|refuses)|"
@@ -162,7 +186,8 @@ static const rule_t strong_rules[] = {
       "no valid recipients|not a local (address|user)|invalid or unknown|"
       "address not present|invalid/inactive|recipient address rejected|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
-      "couldn'?t be found|resolver\\.adr", EX_USERUNKNOWN, NULL),
+      "couldn'?t be found|resolver\\.adr",
+      EX_USERUNKNOWN, NULL),
     R("blocked by (our|the) (spam )?filter", EX_SPAMDETECTED, NULL),
     /* content */
     R("uribl|surbl|blacklisted url|url.{0,20}(listed|black ?list)", EX_SPAMDETECTED, NULL),
@@ -173,7 +198,8 @@ static const rule_t weak_rules[] = {
     R("user rules|recipient preferences|refuses to receive|only accepting mail from|"
       "restricted|not accepting any mail|blocked by the recipient|user reject|"
       "protected by|extended inactivity|resolver\\.rst\\.notauthorized|"
-      "message filtered$", EX_FILTERED, NULL),
+      "message filtered$",
+      EX_FILTERED, NULL),
     R("(ips?|host|server|network|remotehost|client|access ip)\\b.{0,40}(blocked|banned|"
       "listed|black ?listed|rejected|not allowed|refused|denied)|invalid ip|suspiciously|"
       "after initial connection|initial (server )?greeting|not accepting connections|"
@@ -181,36 +207,41 @@ static const rule_t weak_rules[] = {
       "blocked using|listed (in|on|at|by)|black ?list|block ?list|\\bdnsbl\\b|\\brbl\\b|"
       "spamhaus|spamcop|\\bsorbs\\b|barracuda|uceprotect|"
       "(sending|currently sending|you are sending) spam|spams? from your ip|"
-      "unwanted messages have been sent from", EX_BLOCKED, NULL),
+      "unwanted messages have been sent from",
+      EX_BLOCKED, NULL),
     R(SPAM_WORD "|unsolicited|bulk (e-?mail|mail)|\\bjunk\\b|content filter|"
-      "message filtered|spamassassin|scored as|classified as|recurrent pattern|"
-      "spam-like|unacceptable content|banned content|mail content|content rejected|"
-      "looks like|reject, id=|score|advertis", EX_SPAMDETECTED, NULL),
+                "message filtered|spamassassin|scored as|classified as|recurrent pattern|"
+                "spam-like|unacceptable content|banned content|mail content|content rejected|"
+                "looks like|reject, id=|score|advertis",
+      EX_SPAMDETECTED, NULL),
     R("polic(y|ies)|organization(al)? (settings|policy)|members-only|"
       "closed mailing list|non-member|not subscribed|mass mailer|illegal attachment|"
       "attachments?|protocol violation|low priority|header error|header are not",
       EX_POLICYVIOLATION, NULL),
     R("loops back to myself|mail exchanger|create a mail loop|forwarding loop broken",
       EX_SYSTEMERROR, NULL),
-    R("loop|too many hops|hop count|no route to host|host is unreachable|name server|"
+    R("loop|too many hops|hop count|\\d+ hops|no route to host|host is unreachable|name server|"
       "lookup fail|dns (failure|query failed)|could not connect|routing|"
       "unrouteable mail domain|unable to resolve|dns records for the destination",
       EX_NETWORKERROR, NULL),
-    R("expired|timed? ?out|too long|giving up|has been delayed|message delayed|"
+    R("expired|timed? ?out|(in|on) the queue too long|too long in (the )?queue|giving up|has been "
+      "delayed|message delayed|"
       "failing for a long time|could not be delivered for|not reachable within|"
       "retry time|delivery attempts will continue|multiple retries|not been collected|"
       "server did not respond|failed to deliver to domain|could not find a gateway",
       EX_EXPIRED, NULL),
     R("syntax error|bad sequence|unrecognized command|unimplemented|command "
       "(not )?(implemented|unrecognized)|parameter not implemented|line too long|"
-      "(helo|ehlo|mail|rcpt) first|send hello first", EX_SYNTAXERROR, NULL),
+      "(helo|ehlo|mail|rcpt) first|send hello first",
+      EX_SYNTAXERROR, NULL),
     R("internal error|server error|configuration error|misconfigured|local (error|problem)|"
       "system (error|config)|operation now in progress|interrupted system call|"
       "queue file write error|transaction failed|unable to connect|timeout waiting|"
       "try again later|temporar(il)?y (local )?(problem|unavailable|failure)|"
       "service (currently )?(unavailable|not available)|server busy|insufficient|"
-      "encountered an error|can'?t create",
+      "encountered an error|can'?t create|system problem",
       EX_SYSTEMERROR, NULL),
+    R("\\b(helo|ehlo)\\b", EX_BLOCKED, NULL),
     R("\\bblocked\\b|\\bbanned\\b|denied|refused|go away|\\bdynamic\\b|zombie|open proxy|"
       "client host rejected|helo command rejected|not allowed to connect|"
       "confirm this mail server|(not currently )?accepting (mail|connections) from|"
@@ -218,7 +249,8 @@ static const rule_t weak_rules[] = {
       "bad (sender )?ip|smtp server of your isp|no access from|suspiciously",
       EX_BLOCKED, NULL),
     R("address rejected|administrative prohibition|not allowed|rejected|"
-      "does not accept mail from|invalid domain", EX_REJECTED, NULL),
+      "does not accept mail from|invalid domain",
+      EX_REJECTED, NULL),
     R("exceed.{0,30}limit|limit exceeded|too large", EX_EXCEEDLIMIT, NULL),
 };
 
@@ -248,6 +280,7 @@ static const rule_t google_rules[] = {
     RC(0, 5, 4, 4, "helo|ehlo", EX_BLOCKED, "helo.syntax"),
     RC(0, 2, 3, 3, "size", EX_EXCEEDLIMIT, NULL),
     R("ipv6 sending guidelines", EX_REQUIREPTR, NULL),
+    R("protocol violation|unrecognized authentication type|xoauth", EX_SYNTAXERROR, NULL),
     R("unusual rate of (unsolicited )?mail", EX_BLOCKED, NULL),
     R("not in whitelist|closing connection\\. this usually indicates a denial", EX_BLOCKED, NULL),
     R("connection expired", EX_EXPIRED, NULL),
@@ -262,12 +295,12 @@ static const rule_t google_rules[] = {
     R("message is malformed", EX_NOTCOMPLIANTRFC, NULL),
 };
 
-static const char *const microsoft_hosts[] = {"outlook.com", "hotmail.com", "live.com",
-                                              "msn.com", "office365.us", "outlook.cn", NULL};
+static const char *const microsoft_hosts[] = {"outlook.com",  "hotmail.com", "live.com", "msn.com",
+                                              "office365.us", "outlook.cn",  NULL};
 static const rule_t microsoft_rules[] = {
     /* Exchange Online's own blocks (the S3150/S3140 block lists, banned sender IPs) */
-    R("\\(s3150\\)|\\(s3140\\)|part of their network is on our block list",
-      EX_BLOCKED, "client.dnsbl"),
+    R("\\(s3150\\)|\\(s3140\\)|part of their network is on our block list", EX_BLOCKED,
+      "client.dnsbl"),
     RC('5', 7, 606, 649, NULL, EX_BLOCKED, "client.dnsbl"),
     RC('4', 7, 650, 651, NULL, EX_BADREPUTATION, NULL),
     RC('4', 7, 652, 652, NULL, EX_TOOMANYCONN, NULL),
@@ -293,12 +326,13 @@ static const rule_t microsoft_rules[] = {
     RC('5', 2, 121, 122, NULL, EX_SPEEDING, NULL),
     R("\\(as\\d{3,}\\)", EX_POLICYVIOLATION, NULL),
     R("sender was not authenticated|sender not (in allowed|authenticated)|"
-      "not authenticated for", EX_REJECTED, NULL),
+      "not authenticated for",
+      EX_REJECTED, NULL),
     R("client was not authenticated", EX_SECURITYERROR, NULL),
 };
 
 static const char *const yahoo_hosts[] = {"yahoodns.net", "yahoo.com", "yahoo.co.jp",
-                                          "aol.com", "ymail.com", NULL};
+                                          "aol.com",      "ymail.com", NULL};
 static const rule_t yahoo_rules[] = {
     /* Yahoo's bracketed tags */
     R("\\[?tss0[14]\\b", EX_BADREPUTATION, NULL),
@@ -316,8 +350,8 @@ static const rule_t apple_rules[] = {
     R("inactive email address", EX_USERUNKNOWN, NULL),
 };
 
-static const char *const proofpoint_hosts[] = {"pphosted.com", "ppe-hosted.com",
-                                               "proofpoint.com", NULL};
+static const char *const proofpoint_hosts[] = {"pphosted.com", "ppe-hosted.com", "proofpoint.com",
+                                               NULL};
 static const rule_t proofpoint_rules[] = {
     R("dnsbl-lookup|ipcheck\\.proofpoint", EX_BLOCKED, "client.dnsbl"),
 };
@@ -334,8 +368,7 @@ static const rule_t mimecast_rules[] = {
 };
 
 static const char *const barracuda_hosts[] = {"barracudanetworks.com", "barracuda.com",
-                                              "cudamail.com", "ess.barracudanetworks.com",
-                                              NULL};
+                                              "cudamail.com", "ess.barracudanetworks.com", NULL};
 static const rule_t barracuda_rules[] = {
     R("message content rejected|blocked using barracuda", EX_BLOCKED, NULL),
     R("rate limited", EX_SPEEDING, NULL),
@@ -348,8 +381,7 @@ static const rule_t godaddy_rules[] = {
     R("server temporarily unavailable", EX_SPEEDING, NULL),
 };
 
-static const char *const orange_hosts[] = {"orange.fr", "wanadoo.fr", "francetelecom.fr",
-                                           NULL};
+static const char *const orange_hosts[] = {"orange.fr", "wanadoo.fr", "francetelecom.fr", NULL};
 static const rule_t orange_rules[] = {
     R("service refus", EX_BLOCKED, NULL),
     R("client host rejected", EX_POLICYVIOLATION, NULL),
@@ -371,7 +403,8 @@ static const rule_t tencent_rules[] = {
 
 static const provider_t providers[] = {
     {"google", google_hosts,
-     "support\\.google\\.com|\\bgsmtp\\b|\\bgmail\\b|google workspace|google's",
+     "support\\.google\\.com|\\bgsmtp\\b|gmail (requires|has detected)|google workspace|"
+     "google's",
      google_rules, sizeof google_rules / sizeof *google_rules},
     {"microsoft", microsoft_hosts,
      "aka\\.ms/|protection\\.outlook\\.com|\\(s3150\\)|\\(s3140\\)|\\(as\\d{3,}\\)|"
@@ -382,21 +415,22 @@ static const provider_t providers[] = {
      "postmaster\\.yahoo(inc)?\\.com|senders\\.yahooinc\\.com|\\[?tss0\\d\\b|"
      "\\[ph0\\d\\]|\\[bl2\\d\\]|yahoo requires|yahoo\\.com account",
      yahoo_rules, sizeof yahoo_rules / sizeof *yahoo_rules},
-    {"apple", apple_hosts, "support\\.apple\\.com|@icloud\\.com|\\[hme\\d\\]|\\[cs0\\d\\]",
-     apple_rules, sizeof apple_rules / sizeof *apple_rules},
+    {"apple", apple_hosts, "support\\.apple\\.com|\\[hme\\d\\]|\\[cs0\\d\\]", apple_rules,
+     sizeof apple_rules / sizeof *apple_rules},
     {"proofpoint", proofpoint_hosts, "proofpoint|pphosted", proofpoint_rules,
      sizeof proofpoint_rules / sizeof *proofpoint_rules},
     {"mimecast", mimecast_hosts, "mimecast", mimecast_rules,
      sizeof mimecast_rules / sizeof *mimecast_rules},
-    {"barracuda", barracuda_hosts, "barracuda ?networks|barracuda reputation|"
-     "barracudacentral", barracuda_rules, sizeof barracuda_rules / sizeof *barracuda_rules},
+    /* no text: receivers everywhere quote Barracuda's reputation list and its URL */
+    {"barracuda", barracuda_hosts, NULL, barracuda_rules,
+     sizeof barracuda_rules / sizeof *barracuda_rules},
     {"godaddy", godaddy_hosts, "\\bIB\\d{3}\\b|secureserver\\.net", godaddy_rules,
      sizeof godaddy_rules / sizeof *godaddy_rules},
-    {"orange", orange_hosts, "\\b(OFR|LPN)\\d*_\\d{3}\\b|orange\\.fr", orange_rules,
+    {"orange", orange_hosts, "\\b(OFR|LPN)\\d*_\\d{3}\\b", orange_rules,
      sizeof orange_rules / sizeof *orange_rules},
-    {"cox", cox_hosts, "\\bcox\\.net\\b|\\bcxbl\\b", cox_rules,
+    {"cox", cox_hosts, "\\bcox\\.net/|\\bcx(bl|dns|sndr)\\b", cox_rules,
      sizeof cox_rules / sizeof *cox_rules},
-    {"tencent", tencent_hosts, "\\bqq\\.com\\b|mail\\.qq\\.com", tencent_rules,
+    {"tencent", tencent_hosts, "service\\.mail\\.qq\\.com|help\\.mail\\.qq\\.com", tencent_rules,
      sizeof tencent_rules / sizeof *tencent_rules},
     {"messagelabs", messagelabs_hosts, "messagelabs", NULL, 0},
 };
@@ -413,14 +447,16 @@ typedef struct blocklist {
 static const blocklist_t blocklists[] = {
     {"zen\\.spamhaus", "Spamhaus ZEN", false},
     {"sbl-xbl\\.spamhaus|sbl\\.spamhaus|spamhaus (sbl|block list)|\\bSBL\\d+|"
-     "spamhaus block list|\\(sbl\\)", "Spamhaus SBL", false},
+     "spamhaus block list|\\(sbl\\)",
+     "Spamhaus SBL", false},
     {"xbl\\.spamhaus|spamhaus('s)? xbl|exploits block list|cbl\\.abuseat|abuseat\\.org|"
-     "\\(xbl\\)", "Spamhaus XBL", false},
+     "\\(xbl\\)",
+     "Spamhaus XBL", false},
     {"pbl\\.spamhaus|spamhaus pbl|policy block list|\\(pbl\\)", "Spamhaus PBL", false},
     {"dbl\\.spamhaus|spamhaus dbl|domain block list|\\(dbl\\)", "Spamhaus DBL", true},
     {"spamhaus", "Spamhaus", false},
-    {"barracudacentral|b\\.barracuda|barracuda reputation|blocked using barracuda",
-     "Barracuda", false},
+    {"barracudacentral|b\\.barracuda|barracuda reputation|blocked using barracuda", "Barracuda",
+     false},
     {"spamcop", "SpamCop", false},
     {"\\bsorbs\\b", "SORBS", false},
     {"uceprotect", "UCEPROTECT", false},
@@ -441,8 +477,7 @@ static const blocklist_t blocklists[] = {
     {"abusix", "Abusix", false},
     {"blocklist\\.de", "blocklist.de", false},
     {"lashback|unsubscore", "LashBack", false},
-    {"\\(s3150\\)|\\(s3140\\)|part of their network is on our block list",
-     "Microsoft", false},
+    {"\\(s3150\\)|\\(s3140\\)|part of their network is on our block list", "Microsoft", false},
     {"surbl", "SURBL", true},
     {"uribl", "URIBL", true},
 };
@@ -464,17 +499,21 @@ static const fpat_t finding_pats[] = {
     {"(no|missing|without|doesn'?t have an?|does not have an?|not have an?) "
      "(valid )?(ptr|reverse dns|rdns)|ptr record setup|cannot find your (reverse )?hostname|"
      "ip name lookup failed|reverse (dns|lookup) (for .{0,60})?failed|no ptr|"
-     "ptr (record )?(not found|missing)|no reverse", "client.no_ptr"},
+     "ptr (record )?(not found|missing)|no reverse",
+     "client.no_ptr"},
     {"(ptr|reverse dns|rdns).{0,60}(forward|does not (match|point)|doesn'?t match|"
-     "mismatch)|forward.?confirmed", "client.ptr_mismatch"},
+     "mismatch)|forward.?confirmed",
+     "client.ptr_mismatch"},
     {"generic (dns|ptr|reverse)|dynamic ip|dyn(amic)?/|residential|dial-?up|"
-     "hosts? with dynamic|ptr.{0,40}dynamic", "client.ptr_generic"},
-    {"(helo|ehlo).{0,60}(invalid|syntax|argument|bad)|bad helo|invalid (helo|ehlo)",
-     "helo.syntax"},
-    {"(helo|ehlo).{0,60}(fully.qualified|fqdn)|need fully-qualified hostname",
+     "hosts? with dynamic|ptr.{0,40}dynamic",
+     "client.ptr_generic"},
+    {"(helo|ehlo).{0,60}(invalid|syntax|argument|bad)|bad helo|invalid (helo|ehlo)", "helo.syntax"},
+    {"(helo|ehlo).{0,60}(fully.qualified|fqdn|requires? (a )?domain)|"
+     "need fully-qualified hostname",
      "helo.not_fqdn"},
     {"(helo|ehlo).{0,60}(host not found|no dns|does not resolve|unknown host|"
-     "not found)", "helo.no_dns"},
+     "not found)",
+     "helo.no_dns"},
     {"(helo|ehlo).{0,60}(forged|impersonat|my (host ?)?name)", "helo.forged_self"},
     {"(sender|mail from).{0,80}(domain not found|does not exist|unknown domain|"
      "no mx|unresolvable|not resolve|must exist|unroute?able)|domain of sender "
@@ -500,12 +539,14 @@ static pcre2_code **prov_rule_re[NPROVIDERS];
 static pcre2_code *bl_re[NBLOCKLISTS];
 static pcre2_code *finding_re[NFINDING_PATS];
 static pcre2_code *mb_id_re;
+static pcre2_code *listing_re;
+static pcre2_code *poor_rep_re;
+static pcre2_code *temp_dns_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
 static pcre2_code *compile(const char *re)
 {
-    if (re == NULL)
-        return NULL;
+    if (re == NULL) return NULL;
     int err;
     PCRE2_SIZE off;
     pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
@@ -528,8 +569,7 @@ static void compile_all(void)
     for (size_t i = 0; i < NPROVIDERS; i++) {
         prov_text_re[i] = compile(providers[i].text_re);
         prov_rule_re[i] = calloc(providers[i].nrules + 1, sizeof(pcre2_code *));
-        if (prov_rule_re[i] == NULL)
-            msg_panic("classify: out of memory");
+        if (prov_rule_re[i] == NULL) msg_panic("classify: out of memory");
         for (size_t k = 0; k < providers[i].nrules; k++)
             prov_rule_re[i][k] = compile(providers[i].rules[k].re);
     }
@@ -539,6 +579,13 @@ static void compile_all(void)
         finding_re[i] = compile(finding_pats[i].re);
     /* the id mailblock puts in its replies: "(group.name)" */
     mb_id_re = compile("\\(([a-z]+\\.[a-z0-9_]+)\\)");
+    /* wording that makes a named blocklist the cause */
+    listing_re = compile("listed|listing|blocked|block ?list|black ?list|\\brbl\\b|dnsbl|"
+                         "reject|refused|denied|\\(s3150\\)|\\(s3140\\)");
+    /* ... unless it says the address has a poor score there (a reputation service) */
+    poor_rep_re = compile("(poor|low|bad) (e-?mail )?reputation");
+    /* the gate's reply when a check could not finish (policy_reply_text, temp) */
+    temp_dns_re = compile("^temporary dns failure while checking");
 }
 
 /* ---- matching ---- */
@@ -547,8 +594,8 @@ typedef struct ctx {
     const char *text;
     size_t len;
     pcre2_match_data *md;
-    char cls;      /* enhanced class, or the reply code's class, or 0 */
-    int subject;   /* -1 when no enhanced code */
+    char cls;    /* enhanced class, or the reply code's class, or 0 */
+    int subject; /* -1 when no enhanced code */
     int detail;
 } ctx_t;
 
@@ -559,32 +606,26 @@ static bool match(ctx_t *c, const pcre2_code *re)
 
 static bool rule_applies(ctx_t *c, const rule_t *r, const pcre2_code *re)
 {
-    if (r->cls != 0 && r->cls != c->cls)
-        return false;
-    if (r->subject >= 0 && r->subject != c->subject)
-        return false;
-    if (r->dmin >= 0 && (c->detail < r->dmin || c->detail > r->dmax))
-        return false;
+    if (r->cls != 0 && r->cls != c->cls) return false;
+    if (r->subject >= 0 && r->subject != c->subject) return false;
+    if (r->dmin >= 0 && (c->detail < r->dmin || c->detail > r->dmax)) return false;
     return re == NULL ? r->subject >= 0 : match(c, re);
 }
 
 /* Parses "c.s.d" (RFC 3463 section 2) into class, subject and detail; false if malformed. */
 static bool parse_enhanced(const char *e, char *cls, int *subject, int *detail)
 {
-    if (e == NULL || (e[0] != '2' && e[0] != '4' && e[0] != '5') || e[1] != '.')
-        return false;
+    if (e == NULL || (e[0] != '2' && e[0] != '4' && e[0] != '5') || e[1] != '.') return false;
     const char *p = e + 2;
     int v[2];
     for (int k = 0; k < 2; k++) {
         int n = 0, d = 0;
         while (*p >= '0' && *p <= '9' && d < 3)
             n = n * 10 + (*p++ - '0'), d++;
-        if (d == 0 || (k == 0 && *p++ != '.'))
-            return false;
+        if (d == 0 || (k == 0 && *p++ != '.')) return false;
         v[k] = n;
     }
-    if (*p != '\0')
-        return false;
+    if (*p != '\0') return false;
     *cls = e[0];
     *subject = v[0];
     *detail = v[1];
@@ -657,18 +698,13 @@ static const reg_t *registry_find(char cls, int subject, int detail)
      * authorized" (greylisting, a temporary block) is a block */
     static const reg_t temp_route = {4, 4, EX_NETWORKERROR, NULL, false};
     static const reg_t temp_block = {7, 1, EX_BLOCKED, NULL, false};
-    if (cls == '4' && subject == 4 && detail == 4)
-        return &temp_route;
-    if (cls == '4' && subject == 7 && detail == 1)
-        return &temp_block;
+    if (cls == '4' && subject == 4 && detail == 4) return &temp_route;
+    if (cls == '4' && subject == 7 && detail == 1) return &temp_block;
     const reg_t *whole = NULL;
     for (size_t i = 0; i < sizeof registry / sizeof *registry; i++) {
-        if (registry[i].subject != subject)
-            continue;
-        if (registry[i].detail == detail)
-            return &registry[i];
-        if (registry[i].detail < 0)
-            whole = &registry[i];
+        if (registry[i].subject != subject) continue;
+        if (registry[i].detail == detail) return &registry[i];
+        if (registry[i].detail < 0) whole = &registry[i];
     }
     return whole;
 }
@@ -678,35 +714,29 @@ static const reg_t *registry_find(char cls, int subject, int detail)
 static bool host_has_suffix(const char *h, size_t n, const char *suf)
 {
     size_t sn = strlen(suf);
-    if (n < sn || !mem_iendswith(h, n, suf, sn))
-        return false;
+    if (n < sn || !mem_iendswith(h, n, suf, sn)) return false;
     return n == sn || h[n - sn - 1] == '.' || h[n - sn - 1] == '-';
 }
 
 const char *classify_provider_of_host(const char *host, size_t len)
 {
-    if (host == NULL)
-        return NULL;
-    if (len > 0 && host[len - 1] == '.')
-        len--;
-    if (len == 0 || len > 255)
-        return NULL;
+    if (host == NULL) return NULL;
+    if (len > 0 && host[len - 1] == '.') len--;
+    if (len == 0 || len > 255) return NULL;
     for (size_t i = 0; i < NPROVIDERS; i++)
         for (const char *const *s = providers[i].hosts; *s != NULL; s++)
-            if (host_has_suffix(host, len, *s))
-                return providers[i].name;
+            if (host_has_suffix(host, len, *s)) return providers[i].name;
     /* names that carry the provider inside (gmail-smtp-in, *.mail.protection...) */
     static const struct {
         const char *frag;
         const char *name;
-    } inner[] = {{"gmail-smtp-in", "google"}, {"aspmx", "google"},
+    } inner[] = {{"gmail-smtp-in", "google"},         {"aspmx", "google"},
                  {"protection.outlook", "microsoft"}, {"mimecast", "mimecast"},
-                 {"pphosted", "proofpoint"}, {"barracuda", "barracuda"}};
+                 {"pphosted", "proofpoint"},          {"barracuda", "barracuda"}};
     for (size_t i = 0; i < sizeof inner / sizeof *inner; i++) {
         size_t fn = strlen(inner[i].frag);
         for (size_t k = 0; k + fn <= len; k++)
-            if (mem_ieq(host + k, fn, inner[i].frag, fn))
-                return inner[i].name;
+            if (mem_ieq(host + k, fn, inner[i].frag, fn)) return inner[i].name;
     }
     return NULL;
 }
@@ -714,8 +744,7 @@ const char *classify_provider_of_host(const char *host, size_t len)
 static int provider_index(const char *name)
 {
     for (size_t i = 0; i < NPROVIDERS; i++)
-        if (name != NULL && strcmp(providers[i].name, name) == 0)
-            return (int)i;
+        if (name != NULL && strcmp(providers[i].name, name) == 0) return (int)i;
     return -1;
 }
 
@@ -727,17 +756,23 @@ static ex_reason_t reason_of_finding(const char *id)
         const char *prefix;
         ex_reason_t reason;
     } map[] = {
-        {"client.no_ptr", EX_REQUIREPTR},      {"client.ptr_mismatch", EX_REQUIREPTR},
-        {"client.ptr_generic", EX_REQUIREPTR}, {"client.no_tls", EX_FAILEDSTARTTLS},
-        {"client.", EX_BLOCKED},               {"helo.", EX_BLOCKED},
-        {"sender.rhsbl", EX_BLOCKED},          {"sender.", EX_REJECTED},
-        {"rcpt.", EX_USERUNKNOWN},             {"message.too_big", EX_MESGTOOBIG},
-        {"spf.", EX_AUTHFAILURE},              {"dkim", EX_AUTHFAILURE},
-        {"dmarc", EX_AUTHFAILURE},             {"arc", EX_AUTHFAILURE},
+        {"client.no_ptr", EX_REQUIREPTR},
+        {"client.ptr_mismatch", EX_REQUIREPTR},
+        {"client.ptr_generic", EX_REQUIREPTR},
+        {"client.no_tls", EX_FAILEDSTARTTLS},
+        {"client.", EX_BLOCKED},
+        {"helo.", EX_BLOCKED},
+        {"sender.rhsbl", EX_BLOCKED},
+        {"sender.", EX_REJECTED},
+        {"rcpt.", EX_USERUNKNOWN},
+        {"message.too_big", EX_MESGTOOBIG},
+        {"spf.", EX_AUTHFAILURE},
+        {"dkim", EX_AUTHFAILURE},
+        {"dmarc", EX_AUTHFAILURE},
+        {"arc", EX_AUTHFAILURE},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (strncmp(id, map[i].prefix, strlen(map[i].prefix)) == 0)
-            return map[i].reason;
+        if (strncmp(id, map[i].prefix, strlen(map[i].prefix)) == 0) return map[i].reason;
     return EX_UNDEFINED;
 }
 
@@ -753,17 +788,40 @@ static const char *mailblock_id(ctx_t *c)
         const char *id = c->text + ov[2];
         size_t n = ov[3] - ov[2];
         const catalog_entry_t *e = catalog_find(id, n);
-        if (e != NULL)
-            found = e->id;
+        if (e != NULL) found = e->id;
         for (size_t k = 0; k < 2; k++)
-            if (strlen(extra[k]) == n && memcmp(extra[k], id, n) == 0)
-                found = extra[k];
+            if (strlen(extra[k]) == n && memcmp(extra[k], id, n) == 0) found = extra[k];
         start = ov[1] > start ? ov[1] : start + 1;
     }
     return found;
 }
 
 /* ---- entry ---- */
+
+/*
+ * Can the finding found in the text be the cause of a failure with this reason? A
+ * blocklist named beside "user unknown" is not the cause; SPF named in a reputation
+ * message is.
+ */
+static bool finding_fits(const char *f, ex_reason_t r)
+{
+    if (strncmp(f, "spf.", 4) == 0 || strcmp(f, "dkim") == 0 || strcmp(f, "dmarc") == 0)
+        return r == EX_AUTHFAILURE || r == EX_SPEEDING || r == EX_BADREPUTATION ||
+               r == EX_BLOCKED || r == EX_POLICYVIOLATION || r == EX_REJECTED;
+    if (strncmp(f, "client.no_tls", 13) == 0)
+        return r == EX_FAILEDSTARTTLS || r == EX_SECURITYERROR || r == EX_POLICYVIOLATION;
+    if (strncmp(f, "client.", 7) == 0 || strncmp(f, "helo.", 5) == 0)
+        return r == EX_BLOCKED || r == EX_REQUIREPTR || r == EX_BADREPUTATION ||
+               r == EX_SPAMDETECTED || r == EX_POLICYVIOLATION || r == EX_SYNTAXERROR ||
+               r == EX_SECURITYERROR || r == EX_REJECTED || r == EX_UNDEFINED;
+    if (strcmp(f, "sender.rhsbl") == 0)
+        return r == EX_BLOCKED || r == EX_SPAMDETECTED || r == EX_REJECTED ||
+               r == EX_POLICYVIOLATION;
+    if (strncmp(f, "sender.", 7) == 0)
+        return r == EX_REJECTED || r == EX_NOTCOMPLIANTRFC || r == EX_AUTHFAILURE ||
+               r == EX_BLOCKED || r == EX_POLICYVIOLATION || r == EX_SYNTAXERROR;
+    return true;
+}
 
 static bool temporary(const classify_in_t *in, char cls)
 {
@@ -789,11 +847,16 @@ static void set_hard(const classify_in_t *in, classify_t *out, char cls)
 const char *classify_layer_name(classify_layer_t l)
 {
     switch (l) {
-    case CLASSIFY_LAYER_MAILBLOCK: return "mailblock";
-    case CLASSIFY_LAYER_PROVIDER: return "provider";
-    case CLASSIFY_LAYER_REGISTRY: return "registry";
-    case CLASSIFY_LAYER_PATTERN: return "pattern";
-    default: return "none";
+    case CLASSIFY_LAYER_MAILBLOCK:
+        return "mailblock";
+    case CLASSIFY_LAYER_PROVIDER:
+        return "provider";
+    case CLASSIFY_LAYER_REGISTRY:
+        return "registry";
+    case CLASSIFY_LAYER_PATTERN:
+        return "pattern";
+    default:
+        return "none";
     }
 }
 
@@ -806,21 +869,19 @@ void classify_reply(const classify_in_t *in, classify_t *out)
 
     ctx_t c = {in->text != NULL ? in->text : "", 0, NULL, 0, -1, -1};
     c.len = in->text != NULL ? in->text_len : 0;
-    if (c.len > CLASSIFY_TEXT_MAX)
-        c.len = CLASSIFY_TEXT_MAX;
+    if (c.len > CLASSIFY_TEXT_MAX) c.len = CLASSIFY_TEXT_MAX;
     if (!parse_enhanced(in->enhanced, &c.cls, &c.subject, &c.detail)) {
         c.subject = c.detail = -1;
         c.cls = in->code >= 200 && in->code <= 599 ? (char)('0' + in->code / 100) : 0;
     }
     c.md = pcre2_match_data_create(4, NULL);
-    if (c.md == NULL)
-        msg_panic("classify: out of memory");
+    if (c.md == NULL) msg_panic("classify: out of memory");
 
     /* provider: the host first, then the text */
     if (in->remote_mta != NULL)
         out->provider = classify_provider_of_host(in->remote_mta, strlen(in->remote_mta));
     for (size_t i = 0; out->provider == NULL && i < NPROVIDERS; i++)
-        if (c.len > 0 && match(&c, prov_text_re[i]))
+        if (c.len > 0 && prov_text_re[i] != NULL && match(&c, prov_text_re[i]))
             out->provider = providers[i].name;
     /* the blocklist named in the text */
     bool bl_domain = false;
@@ -837,6 +898,8 @@ void classify_reply(const classify_in_t *in, classify_t *out)
         out->finding = id;
         out->reason = reason_of_finding(id);
         out->layer = CLASSIFY_LAYER_MAILBLOCK;
+        /* the gate could not finish the check: DNS, not the finding, is the cause */
+        if (match(&c, temp_dns_re)) out->reason = EX_NETWORKERROR;
         goto done;
     }
     if (c.cls == '2') {
@@ -859,9 +922,18 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     }
     /* 3. a named blocklist, strong patterns, specific registry codes, weak patterns, the rest
      * of the registry, the command */
-    if (out->blocklist != NULL) {
+    if (out->blocklist != NULL && match(&c, listing_re) && !match(&c, poor_rep_re)) {
         out->reason = EX_BLOCKED;
         out->layer = CLASSIFY_LAYER_PATTERN;
+        goto findings;
+    }
+    /* X.1.7 and X.1.8 say the envelope sender is at fault; generic wording such as
+     * "invalid address" must not turn them into a recipient problem */
+    if (c.subject == 1 && (c.detail == 7 || c.detail == 8) && c.cls != '2') {
+        const reg_t *sr = registry_find(c.cls, c.subject, c.detail);
+        out->reason = sr->reason;
+        out->finding = NULL;
+        out->layer = CLASSIFY_LAYER_REGISTRY;
         goto findings;
     }
     for (size_t k = 0; k < NSTRONG && c.len > 0; k++)
@@ -900,19 +972,25 @@ findings:
     /* the finer finding, when the text names the check */
     if (out->finding == NULL && c.len > 0) {
         for (size_t k = 0; k < NFINDING_PATS; k++)
-            if (match(&c, finding_re[k])) {
+            if (finding_fits(finding_pats[k].finding, out->reason) && match(&c, finding_re[k])) {
                 out->finding = finding_pats[k].finding;
                 break;
             }
     }
-    if (out->blocklist != NULL && (out->finding == NULL ||
-                                   strcmp(out->finding, "client.ptr_generic") == 0))
+    /* a named list is the cause of a block (a dynamic-looking name is then its reason) */
+    if (out->blocklist != NULL && out->reason == EX_BLOCKED &&
+        (out->finding == NULL || strcmp(out->finding, "client.ptr_generic") == 0 ||
+         strcmp(out->finding, "client.dnsbl") == 0))
         out->finding = bl_domain ? "sender.rhsbl" : "client.dnsbl";
+    /* a refusal of the envelope sender, worded only as "denied" or "blocked" */
+    if (out->layer == CLASSIFY_LAYER_PATTERN && out->reason == EX_BLOCKED &&
+        out->blocklist == NULL && out->finding == NULL && in->command != NULL &&
+        strcmp(in->command, "MAIL") == 0)
+        out->reason = EX_REJECTED;
     if (out->finding != NULL && strcmp(out->finding, "message.too_big") != 0 &&
         out->reason == EX_MESGTOOBIG)
         out->finding = "message.too_big";
-    if (out->finding == NULL && out->reason == EX_MESGTOOBIG)
-        out->finding = "message.too_big";
+    if (out->finding == NULL && out->reason == EX_MESGTOOBIG) out->finding = "message.too_big";
 done:
     set_hard(in, out, c.cls);
     pcre2_match_data_free(c.md);

@@ -42,9 +42,9 @@ typedef enum classify_layer {
 } classify_layer_t;
 
 typedef struct classify_in {
-    int code;               /* reply code, 0 when unknown */
-    const char *enhanced;   /* "5.7.26"; NULL or "" when unknown */
-    const char *text;       /* reply text (may be NULL when text_len is 0) */
+    int code;             /* reply code, 0 when unknown */
+    const char *enhanced; /* "5.7.26"; NULL or "" when unknown */
+    const char *text;     /* reply text (may be NULL when text_len is 0) */
     size_t text_len;
     const char *remote_mta; /* host name of the server that replied; NULL or "" */
     const char *command;    /* "RCPT", "DATA", ...; NULL or "" (used for tie-breaks only) */

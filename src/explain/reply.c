@@ -17,22 +17,35 @@ typedef struct view {
 
 static const view_t EMPTY = {"", 0};
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 /* Is c one of the bytes of set? (Never true for a NUL byte of the input.) */
-static bool in_set(char c, const char *set) { return c != '\0' && strchr(set, c) != NULL; }
-static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+static bool in_set(char c, const char *set)
+{
+    return c != '\0' && strchr(set, c) != NULL;
+}
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
 
 static view_t sub(view_t v, size_t off, size_t len)
 {
-    if (off > v.n)
-        return (view_t){v.p + v.n, 0};
-    if (len > v.n - off)
-        len = v.n - off;
+    if (off > v.n) return (view_t){v.p + v.n, 0};
+    if (len > v.n - off) len = v.n - off;
     return (view_t){v.p + off, len};
 }
 
-static view_t after(view_t v, size_t off) { return sub(v, off, v.n); }
+static view_t after(view_t v, size_t off)
+{
+    return sub(v, off, v.n);
+}
 
 static view_t trim(view_t v)
 {
@@ -47,19 +60,20 @@ static view_t trim(view_t v)
 static long find_from(view_t v, size_t from, const char *z)
 {
     size_t zn = strlen(z);
-    if (zn == 0 || zn > v.n)
-        return -1;
+    if (zn == 0 || zn > v.n) return -1;
     for (size_t i = from; i + zn <= v.n; i++) {
         size_t k = 0;
         while (k < zn && lower(v.p[i + k]) == lower(z[k]))
             k++;
-        if (k == zn)
-            return (long)i;
+        if (k == zn) return (long)i;
     }
     return -1;
 }
 
-static long find(view_t v, const char *z) { return find_from(v, 0, z); }
+static long find(view_t v, const char *z)
+{
+    return find_from(v, 0, z);
+}
 
 /* Offset of the last occurrence of z in v, or -1. */
 static long rfind(view_t v, const char *z)
@@ -72,11 +86,9 @@ static long rfind(view_t v, const char *z)
 
 static bool starts_with_n(view_t v, const char *z, size_t zn)
 {
-    if (zn > v.n)
-        return false;
+    if (zn > v.n) return false;
     for (size_t i = 0; i < zn; i++)
-        if (lower(v.p[i]) != lower(z[i]))
-            return false;
+        if (lower(v.p[i]) != lower(z[i])) return false;
     return true;
 }
 
@@ -85,17 +97,18 @@ static bool eq_ci(view_t v, const char *z)
     return strlen(z) == v.n && starts_with_n(v, z, v.n);
 }
 
-static bool starts_with(view_t v, const char *z) { return starts_with_n(v, z, strlen(z)); }
+static bool starts_with(view_t v, const char *z)
+{
+    return starts_with_n(v, z, strlen(z));
+}
 
 static const char *dup_field(arena_t *a, view_t v)
 {
     v = trim(v);
-    if (v.n == 0 || v.n > REPLY_FIELD_MAX)
-        return "";
+    if (v.n == 0 || v.n > REPLY_FIELD_MAX) return "";
     char *s = arena_strndup(a, v.p, v.n);
     for (size_t i = 0; i < v.n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            s[i] = ' ';
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) s[i] = ' ';
     return s;
 }
 
@@ -103,8 +116,7 @@ static const char *dup_field(arena_t *a, view_t v)
 static view_t field(view_t line, const char *key, const char *stop)
 {
     long at = find(line, key);
-    if (at < 0)
-        return EMPTY;
+    if (at < 0) return EMPTY;
     view_t v = after(line, (size_t)at + strlen(key));
     size_t i = 0;
     while (i < v.n && !in_set(v.p[i], stop))
@@ -116,8 +128,7 @@ static view_t field(view_t line, const char *key, const char *stop)
 static view_t unbracket(view_t v)
 {
     v = trim(v);
-    if (v.n >= 2 && v.p[0] == '<' && v.p[v.n - 1] == '>')
-        return sub(v, 1, v.n - 2);
+    if (v.n >= 2 && v.p[0] == '<' && v.p[v.n - 1] == '>') return sub(v, 1, v.n - 2);
     if (v.n >= 1 && v.p[0] == '<') {
         size_t i = 1;
         while (i < v.n && v.p[i] != '>')
@@ -135,15 +146,12 @@ static void host_ip(view_t v, arena_t *a, const char **name, const char **ip)
     long lb = find(v, "[");
     view_t nm = lb >= 0 ? sub(v, 0, (size_t)lb) : v;
     nm = trim(nm);
-    if (nm.n > 0 && nm.p[nm.n - 1] == '.')
-        nm.n--;
-    if (nm.n > 0 && !eq_ci(nm, "unknown"))
-        *name = dup_field(a, nm);
+    if (nm.n > 0 && nm.p[nm.n - 1] == '.') nm.n--;
+    if (nm.n > 0 && !eq_ci(nm, "unknown")) *name = dup_field(a, nm);
     if (lb >= 0) {
         view_t rest = after(v, (size_t)lb + 1);
         long rb = find(rest, "]");
-        if (rb > 0)
-            *ip = dup_field(a, sub(rest, 0, (size_t)rb));
+        if (rb > 0) *ip = dup_field(a, sub(rest, 0, (size_t)rb));
     }
 }
 
@@ -163,21 +171,17 @@ static bool code_at(view_t v, size_t i)
 static size_t enhanced_at(view_t v, size_t i)
 {
     size_t j = i;
-    if (j >= v.n || (v.p[j] != '2' && v.p[j] != '4' && v.p[j] != '5'))
-        return 0;
+    if (j >= v.n || (v.p[j] != '2' && v.p[j] != '4' && v.p[j] != '5')) return 0;
     j++;
     for (int part = 0; part < 2; part++) {
-        if (j >= v.n || v.p[j] != '.')
-            return 0;
+        if (j >= v.n || v.p[j] != '.') return 0;
         j++;
         size_t d = 0;
         while (j < v.n && is_digit(v.p[j]) && d <= 3)
             j++, d++;
-        if (d == 0 || d > 3)
-            return 0;
+        if (d == 0 || d > 3) return 0;
     }
-    if (j < v.n && !is_space(v.p[j]) && !in_set(v.p[j], ",;:)]"))
-        return 0;
+    if (j < v.n && !is_space(v.p[j]) && !in_set(v.p[j], ",;:)]")) return 0;
     return j - i;
 }
 
@@ -191,26 +195,20 @@ static long reply_start(view_t line, bool anywhere)
     size_t i = 0;
     while (i < line.n && is_space(line.p[i]))
         i++;
-    if (code_at(line, i) || enhanced_at(line, i) > 0)
-        return (long)i;
-    if (!anywhere)
-        return -1;
+    if (code_at(line, i) || enhanced_at(line, i) > 0) return (long)i;
+    if (!anywhere) return -1;
     long s = find(line, "said:");
     if (s >= 0) {
         size_t j = (size_t)s + 5;
         while (j < line.n && is_space(line.p[j]))
             j++;
-        if (code_at(line, j) || enhanced_at(line, j) > 0)
-            return (long)j;
+        if (code_at(line, j) || enhanced_at(line, j) > 0) return (long)j;
     }
     for (i = 1; i + 3 <= line.n; i++) {
         char b = line.p[i - 1];
-        if (!in_set(b, " \t:(\"=") || !code_at(line, i))
-            continue;
-        if (i + 4 < line.n && enhanced_at(line, i + 4) > 0)
-            return (long)i;
-        if (b == ':' || (i >= 2 && line.p[i - 2] == ':'))
-            return (long)i;
+        if (!in_set(b, " \t:(\"=") || !code_at(line, i)) continue;
+        if (i + 4 < line.n && enhanced_at(line, i + 4) > 0) return (long)i;
+        if (b == ':' || (i >= 2 && line.p[i - 2] == ':')) return (long)i;
     }
     return -1;
 }
@@ -225,14 +223,11 @@ static void tb_add(tbuf_t *t, view_t v)
 {
     for (size_t i = 0; i < v.n && t->n < sizeof t->b; i++) {
         unsigned char c = (unsigned char)v.p[i];
-        if (c < 0x20 || c == 0x7f)
-            c = ' ';
-        if (c == ' ' && (t->n == 0 || t->b[t->n - 1] == ' '))
-            continue;
+        if (c < 0x20 || c == 0x7f) c = ' ';
+        if (c == ' ' && (t->n == 0 || t->b[t->n - 1] == ' ')) continue;
         t->b[t->n++] = (char)c;
     }
-    if (t->n > 0 && t->n < sizeof t->b && t->b[t->n - 1] != ' ')
-        t->b[t->n++] = ' ';
+    if (t->n > 0 && t->n < sizeof t->b && t->b[t->n - 1] != ' ') t->b[t->n++] = ' ';
 }
 
 /* Reads the code and enhanced code at the start of v into out (when out has none yet) and
@@ -244,11 +239,9 @@ static view_t strip_codes(view_t v, reply_t *out, bool first)
         i++;
     if (code_at(v, i)) {
         int code = (v.p[i] - '0') * 100 + (v.p[i + 1] - '0') * 10 + (v.p[i + 2] - '0');
-        if (first)
-            out->code = code;
+        if (first) out->code = code;
         i += 3;
-        if (i < v.n)
-            i++;
+        if (i < v.n) i++;
         while (i < v.n && is_space(v.p[i]))
             i++;
     }
@@ -270,8 +263,7 @@ static view_t strip_codes(view_t v, reply_t *out, bool first)
  */
 static void strip_inline_codes(tbuf_t *t, const reply_t *out)
 {
-    if (out->code == 0)
-        return;
+    if (out->code == 0) return;
     char c3[4] = {(char)('0' + out->code / 100), (char)('0' + out->code / 10 % 10),
                   (char)('0' + out->code % 10), 0};
     size_t en = strlen(out->enhanced), w = 0;
@@ -282,8 +274,7 @@ static void strip_inline_codes(tbuf_t *t, const reply_t *out)
             if (t->b[r + 3] == '-') {
                 skip = 4;
                 size_t e = enhanced_at(v, r + 4);
-                if (e > 0)
-                    skip += e;
+                if (e > 0) skip += e;
             } else if (t->b[r + 3] == ' ' && en > 0 && r + 4 + en <= t->n &&
                        memcmp(t->b + r + 4, out->enhanced, en) == 0 &&
                        enhanced_at(v, r + 4) == en) {
@@ -304,8 +295,7 @@ static void strip_inline_codes(tbuf_t *t, const reply_t *out)
 /* The next line of v from *pos (without its line end); false at the end. */
 static bool next_line(view_t v, size_t *pos, view_t *line)
 {
-    if (*pos >= v.n)
-        return false;
+    if (*pos >= v.n) return false;
     size_t s = *pos, e = s;
     while (e < v.n && v.p[e] != '\n')
         e++;
@@ -317,10 +307,8 @@ static bool next_line(view_t v, size_t *pos, view_t *line)
 static const char *cmd_name(view_t w)
 {
     w = trim(w);
-    if (starts_with(w, "RCPT"))
-        return "RCPT";
-    if (starts_with(w, "MAIL"))
-        return "MAIL";
+    if (starts_with(w, "RCPT")) return "RCPT";
+    if (starts_with(w, "MAIL")) return "MAIL";
     if (starts_with(w, "end of data") || starts_with(w, "DATA") || starts_with(w, "BDAT") ||
         starts_with(w, "END-OF-MESSAGE") || starts_with(w, "end of message"))
         return "DATA";
@@ -338,33 +326,27 @@ static const char *cmd_name(view_t w)
  * prefix ("host x said:"); lines before the one holding it are skipped. Returns 0, or -1
  * when no line holds a code or enhanced code (then nothing is set).
  */
-static int read_reply_at(view_t region, bool anywhere, arena_t *a, reply_t *out,
-                         view_t *found)
+static int read_reply_at(view_t region, bool anywhere, arena_t *a, reply_t *out, view_t *found)
 {
     size_t pos = 0, nlines = 0;
     view_t line;
     long at = -1;
     while (nlines < REPLY_LINES_MAX && next_line(region, &pos, &line)) {
         nlines++;
-        if ((at = reply_start(line, anywhere)) >= 0)
-            break;
+        if ((at = reply_start(line, anywhere)) >= 0) break;
     }
-    if (at < 0)
-        return -1;
-    if (found != NULL)
-        *found = line;
+    if (at < 0) return -1;
+    if (found != NULL) *found = line;
     tbuf_t *t = arena_alloc(a, sizeof *t);
     t->n = 0;
     tb_add(t, strip_codes(after(line, (size_t)at), out, true));
     while (nlines < REPLY_LINES_MAX && next_line(region, &pos, &line)) {
         nlines++;
         view_t l = trim(line);
-        if (l.n == 0)
-            break;
+        if (l.n == 0) break;
         if (code_at(l, 0)) {
             int code = (l.p[0] - '0') * 100 + (l.p[1] - '0') * 10 + (l.p[2] - '0');
-            if (code != out->code)
-                break;
+            if (code != out->code) break;
             l = strip_codes(l, out, false);
         }
         tb_add(t, l);
@@ -375,8 +357,7 @@ static int read_reply_at(view_t region, bool anywhere, arena_t *a, reply_t *out,
     long ir = find(txt, "(in reply to ");
     if (ir >= 0) {
         const char *c = cmd_name(after(txt, (size_t)ir + 13));
-        if (c[0] != '\0' && out->command[0] == '\0')
-            out->command = c;
+        if (c[0] != '\0' && out->command[0] == '\0') out->command = c;
         txt = trim(sub(txt, 0, (size_t)ir));
     }
     out->text = arena_strndup(a, txt.p, txt.n);
@@ -406,8 +387,7 @@ static void text_only(view_t region, arena_t *a, reply_t *out)
 /* A reply if there is one, else the region as text. */
 static void reply_or_text(view_t region, bool anywhere, arena_t *a, reply_t *out)
 {
-    if (read_reply(region, anywhere, a, out) < 0)
-        text_only(region, a, out);
+    if (read_reply(region, anywhere, a, out) < 0) text_only(region, a, out);
 }
 
 static void set_enhanced(reply_t *out, view_t v)
@@ -423,7 +403,10 @@ static void set_enhanced(reply_t *out, view_t v)
 static ex_action_t action_of_code(const reply_t *out)
 {
     char c = out->code != 0 ? (char)('0' + out->code / 100) : out->enhanced[0];
-    return c == '4' ? EX_ACTION_DELAYED : c == '5' ? EX_ACTION_FAILED : c == '2' ? EX_ACTION_DELIVERED : EX_ACTION_UNKNOWN;
+    return c == '4'   ? EX_ACTION_DELAYED
+           : c == '5' ? EX_ACTION_FAILED
+           : c == '2' ? EX_ACTION_DELIVERED
+                      : EX_ACTION_UNKNOWN;
 }
 
 /* ---- Postfix ---- */
@@ -438,8 +421,7 @@ static int parse_postfix_smtp(view_t line, arena_t *a, reply_t *out)
     out->form = REPLY_FORM_POSTFIX_SMTP;
     out->recipient = dup_field(a, field(line, " to=<", ">"));
     host_ip(field(line, "relay=", ", "), a, &out->remote_name, &out->remote_ip);
-    if (eq_ci(trim(field(line, "relay=", ", ")), "none"))
-        out->remote_name = "";
+    if (eq_ci(trim(field(line, "relay=", ", ")), "none")) out->remote_name = "";
     view_t st = field(line, "status=", " (,");
     if (eq_ci(st, "bounced") || eq_ci(st, "expired") || eq_ci(st, "undeliverable"))
         out->action = EX_ACTION_FAILED;
@@ -454,18 +436,15 @@ static int parse_postfix_smtp(view_t line, arena_t *a, reply_t *out)
         long lp = find(rest, " (");
         if (lp >= 0) {
             why = after(rest, (size_t)lp + 2);
-            if (why.n > 0 && why.p[why.n - 1] == ')')
-                why.n--;
+            if (why.n > 0 && why.p[why.n - 1] == ')') why.n--;
         }
     }
     long said = find(why, " said:");
     if (said >= 0 && starts_with(why, "host ")) {
         const char *n = "", *ip = "";
         host_ip(sub(why, 5, (size_t)said - 5), a, &n, &ip);
-        if (n[0] != '\0')
-            out->remote_name = n;
-        if (ip[0] != '\0')
-            out->remote_ip = ip;
+        if (n[0] != '\0') out->remote_name = n;
+        if (ip[0] != '\0') out->remote_ip = ip;
     }
     if (find(why, "initial server greeting") >= 0 || find(why, "initial greeting") >= 0)
         out->command = "CONNECT";
@@ -473,12 +452,12 @@ static int parse_postfix_smtp(view_t line, arena_t *a, reply_t *out)
         out->command = "RCPT";
     else if (find(why, "while sending MAIL") >= 0)
         out->command = "MAIL";
-    else if (find(why, "while sending end of data") >= 0 || find(why, "while sending message body") >= 0)
+    else if (find(why, "while sending end of data") >= 0 ||
+             find(why, "while sending message body") >= 0)
         out->command = "DATA";
     reply_or_text(why, true, a, out);
     set_enhanced(out, field(line, "dsn=", ", "));
-    if (out->action == EX_ACTION_UNKNOWN)
-        out->action = action_of_code(out);
+    if (out->action == EX_ACTION_UNKNOWN) out->action = action_of_code(out);
     return out->text_len > 0 || out->code != 0 || out->enhanced[0] != '\0' ? 0 : -1;
 }
 
@@ -493,8 +472,7 @@ static int parse_postfix_smtpd(view_t line, long rj, arena_t *a, reply_t *out)
     out->form = REPLY_FORM_POSTFIX_SMTPD;
     view_t rest = after(line, (size_t)rj);
     long colon = find(rest, ": ");
-    if (colon < 0)
-        return -1;
+    if (colon < 0) return -1;
     rest = after(rest, (size_t)colon + 2); /* "RCPT from name[ip]: reply; from=<..." */
     out->sender = dup_field(a, field(line, " from=<", ">"));
     out->recipient = dup_field(a, field(line, " to=<", ">"));
@@ -503,8 +481,7 @@ static int parse_postfix_smtpd(view_t line, long rj, arena_t *a, reply_t *out)
     if (starts_with(rest, "header ") || starts_with(rest, "body ")) {
         out->command = "DATA";
         long h = rfind(rest, ">: ");
-        if (h < 0)
-            return -1;
+        if (h < 0) return -1;
         reply = after(rest, (size_t)h + 3);
         long fr = rfind(sub(rest, 0, (size_t)h), " from ");
         if (fr >= 0) {
@@ -516,30 +493,24 @@ static int parse_postfix_smtpd(view_t line, long rj, arena_t *a, reply_t *out)
     } else {
         out->command = cmd_name(rest);
         long fr = find(rest, " from ");
-        if (fr < 0)
-            return -1;
+        if (fr < 0) return -1;
         view_t c = after(rest, (size_t)fr + 6);
         /* the client is "name[ip]" or "[ip]:port" up to ": " */
         long cs = find(c, "]");
-        if (cs < 0)
-            return -1;
+        if (cs < 0) return -1;
         size_t ce = (size_t)cs + 1;
         while (ce < c.n && (c.p[ce] == ':' || is_digit(c.p[ce])) &&
                !(c.p[ce] == ':' && ce + 1 < c.n && c.p[ce + 1] == ' '))
             ce++;
         host_ip(sub(c, 0, ce), a, &out->client_name, &out->client_ip);
         reply = after(c, ce);
-        if (starts_with(reply, ":"))
-            reply = after(reply, 1);
+        if (starts_with(reply, ":")) reply = after(reply, 1);
         long semi = rfind(reply, "; from=<");
-        if (semi >= 0)
-            reply.n = (size_t)semi;
+        if (semi >= 0) reply.n = (size_t)semi;
     }
-    if (read_reply(reply, false, a, out) < 0)
-        text_only(reply, a, out);
+    if (read_reply(reply, false, a, out) < 0) text_only(reply, a, out);
     out->action = action_of_code(out);
-    if (out->action == EX_ACTION_UNKNOWN)
-        out->action = EX_ACTION_FAILED;
+    if (out->action == EX_ACTION_UNKNOWN) out->action = EX_ACTION_FAILED;
     return 0;
 }
 
@@ -550,16 +521,14 @@ static void exim_host(view_t line, arena_t *a, const char **name, const char **i
                       const char **helo)
 {
     long h = find(line, " H=");
-    if (h < 0)
-        return;
+    if (h < 0) return;
     view_t v = after(line, (size_t)h + 3);
     size_t i = 0;
     while (i < v.n && !is_space(v.p[i]) && v.p[i] != '[' && v.p[i] != '(')
         i++;
     if (i > 0) {
         view_t nm = sub(v, 0, i);
-        if (nm.n > 0 && nm.p[nm.n - 1] == ':')
-            nm.n--;
+        if (nm.n > 0 && nm.p[nm.n - 1] == ':') nm.n--;
         *name = dup_field(a, nm);
     }
     while (i < v.n && is_space(v.p[i]))
@@ -568,8 +537,7 @@ static void exim_host(view_t line, arena_t *a, const char **name, const char **i
         size_t e = i + 1;
         while (e < v.n && v.p[e] != ')')
             e++;
-        if (helo != NULL)
-            *helo = dup_field(a, sub(v, i + 1, e - i - 1));
+        if (helo != NULL) *helo = dup_field(a, sub(v, i + 1, e - i - 1));
         i = e < v.n ? e + 1 : e;
         while (i < v.n && is_space(v.p[i]))
             i++;
@@ -603,17 +571,14 @@ static int parse_exim(view_t line, long mark, arena_t *a, reply_t *out)
         long af = find(e, " after ");
         if (af >= 0) {
             view_t c = after(e, (size_t)af + 7);
-            if (starts_with(c, "pipelined "))
-                c = after(c, 10);
+            if (starts_with(c, "pipelined ")) c = after(c, 10);
             out->command = cmd_name(c);
             e = c;
         }
-        if (read_reply(e, true, a, out) == 0)
-            return 0;
+        if (read_reply(e, true, a, out) == 0) return 0;
     }
     long colon = find(rest, ": ");
-    if (colon < 0)
-        return -1;
+    if (colon < 0) return -1;
     reply_or_text(after(rest, (size_t)colon + 2), true, a, out);
     return out->text_len > 0 || out->code != 0 ? 0 : -1;
 }
@@ -630,8 +595,7 @@ static int parse_exim_reject(view_t line, long rj, arena_t *a, reply_t *out)
     out->sender = dup_field(a, unbracket(field(line, " F=", " ")));
     view_t rest = after(line, (size_t)rj + 10); /* after " rejected " */
     out->command = cmd_name(starts_with(rest, "after ") ? after(rest, 6) : rest);
-    if (starts_with(rest, "connection"))
-        out->command = "CONNECT";
+    if (starts_with(rest, "connection")) out->command = "CONNECT";
     if (strcmp(out->command, "RCPT") == 0)
         out->recipient = dup_field(a, unbracket(field(rest, "RCPT ", ":")));
     if (strcmp(out->command, "HELO/EHLO") == 0 && out->client_ip[0] == '\0') {
@@ -641,8 +605,7 @@ static int parse_exim_reject(view_t line, long rj, arena_t *a, reply_t *out)
     long colon = find(rest, ": ");
     view_t why = colon >= 0 ? after(rest, (size_t)colon + 2) : rest;
     reply_or_text(why, false, a, out);
-    out->action = find(sub(line, 0, (size_t)rj + 1), "temporarily") >= 0 ||
-                          out->code / 100 == 4
+    out->action = find(sub(line, 0, (size_t)rj + 1), "temporarily") >= 0 || out->code / 100 == 4
                       ? EX_ACTION_DELAYED
                       : EX_ACTION_FAILED;
     return 0;
@@ -657,7 +620,7 @@ static int parse_exim_reject(view_t line, long rj, arena_t *a, reply_t *out)
 static int parse_sendmail(view_t line, arena_t *a, reply_t *out)
 {
     out->form = REPLY_FORM_SENDMAIL;
-    out->recipient = dup_field(a, unbracket(field(line, "to=", ",")));
+    out->recipient = dup_field(a, unbracket(field(line, " to=", ",")));
     host_ip(field(line, "relay=", ","), a, &out->remote_name, &out->remote_ip);
     long s = find(line, "stat=");
     view_t st = after(line, (size_t)s + 5);
@@ -694,8 +657,7 @@ static int parse_sendmail_reject(view_t line, arena_t *a, reply_t *out)
     long r = find(line, "reject=");
     reply_or_text(after(line, (size_t)r + 7), false, a, out);
     out->action = action_of_code(out);
-    if (out->action == EX_ACTION_UNKNOWN)
-        out->action = EX_ACTION_FAILED;
+    if (out->action == EX_ACTION_UNKNOWN) out->action = EX_ACTION_FAILED;
     return 0;
 }
 
@@ -704,13 +666,20 @@ static int parse_sendmail_reject(view_t line, arena_t *a, reply_t *out)
 const char *reply_form_name(reply_form_t f)
 {
     switch (f) {
-    case REPLY_FORM_SMTP: return "smtp";
-    case REPLY_FORM_POSTFIX_SMTP: return "postfix-smtp";
-    case REPLY_FORM_POSTFIX_SMTPD: return "postfix-smtpd";
-    case REPLY_FORM_EXIM: return "exim";
-    case REPLY_FORM_EXIM_REJECT: return "exim-reject";
-    case REPLY_FORM_SENDMAIL: return "sendmail";
-    case REPLY_FORM_SENDMAIL_REJECT: return "sendmail-reject";
+    case REPLY_FORM_SMTP:
+        return "smtp";
+    case REPLY_FORM_POSTFIX_SMTP:
+        return "postfix-smtp";
+    case REPLY_FORM_POSTFIX_SMTPD:
+        return "postfix-smtpd";
+    case REPLY_FORM_EXIM:
+        return "exim";
+    case REPLY_FORM_EXIM_REJECT:
+        return "exim-reject";
+    case REPLY_FORM_SENDMAIL:
+        return "sendmail";
+    case REPLY_FORM_SENDMAIL_REJECT:
+        return "sendmail-reject";
     }
     return "?";
 }
@@ -724,15 +693,20 @@ static void reset(reply_t *out)
 }
 
 /* Offset of the Exim log marker "** " or "== " (after a blank or at the line's start)
- * before an address, or -1. */
+ * before a delivery address (a@b, a file or a pipe), or -1. */
 static long exim_mark(view_t line)
 {
     for (size_t i = 0; i + 4 <= line.n; i++) {
         if ((i == 0 || line.p[i - 1] == ' ') &&
             ((line.p[i] == '*' && line.p[i + 1] == '*') ||
              (line.p[i] == '=' && line.p[i + 1] == '=')) &&
-            line.p[i + 2] == ' ' && !is_space(line.p[i + 3]))
-            return (long)i;
+            line.p[i + 2] == ' ' && !is_space(line.p[i + 3])) {
+            size_t e = i + 3;
+            bool addr = line.p[e] == '/' || line.p[e] == '|';
+            for (; e < line.n && !is_space(line.p[e]); e++)
+                addr = addr || line.p[e] == '@';
+            if (addr) return (long)i;
+        }
     }
     return -1;
 }
@@ -740,8 +714,7 @@ static long exim_mark(view_t line)
 int reply_parse(const char *buf, size_t len, arena_t *a, reply_t *out)
 {
     reset(out);
-    if (buf == NULL || len == 0 || len > REPLY_INPUT_MAX)
-        return -1;
+    if (buf == NULL || len == 0 || len > REPLY_INPUT_MAX) return -1;
     view_t in = {buf, len};
     /* the first non-blank line decides the form */
     size_t pos = 0, n = 0;
@@ -749,23 +722,32 @@ int reply_parse(const char *buf, size_t len, arena_t *a, reply_t *out)
     while (n++ < REPLY_LINES_MAX && next_line(in, &pos, &line) && trim(line).n == 0)
         ;
     line = trim(line);
-    if (line.n == 0)
-        return -1;
+    if (line.n == 0) return -1;
     int r;
     long k;
-    if (find(line, " to=<") >= 0 && find(line, "status=") >= 0) {
+    if (reply_start(line, false) >= 0) {
+        /* a reply: its text may quote anything, log keywords included */
+        k = -1;
+        r = 1;
+    } else if (find(line, " to=<") >= 0 && find(line, "status=") >= 0) {
         r = parse_postfix_smtp(line, a, out);
     } else if ((k = find(line, "reject: ")) >= 0 && find(after(line, (size_t)k), " from ") >= 0) {
         r = parse_postfix_smtpd(line, k, a, out);
     } else if (find(line, "stat=") >= 0 && find(line, "to=") >= 0) {
         r = parse_sendmail(line, a, out);
-    } else if (find(line, "reject=") >= 0 && (find(line, "ruleset=") >= 0 || find(line, "relay=") >= 0)) {
+    } else if (find(line, "reject=") >= 0 &&
+               (find(line, "ruleset=") >= 0 || find(line, "relay=") >= 0)) {
         r = parse_sendmail_reject(line, a, out);
     } else if ((k = exim_mark(line)) >= 0) {
         r = parse_exim(line, k, a, out);
-    } else if ((k = find(line, " rejected ")) >= 0 && (find(line, "H=") >= 0 || find(line, " from [") >= 0)) {
+    } else if ((k = find(line, " rejected ")) >= 0 &&
+               (find(line, " H=") >= 0 || find(line, "rejected EHLO from [") >= 0 ||
+                find(line, "rejected HELO from [") >= 0)) {
         r = parse_exim_reject(line, k, a, out);
     } else {
+        r = 1;
+    }
+    if (r == 1) {
         out->form = REPLY_FORM_SMTP;
         r = read_reply_at(in, true, a, out, &line);
         if (r == 0) {
@@ -774,18 +756,15 @@ int reply_parse(const char *buf, size_t len, arena_t *a, reply_t *out)
             view_t l = trim(line);
             if (l.n > 0 && l.p[0] == '<') {
                 long gt = find(l, ">:");
-                if (gt > 0)
-                    out->recipient = dup_field(a, sub(l, 1, (size_t)gt - 1));
+                if (gt > 0) out->recipient = dup_field(a, sub(l, 1, (size_t)gt - 1));
             }
             long said = find(line, " said:");
             if (said >= 0) {
                 view_t h = sub(line, 0, (size_t)said);
                 long hs = rfind(h, "host ");
-                if (hs >= 0)
-                    h = after(h, (size_t)hs + 5);
+                if (hs >= 0) h = after(h, (size_t)hs + 5);
                 long colon = rfind(h, ": ");
-                if (colon >= 0)
-                    h = after(h, (size_t)colon + 2);
+                if (colon >= 0) h = after(h, (size_t)colon + 2);
                 host_ip(h, a, &out->remote_name, &out->remote_ip);
             }
             out->action = action_of_code(out);

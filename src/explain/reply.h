@@ -30,20 +30,20 @@
 #define REPLY_ENHANCED_MAX 9
 
 typedef enum reply_form {
-    REPLY_FORM_SMTP,          /* a bare reply, e.g. from a bounce or a client's dialogue */
-    REPLY_FORM_POSTFIX_SMTP,  /* postfix/smtp or lmtp: to=<...>, relay=..., status=... */
-    REPLY_FORM_POSTFIX_SMTPD, /* postfix/smtpd, postscreen, cleanup: "reject: ..." */
-    REPLY_FORM_EXIM,          /* exim delivery: "** addr ..." or "== addr ..." */
-    REPLY_FORM_EXIM_REJECT,   /* exim receiving side: "... rejected RCPT <addr>: ..." */
-    REPLY_FORM_SENDMAIL,      /* sendmail delivery: "to=..., stat=..." */
+    REPLY_FORM_SMTP,           /* a bare reply, e.g. from a bounce or a client's dialogue */
+    REPLY_FORM_POSTFIX_SMTP,   /* postfix/smtp or lmtp: to=<...>, relay=..., status=... */
+    REPLY_FORM_POSTFIX_SMTPD,  /* postfix/smtpd, postscreen, cleanup: "reject: ..." */
+    REPLY_FORM_EXIM,           /* exim delivery: "** addr ..." or "== addr ..." */
+    REPLY_FORM_EXIM_REJECT,    /* exim receiving side: "... rejected RCPT <addr>: ..." */
+    REPLY_FORM_SENDMAIL,       /* sendmail delivery: "to=..., stat=..." */
     REPLY_FORM_SENDMAIL_REJECT /* sendmail receiving side: "ruleset=..., reject=..." */
 } reply_form_t;
 
 typedef struct reply {
     reply_form_t form;
-    int code;                               /* 200..599, 0 when the input has none */
-    char enhanced[REPLY_ENHANCED_MAX + 1];  /* "5.7.26", "" when none */
-    const char *text;  /* the reply text without codes, lines joined with one space */
+    int code;                              /* 200..599, 0 when the input has none */
+    char enhanced[REPLY_ENHANCED_MAX + 1]; /* "5.7.26", "" when none */
+    const char *text; /* the reply text without codes, lines joined with one space */
     size_t text_len;
     const char *recipient;   /* the recipient address, without <> */
     const char *remote_name; /* the server that replied (sending-side logs, "host x said") */

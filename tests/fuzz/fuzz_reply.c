@@ -13,10 +13,9 @@
 #include "explain/reply.h"
 #include "util/arena.h"
 
-#define CHECK(c)            \
-    do {                    \
-        if (!(c))           \
-            abort();        \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) abort();                                                                         \
     } while (0)
 
 static void check_field(const char *s, size_t max)
@@ -42,10 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Copy so that the sanitizers catch a read of even one byte past size. */
     char *buf = malloc(size > 0 ? size : 1);
-    if (buf == NULL)
-        return 0;
-    if (size > 0)
-        memcpy(buf, data, size);
+    if (buf == NULL) return 0;
+    if (size > 0) memcpy(buf, data, size);
     arena_t *a = arena_new();
     reply_t r;
     int rc = reply_parse(buf, size, a, &r);
@@ -56,14 +53,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK((unsigned char)r.text[i] >= 0x20 && r.text[i] != 0x7f);
     CHECK(strlen(r.enhanced) <= REPLY_ENHANCED_MAX);
     const char *fields[] = {r.recipient, r.remote_name, r.remote_ip, r.client_name,
-                            r.client_ip, r.helo, r.sender};
+                            r.client_ip, r.helo,        r.sender};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
         check_field(fields[i], REPLY_FIELD_MAX);
     check_field(r.command, 16);
     if (rc == 0) {
         CHECK(r.code == 0 || (r.code >= 200 && r.code <= 599));
-        classify_in_t in = {r.code, r.enhanced, r.text, r.text_len, r.remote_name,
-                            r.command, r.action};
+        classify_in_t in = {r.code,        r.enhanced, r.text,  r.text_len,
+                            r.remote_name, r.command,  r.action};
         classify_t c;
         classify_reply(&in, &c);
         check_class(&c);
@@ -71,12 +68,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(r.code == 0 && r.enhanced[0] == '\0' && r.text_len == 0);
     }
     /* the raw bytes as text, as each provider's server and with odd codes */
-    static const char *const mtas[] = {NULL, "gmail-smtp-in.l.google.com",
-                                       "x.mail.protection.outlook.com", "mta5.am0.yahoodns.net",
-                                       "mx01.mail.icloud.com", "mx0a.pphosted.com"};
+    static const char *const mtas[] = {NULL,
+                                       "gmail-smtp-in.l.google.com",
+                                       "x.mail.protection.outlook.com",
+                                       "mta5.am0.yahoodns.net",
+                                       "mx01.mail.icloud.com",
+                                       "mx0a.pphosted.com"};
     static const char *const enh[] = {NULL, "", "5.7.1", "4.7.650", "5.7.606", "9.9.9", "5."};
     for (size_t i = 0; i < sizeof mtas / sizeof *mtas; i++) {
-        classify_in_t in = {(int)(size % 700), enh[size % 7], buf, size, mtas[i], NULL,
+        classify_in_t in = {(int)(size % 700),      enh[size % 7], buf, size, mtas[i], NULL,
                             (ex_action_t)(size % 4)};
         classify_t c;
         classify_reply(&in, &c);

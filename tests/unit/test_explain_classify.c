@@ -32,8 +32,9 @@
 
 /* Agreement required with the suite tables, in percent (what the classifier reaches,
  * rounded down). */
-#define PROVIDER_THRESHOLD 95.0
+#define PROVIDER_THRESHOLD 97.0
 #define PHRASE_THRESHOLD 87.0
+#define ROWS_THRESHOLD 82.0
 #define STATUS_THRESHOLD 86.0
 
 /* ---- reason vocabulary ---- */
@@ -103,11 +104,13 @@ static const ccase_t cases[] = {
     {"gmail-smtp-in.l.google.com",
      "550-5.7.1 [192.0.2.1] Our system has detected that this message is likely\n"
      "550-5.7.1 unsolicited mail. To reduce the amount of spam sent to Gmail, this\n"
-     "550 5.7.1 message has been blocked. https://support.google.com/mail/?p=UnsolicitedMessageError",
+     "550 5.7.1 message has been blocked. "
+     "https://support.google.com/mail/?p=UnsolicitedMessageError",
      "spamdetected", NULL, "google", NULL, NULL, 0},
     {NULL,
      "421-4.7.0 [192.0.2.1] Our system has detected that this message is suspicious due to "
-     "the very low reputation of the sending IP address. https://support.google.com/mail/answer/188131",
+     "the very low reputation of the sending IP address. "
+     "https://support.google.com/mail/answer/188131",
      "badreputation", NULL, "google", NULL, NULL, 0},
     /* Microsoft */
     {"example-com.mail.protection.outlook.com",
@@ -145,7 +148,8 @@ static const ccase_t cases[] = {
      "volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
      "badreputation", NULL, "yahoo", NULL, "provider", 0},
     {"mta6.am0.yahoodns.net",
-     "554 5.7.9 Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes",
+     "554 5.7.9 Message not accepted for policy reasons. See "
+     "https://postmaster.yahooinc.com/error-codes",
      "policyviolation", NULL, "yahoo", NULL, NULL, 0},
     {NULL,
      "553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is "
@@ -168,12 +172,12 @@ static const ccase_t cases[] = {
      "550 5.7.1 [CS01] Message rejected due to local policy. Please visit "
      "https://support.apple.com/en-us/HT204137",
      "policyviolation", NULL, "apple", NULL, "provider", 0},
-    {"mx01.mail.icloud.com", "552 5.2.2 <someone@icloud.com>: user is over quota",
-     "mailboxfull", NULL, "apple", NULL, NULL, 0},
+    {"mx01.mail.icloud.com", "552 5.2.2 <someone@icloud.com>: user is over quota", "mailboxfull",
+     NULL, "apple", NULL, NULL, 0},
     /* Proofpoint, Mimecast, Barracuda */
     {"mx0a-001.pphosted.com",
-     "550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1",
-     "blocked", "client.dnsbl", "proofpoint", "Proofpoint", "provider", 0},
+     "550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1", "blocked",
+     "client.dnsbl", "proofpoint", "Proofpoint", "provider", 0},
     {"eu-smtp-inbound-1.mimecast.com",
      "550 Rejected by header based Anti-Spoofing policy: sender@example.com - "
      "https://community.mimecast.com/docs/DOC-1369#550 [abc.uk12]",
@@ -194,38 +198,39 @@ static const ccase_t cases[] = {
      "550 5.7.1 Mail from IP 192.0.2.1 was rejected due to listing in Spamhaus SBL. For "
      "details please see http://www.spamhaus.org/query/bl?ip=192.0.2.1",
      "blocked", "client.dnsbl", "-", "Spamhaus SBL", NULL, 0},
-    {"mx.example.net", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+    {"mx.example.net",
+     "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
      "bl.spamcop.net; Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.1",
      "blocked", "client.dnsbl", "-", "SpamCop", NULL, 0},
-    {"mx.example.net", "550 5.7.1 Rejected: 192.0.2.1 listed at dnsbl-1.uceprotect.net",
-     "blocked", "client.dnsbl", "-", "UCEPROTECT", NULL, 0},
+    {"mx.example.net", "550 5.7.1 Rejected: 192.0.2.1 listed at dnsbl-1.uceprotect.net", "blocked",
+     "client.dnsbl", "-", "UCEPROTECT", NULL, 0},
     {"mx.example.net",
      "550 5.1.1 <nobody@example.net>: Recipient address rejected: User unknown in virtual "
-     "mailbox table", "userunknown", "-", "-", "-", NULL, 1},
-    {"mx.example.net",
-     "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]",
+     "mailbox table",
+     "userunknown", "-", "-", "-", NULL, 1},
+    {"mx.example.net", "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]",
      "requireptr", "client.no_ptr", "-", "-", "pattern", 0},
     {"mx.example.net",
-     "550 5.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]",
-     "requireptr", "client.no_ptr", "-", "-", "pattern", 0},
+     "550 5.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]", "requireptr",
+     "client.no_ptr", "-", "-", "pattern", 0},
     {"mx.example.net", "504 5.5.2 <PC01>: Helo command rejected: need fully-qualified hostname",
      "blocked", "helo.not_fqdn", "-", "-", NULL, 0},
-    {"mx.example.net", "501 5.5.2 <bad_helo>: Helo command rejected: Invalid name",
-     "blocked", "helo.syntax", "-", "-", NULL, 0},
+    {"mx.example.net", "501 5.5.2 <bad_helo>: Helo command rejected: Invalid name", "blocked",
+     "helo.syntax", "-", "-", NULL, 0},
     {"mx.example.net",
-     "450 4.1.8 <a@nonexistent.example>: Sender address rejected: Domain not found",
-     "rejected", "sender.domain_unknown", "-", "-", NULL, 0},
-    {"mx.example.net", "554 5.7.1 <x@example.org>: Relay access denied", "norelaying", "-",
-     "-", "-", NULL, 0},
+     "450 4.1.8 <a@nonexistent.example>: Sender address rejected: Domain not found", "rejected",
+     "sender.domain_unknown", "-", "-", NULL, 0},
+    {"mx.example.net", "554 5.7.1 <x@example.org>: Relay access denied", "norelaying", "-", "-",
+     "-", NULL, 0},
     {"mx.example.net", "552 5.3.4 Message size exceeds fixed limit", "mesgtoobig",
      "message.too_big", "-", "-", NULL, 0},
-    {"mx.example.net", "550 5.7.27 Sender address has null MX", "rejected",
-     "sender.null_mx", "-", NULL, NULL, 0},
-    {"mx.example.net", "550 5.1.10 Recipient address has null MX", "notaccept", "-", "-",
-     NULL, NULL, 1},
+    {"mx.example.net", "550 5.7.27 Sender address has null MX", "rejected", "sender.null_mx", "-",
+     NULL, NULL, 0},
+    {"mx.example.net", "550 5.1.10 Recipient address has null MX", "notaccept", "-", "-", NULL,
+     NULL, 1},
     /* greylisting: retry later, nothing to change (systemerror's advice) */
-    {"mx.example.net", "421 4.7.1 Service temporarily unavailable, greylisted", "systemerror",
-     NULL, "-", NULL, NULL, 0},
+    {"mx.example.net", "421 4.7.1 Service temporarily unavailable, greylisted", "systemerror", NULL,
+     "-", NULL, NULL, 0},
     /* a bare temporary 4.7.1 is a (temporary) block */
     {"mx.example.net", "450 4.7.1", "blocked", NULL, "-", NULL, "registry", 0},
     {"mx.example.net", "451 4.4.4 no route", "networkerror", NULL, "-", NULL, NULL, 0},
@@ -233,23 +238,63 @@ static const ccase_t cases[] = {
     {"mx.example.net", "550 Unrouteable address", "hostunknown", NULL, "-", "-", NULL, 1},
     {"mx.example.net", "451 4.7.1 Service unavailable - try again later (greylisted)",
      "systemerror", NULL, "-", "-", NULL, 0},
-    {"mx.example.net", "550 5.7.1 Message rejected: SPF check failed",
-     "authfailure", "spf.mailfrom", "-", "-", NULL, 0},
-    {"mx.example.net", "550 5.7.1 DKIM signature verification failed", "authfailure",
-     "dkim", "-", "-", NULL, 0},
-    {"mx.example.net", "550 5.1.1 <a@example.net>... User unknown", "userunknown", NULL,
-     "-", "-", "pattern", 1},
+    {"mx.example.net", "550 5.7.1 Message rejected: SPF check failed", "authfailure",
+     "spf.mailfrom", "-", "-", NULL, 0},
+    {"mx.example.net", "550 5.7.1 DKIM signature verification failed", "authfailure", "dkim", "-",
+     "-", NULL, 0},
+    {"mx.example.net", "550 5.1.1 <a@example.net>... User unknown", "userunknown", NULL, "-", "-",
+     "pattern", 1},
     {"mx.example.net", "550 5.2.1 mailbox disabled", "suspend", NULL, "-", "-", NULL, 0},
-    {"mx.example.net", "250 2.0.0 Ok: queued as ABC123", "delivered", "-", "-", "-",
-     "registry", 0},
+    {"mx.example.net", "250 2.0.0 Ok: queued as ABC123", "delivered", "-", "-", "-", "registry", 0},
     {"mx.example.net", "550 5.1.1", "userunknown", NULL, NULL, NULL, "registry", 1},
-    {"mx.example.net", "450 4.1.1 <a@example.net>: Recipient address rejected: unverified "
-     "address: host mx.example.net said: 550 5.1.1 no such user", "userunknown", NULL,
-     NULL, NULL, NULL, 0},
-    {"mx.example.net", "550 5.7.23 SPF validation failed", "authfailure", "spf.mailfrom",
-     NULL, NULL, NULL, 0},
-    {"mx.example.net", "550 Requested action not taken", "undefined", "-", "-", "-", "none",
-     0},
+    {"mx.example.net",
+     "450 4.1.1 <a@example.net>: Recipient address rejected: unverified "
+     "address: host mx.example.net said: 550 5.1.1 no such user",
+     "userunknown", NULL, NULL, NULL, NULL, 0},
+    {"mx.example.net", "550 5.7.23 SPF validation failed", "authfailure", "spf.mailfrom", NULL,
+     NULL, NULL, 0},
+    /* a DSN's Diagnostic-Code field */
+    {"mx.example.net",
+     "Diagnostic-Code: smtp; 550 5.1.1 <a@example.net>: Recipient address "
+     "rejected: User unknown in local recipient table",
+     "userunknown", "-", "-", "-", NULL, 1},
+    /* a list named beside an unknown user is not the cause */
+    {"mx.example.net",
+     "550 5.1.1 <a@example.net>: User unknown; see "
+     "https://www.spamhaus.org/ for our policy",
+     "userunknown", "-", "-", NULL, NULL, 1},
+    /* DNSBLs by host name */
+    {"mx.example.net",
+     "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+     "b.barracudacentral.org",
+     "blocked", "client.dnsbl", "-", "Barracuda", NULL, 0},
+    {"mx.example.net",
+     "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+     "dnsbl.sorbs.net",
+     "blocked", "client.dnsbl", "-", "SORBS", NULL, 0},
+    {"mx.example.net",
+     "550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+     "pbl.spamhaus.org",
+     "blocked", "client.dnsbl", "-", "Spamhaus PBL", NULL, 0},
+    {"mx.example.net",
+     "554 5.7.1 Service unavailable; Sender address [s@example.org] "
+     "blocked using dbl.spamhaus.org",
+     "blocked", "sender.rhsbl", "-", "Spamhaus DBL", NULL, 0},
+    {"mx.example.net", "550 5.7.1 Client host [192.0.2.1] blocked using psbl.surriel.com",
+     "blocked", "client.dnsbl", "-", "PSBL", NULL, 0},
+    /* Postfix's generic-PTR wording of reject_unknown_client_hostname and friends */
+    {"mx.example.net",
+     "554 5.7.1 <dyn-192-0-2-1.pool.example.net[192.0.2.1]>: Client host "
+     "rejected: Generic reverse DNS, use your ISP's relay",
+     "requireptr", "client.ptr_generic", "-", "-", NULL, 0},
+    /* an address at a provider's domain does not make the provider the replier */
+    {"mx.example.net",
+     "550 5.7.1 <someone@gmail.com>: Sender address rejected: Access "
+     "denied",
+     "rejected", NULL, "-", "-", NULL, 0},
+    {NULL, "550 5.1.1 <someone@icloud.com>: Recipient address rejected: User unknown",
+     "userunknown", NULL, "-", "-", NULL, 1},
+    {"mx.example.net", "550 Requested action not taken", "undefined", "-", "-", "-", "none", 0},
 };
 
 static bool check_case(const ccase_t *k, const char *ctx)
@@ -261,29 +306,26 @@ static bool check_case(const ccase_t *k, const char *ctx)
     classify_t c;
     classify_reply(&in, &c);
     int bad = 0;
-    if (strcmp(ex_reason_name(c.reason), k->reason) != 0)
-        bad = 1;
-#define CHK(field, want)                                                                   \
-    if ((want) != NULL) {                                                                  \
-        if (strcmp(want, "-") == 0 ? (field) != NULL                                       \
-                                   : ((field) == NULL || strcmp(field, want) != 0))        \
-            bad = 1;                                                                       \
+    if (strcmp(ex_reason_name(c.reason), k->reason) != 0) bad = 1;
+#define CHK(field, want)                                                                           \
+    if ((want) != NULL) {                                                                          \
+        if (strcmp(want, "-") == 0 ? (field) != NULL                                               \
+                                   : ((field) == NULL || strcmp(field, want) != 0))                \
+            bad = 1;                                                                               \
     }
     CHK(c.finding, k->finding);
     CHK(c.provider, k->provider);
     CHK(c.blocklist, k->blocklist);
-    if (k->layer != NULL && strcmp(classify_layer_name(c.layer), k->layer) != 0)
-        bad = 1;
-    if (k->hard >= 0 && c.hard != (k->hard != 0))
-        bad = 1;
+    if (k->layer != NULL && strcmp(classify_layer_name(c.layer), k->layer) != 0) bad = 1;
+    if (k->hard >= 0 && c.hard != (k->hard != 0)) bad = 1;
     if (bad)
         print_error("%s: %s\n got reason=%s finding=%s provider=%s blocklist=%s layer=%s hard=%d\n"
-                 " want reason=%s finding=%s provider=%s blocklist=%s layer=%s hard=%d\n",
-                 ctx, k->reply, ex_reason_name(c.reason), c.finding ? c.finding : "(null)",
-                 c.provider ? c.provider : "(null)", c.blocklist ? c.blocklist : "(null)",
-                 classify_layer_name(c.layer), c.hard, k->reason,
-                 k->finding ? k->finding : "?", k->provider ? k->provider : "?",
-                 k->blocklist ? k->blocklist : "?", k->layer ? k->layer : "?", k->hard);
+                    " want reason=%s finding=%s provider=%s blocklist=%s layer=%s hard=%d\n",
+                    ctx, k->reply, ex_reason_name(c.reason), c.finding ? c.finding : "(null)",
+                    c.provider ? c.provider : "(null)", c.blocklist ? c.blocklist : "(null)",
+                    classify_layer_name(c.layer), c.hard, k->reason, k->finding ? k->finding : "?",
+                    k->provider ? k->provider : "?", k->blocklist ? k->blocklist : "?",
+                    k->layer ? k->layer : "?", k->hard);
     arena_free(a);
     return !bad;
 }
@@ -380,8 +422,12 @@ static void test_mailblock_round_trip(void **state)
                 str_t t = STR_INIT;
                 policy_reply_text(cf, (finding_id_t)f, shown[s], temp, &t);
                 classify_in_t in = {temp ? CATALOG_TEMP_CODE : e->code,
-                                    temp ? CATALOG_TEMP_ENHANCED : e->enhanced, t.data, t.len,
-                                    "mx.example.com", NULL, EX_ACTION_UNKNOWN};
+                                    temp ? CATALOG_TEMP_ENHANCED : e->enhanced,
+                                    t.data,
+                                    t.len,
+                                    "mx.example.com",
+                                    NULL,
+                                    EX_ACTION_UNKNOWN};
                 classify_t c;
                 classify_reply(&in, &c);
                 if (c.finding == NULL || strcmp(c.finding, e->id) != 0 ||
@@ -389,6 +435,10 @@ static void test_mailblock_round_trip(void **state)
                     fail_msg("%s: got %s from \"%s\"", e->id, c.finding ? c.finding : "(null)",
                              t.data);
                 assert_false(temp && c.hard);
+                if (temp)
+                    assert_int_equal(c.reason, EX_NETWORKERROR);
+                else
+                    assert_int_not_equal(c.reason, EX_NETWORKERROR);
                 str_free(&t);
             }
         }
@@ -424,14 +474,12 @@ static size_t split_tabs(char *line, char **f, size_t max)
     while (n < max) {
         f[n++] = p;
         char *t = strchr(p, '\t');
-        if (t == NULL)
-            break;
+        if (t == NULL) break;
         *t = '\0';
         p = t + 1;
     }
     char *nl = strchr(f[n - 1], '\n');
-    if (nl != NULL)
-        *nl = '\0';
+    if (nl != NULL) *nl = '\0';
     return n;
 }
 
@@ -440,16 +488,14 @@ static FILE *open_table(const char *name)
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", suite_dir, name);
     FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        fail_msg("cannot open %s", path);
+    if (fp == NULL) fail_msg("cannot open %s", path);
     return fp;
 }
 
 static void lower_in_place(char *s)
 {
     for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
+        if (*s >= 'A' && *s <= 'Z') *s = (char)(*s - 'A' + 'a');
 }
 
 static const char *provider_mta(const char *p)
@@ -470,8 +516,7 @@ static const char *provider_mta(const char *p)
         {"messagelabs", "cluster1.eu.messagelabs.com"},
     };
     for (size_t i = 0; i < sizeof m / sizeof *m; i++)
-        if (strcmp(m[i][0], p) == 0)
-            return m[i][1];
+        if (strcmp(m[i][0], p) == 0) return m[i][1];
     return NULL;
 }
 
@@ -482,13 +527,16 @@ typedef struct tally {
 static void report(const char *what, tally_t t, double min)
 {
     double pct = t.total ? 100.0 * t.agree / t.total : 0.0;
-    fprintf(stderr, "%s: %u of %u agree (%.1f%%), threshold %.0f%%\n", what, t.agree,
-            t.total, pct, min);
+    fprintf(stderr, "%s: %u of %u agree (%.1f%%), threshold %.0f%%\n", what, t.agree, t.total, pct,
+            min);
     assert_true(t.total > 0);
     assert_true(pct >= min);
 }
 
-static bool verbose(void) { return getenv("MB_EXPLAIN_VERBOSE") != NULL; }
+static bool verbose(void)
+{
+    return getenv("MB_EXPLAIN_VERBOSE") != NULL;
+}
 
 static void test_suite_provider_replies(void **state)
 {
@@ -505,42 +553,42 @@ static void test_suite_provider_replies(void **state)
     size_t nseen = 0;
     arena_t *a = arena_new();
     while (fgets(line, sizeof line, fp) != NULL) {
-        if (line[0] == '#')
-            continue;
+        if (line[0] == '#') continue;
         char *f[MAX_FIELDS];
-        if (split_tabs(line, f, MAX_FIELDS) < 10)
-            continue;
+        if (split_tabs(line, f, MAX_FIELDS) < 10) continue;
         const char *prov = f[0], *want = f[1];
         char key[512];
         snprintf(key, sizeof key, "%s", f[6][0] ? f[6] : f[7]);
         lower_in_place(key);
-        if (key[0] == '\0' || want[0] == '\0' || ex_reason_parse(want, strlen(want)) < 0)
-            continue;
+        if (key[0] == '\0' || want[0] == '\0' || ex_reason_parse(want, strlen(want)) < 0) continue;
         /* documented: items "- 550 5.7.26 ..." separated by " \n " */
         char *doc = f[9];
         while (doc != NULL && *doc != '\0') {
             char *sep = strstr(doc, " \\n ");
-            if (sep != NULL)
-                *sep = '\0';
+            if (sep != NULL) *sep = '\0';
             char *item = doc;
             doc = sep != NULL ? sep + 4 : NULL;
             while (*item == ' ')
                 item++;
-            if (item[0] != '-' || item[1] != ' ' || item[2] < '2' || item[2] > '5')
-                continue;
+            /* a quoted reply: "- " and a reply code or an enhanced code ("- 5.7.606-649 ..."
+             * names a range of codes, not a reply) */
+            if (item[0] != '-' || item[1] != ' ' || item[2] < '2' || item[2] > '5') continue;
+            bool is_code = item[3] >= '0' && item[3] <= '9' && item[4] >= '0' && item[4] <= '9' &&
+                           (item[5] == ' ' || item[5] == '-');
+            bool is_enh = item[3] == '.' && strchr(item + 4, ' ') != NULL &&
+                          strcspn(item + 2, " ") == strspn(item + 2, "0123456789.");
+            if (!is_code && !is_enh) continue;
             item += 2;
             char low[4096];
             snprintf(low, sizeof low, "%s", item);
             lower_in_place(low);
-            if (strstr(low, key) == NULL)
-                continue;
+            if (strstr(low, key) == NULL) continue;
             char pk[4200];
             snprintf(pk, sizeof pk, "%s|%s", prov, item);
             bool dup = false;
             for (size_t i = 0; i < nseen && !dup; i++)
                 dup = strcmp(seen[i], pk) == 0;
-            if (dup)
-                continue;
+            if (dup) continue;
             seen = realloc(seen, (nseen + 1) * sizeof *seen);
             seen[nseen++] = strdup(pk);
             reply_t r;
@@ -549,7 +597,7 @@ static void test_suite_provider_replies(void **state)
                 t.total++;
                 continue;
             }
-            classify_in_t in = {r.code, r.enhanced, r.text, r.text_len, provider_mta(prov),
+            classify_in_t in = {r.code,    r.enhanced, r.text, r.text_len, provider_mta(prov),
                                 r.command, r.action};
             classify_t c;
             classify_reply(&in, &c);
@@ -569,6 +617,49 @@ static void test_suite_provider_replies(void **state)
     report("provider-replies.tsv quoted replies", t, PROVIDER_THRESHOLD);
 }
 
+/*
+ * The provider rows themselves: each row's match text (a fragment of the provider's reply)
+ * with the row's reply and enhanced codes (a Microsoft range gives its lowest code), the
+ * provider's server as remote MTA. Fragments carry less than whole replies, hence the
+ * lower threshold.
+ */
+static void test_suite_provider_rows(void **state)
+{
+    (void)state;
+    if (!have_suite) {
+        fprintf(stderr, "skipped: the smtp-replies suite is absent (looked in %s)\n", suite_dir);
+        skip();
+    }
+    FILE *fp = open_table("provider-replies.tsv");
+    char line[65536];
+    tally_t t = {0, 0};
+    while (fgets(line, sizeof line, fp) != NULL) {
+        if (line[0] == '#') continue;
+        char *f[MAX_FIELDS];
+        if (split_tabs(line, f, MAX_FIELDS) < 8) continue;
+        const char *prov = f[0], *want = f[1], *text = f[7];
+        if (text[0] == '\0' || ex_reason_parse(want, strlen(want)) < 0) continue;
+        char enh[32] = "";
+        size_t sl = strlen(f[3]);
+        if (sl > 0 && sl < 12)
+            snprintf(enh, sizeof enh, "%s%s", f[3], f[3][sl - 1] == '.' ? f[4] : "");
+        const char *mta = provider_mta(prov);
+        classify_in_t in = {
+            atoi(f[2]),       enh, text, strlen(text), mta != NULL ? mta : "mx.example.net", NULL,
+            EX_ACTION_UNKNOWN};
+        classify_t c;
+        classify_reply(&in, &c);
+        t.total++;
+        if (strcmp(ex_reason_name(c.reason), want) == 0)
+            t.agree++;
+        else if (verbose())
+            fprintf(stderr, "  disagree: %s want %s got %s [%s] \"%s\"\n", prov, want,
+                    ex_reason_name(c.reason), enh, text);
+    }
+    fclose(fp);
+    report("provider-replies.tsv row fragments", t, ROWS_THRESHOLD);
+}
+
 static void test_suite_phrases(void **state)
 {
     (void)state;
@@ -580,11 +671,9 @@ static void test_suite_phrases(void **state)
     char line[8192];
     tally_t t = {0, 0};
     while (fgets(line, sizeof line, fp) != NULL) {
-        if (line[0] == '#')
-            continue;
+        if (line[0] == '#') continue;
         char *f[MAX_FIELDS];
-        if (split_tabs(line, f, MAX_FIELDS) < 3)
-            continue;
+        if (split_tabs(line, f, MAX_FIELDS) < 3) continue;
         const char *want = f[0], *kind = f[1];
         if (strcmp(kind, "negative-substring") == 0 || ex_reason_parse(want, strlen(want)) < 0)
             continue;
@@ -607,8 +696,8 @@ static void test_suite_phrases(void **state)
         if (strcmp(ex_reason_name(c.reason), want) == 0)
             t.agree++;
         else if (verbose())
-            fprintf(stderr, "  disagree: want %s got %s: \"%s\"\n", want,
-                    ex_reason_name(c.reason), text);
+            fprintf(stderr, "  disagree: want %s got %s: \"%s\"\n", want, ex_reason_name(c.reason),
+                    text);
     }
     fclose(fp);
     report("reason-phrases.tsv phrases", t, PHRASE_THRESHOLD);
@@ -626,11 +715,9 @@ static void test_suite_status(void **state)
     tally_t t = {0, 0};
     const char *generic = "Requested action not taken";
     while (fgets(line, sizeof line, fp) != NULL) {
-        if (line[0] == '#')
-            continue;
+        if (line[0] == '#') continue;
         char *f[MAX_FIELDS];
-        if (split_tabs(line, f, MAX_FIELDS) < 3 || strcmp(f[2], "active") != 0)
-            continue;
+        if (split_tabs(line, f, MAX_FIELDS) < 3 || strcmp(f[2], "active") != 0) continue;
         const char *code = f[0], *want = f[1];
         int rc = code[0] == '2' ? 250 : code[0] == '4' ? 450 : 550;
         classify_in_t in = {rc, code, generic, strlen(generic), NULL, NULL, EX_ACTION_UNKNOWN};
@@ -663,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_provider_hosts),
         cmocka_unit_test(test_mailblock_round_trip),
         cmocka_unit_test(test_suite_provider_replies),
+        cmocka_unit_test(test_suite_provider_rows),
         cmocka_unit_test(test_suite_phrases),
         cmocka_unit_test(test_suite_status),
     };

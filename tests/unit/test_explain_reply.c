@@ -35,9 +35,9 @@ typedef struct rcase {
 
 static const rcase_t cases[] = {
     /* bare replies */
-    {"550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown", 0,
-     REPLY_FORM_SMTP, 550, "5.1.1", "<bob@example.com>: Recipient address rejected: User unknown",
-     NONE, NULL, EX_ACTION_FAILED},
+    {"550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown", 0, REPLY_FORM_SMTP,
+     550, "5.1.1", "<bob@example.com>: Recipient address rejected: User unknown", NONE, NULL,
+     EX_ACTION_FAILED},
     {"554 Transaction failed", 0, REPLY_FORM_SMTP, 554, NULL, "Transaction failed", NONE, NULL,
      EX_ACTION_FAILED},
     {"421\r\n", 0, REPLY_FORM_SMTP, 421, NULL, NULL, NONE, NULL, EX_ACTION_DELAYED},
@@ -59,8 +59,7 @@ static const rcase_t cases[] = {
      "<bob@example.com>: host mx.example.com[192.0.2.10] said: 550 5.7.1\n"
      "    Message rejected as spam (in reply to end of DATA command)\n",
      0, REPLY_FORM_SMTP, 550, "5.7.1", "Message rejected as spam", "bob@example.com",
-     "mx.example.com",
-     "192.0.2.10", NULL, NULL, NULL, NULL, "DATA", EX_ACTION_FAILED},
+     "mx.example.com", "192.0.2.10", NULL, NULL, NULL, NULL, "DATA", EX_ACTION_FAILED},
     /* Postfix joins multi-line replies into one line, codes kept */
     {"host gmail-smtp-in.l.google.com[2001:db8::1b] said: 550-5.7.1 [2001:db8::5] Our "
      "system has detected 550-5.7.1 that this message is likely unsolicited 550 5.7.1 mail. "
@@ -71,13 +70,13 @@ static const rcase_t cases[] = {
      EX_ACTION_FAILED},
     /* numbers inside the text are not codes */
     {"552 5.3.4 Message size exceeds fixed limit of 550 000 bytes", 0, REPLY_FORM_SMTP, 552,
-     "5.3.4", "Message size exceeds fixed limit of 550 000 bytes", NONE, NULL,
-     EX_ACTION_FAILED},
-    {"250 2.0.0 Ok: queued as 4XyZ", 0, REPLY_FORM_SMTP, 250, "2.0.0", "Ok: queued as 4XyZ",
-     NONE, NULL, EX_ACTION_DELIVERED},
+     "5.3.4", "Message size exceeds fixed limit of 550 000 bytes", NONE, NULL, EX_ACTION_FAILED},
+    {"250 2.0.0 Ok: queued as 4XyZ", 0, REPLY_FORM_SMTP, 250, "2.0.0", "Ok: queued as 4XyZ", NONE,
+     NULL, EX_ACTION_DELIVERED},
     /* control bytes become spaces */
-    {"550 5.7.1 bad\x01\x7f" "bytes\there", 0, REPLY_FORM_SMTP, 550, "5.7.1", "bad bytes here",
-     NONE, NULL, EX_ACTION_FAILED},
+    {"550 5.7.1 bad\x01\x7f"
+     "bytes\there",
+     0, REPLY_FORM_SMTP, 550, "5.7.1", "bad bytes here", NONE, NULL, EX_ACTION_FAILED},
 
     /* Postfix smtp */
     {"Nov 22 10:00:00 mail postfix/smtp[4321]: 4AbCdE: to=<bob@example.com>, "
@@ -93,8 +92,8 @@ static const rcase_t cases[] = {
      "relay=none, delay=300, delays=300/0/0/0, dsn=4.4.1, status=deferred (connect to "
      "mx.example.com[192.0.2.10]:25: Connection timed out)",
      0, REPLY_FORM_POSTFIX_SMTP, 0, "4.4.1",
-     "connect to mx.example.com[192.0.2.10]:25: Connection timed out", "bob@example.com",
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, EX_ACTION_DELAYED},
+     "connect to mx.example.com[192.0.2.10]:25: Connection timed out", "bob@example.com", NULL,
+     NULL, NULL, NULL, NULL, NULL, NULL, EX_ACTION_DELAYED},
     {"Nov 22 10:00:00 mail postfix/smtp[4321]: 4AbCdE: to=<bob@example.com>, "
      "relay=mx.example.com[192.0.2.10]:25, delay=2, dsn=2.0.0, status=sent (250 2.0.0 Ok: "
      "queued as 7XyZ)",
@@ -119,21 +118,19 @@ static const rcase_t cases[] = {
      "host.example.org[192.0.2.8]: 450 4.7.25 Client host rejected: cannot find your "
      "hostname, [192.0.2.8]; from=<> to=<b@example.net> proto=ESMTP helo=<host.example.org>",
      0, REPLY_FORM_POSTFIX_SMTPD, 450, "4.7.25",
-     "Client host rejected: cannot find your hostname, [192.0.2.8]", "b@example.net", NULL,
-     NULL, "host.example.org", "192.0.2.8", "host.example.org", NULL, "RCPT",
-     EX_ACTION_DELAYED},
+     "Client host rejected: cannot find your hostname, [192.0.2.8]", "b@example.net", NULL, NULL,
+     "host.example.org", "192.0.2.8", "host.example.org", NULL, "RCPT", EX_ACTION_DELAYED},
     {"Nov 22 10:00:00 mx postfix/postscreen[77]: NOQUEUE: reject: RCPT from "
      "[192.0.2.9]:51234: 550 5.7.1 Service unavailable; client [192.0.2.9] blocked using "
      "bl.spamcop.net; from=<a@example.org>, to=<b@example.net>, proto=ESMTP, helo=<x>",
      0, REPLY_FORM_POSTFIX_SMTPD, 550, "5.7.1",
-     "Service unavailable; client [192.0.2.9] blocked using bl.spamcop.net",
-     "b@example.net", NULL, NULL, NULL, "192.0.2.9", "x", "a@example.org", "RCPT",
-     EX_ACTION_FAILED},
+     "Service unavailable; client [192.0.2.9] blocked using bl.spamcop.net", "b@example.net", NULL,
+     NULL, NULL, "192.0.2.9", "x", "a@example.org", "RCPT", EX_ACTION_FAILED},
     {"Nov 22 10:00:00 mx postfix/cleanup[55]: 4AbCdE: reject: header Subject: win big from "
      "host.example.org[192.0.2.8]; from=<a@example.org> to=<b@example.net> proto=ESMTP "
      "helo=<host.example.org>: 5.7.1 message content rejected",
-     0, REPLY_FORM_POSTFIX_SMTPD, 0, "5.7.1", "message content rejected", "b@example.net",
-     NULL, NULL, "host.example.org", "192.0.2.8", "host.example.org", "a@example.org", "DATA",
+     0, REPLY_FORM_POSTFIX_SMTPD, 0, "5.7.1", "message content rejected", "b@example.net", NULL,
+     NULL, "host.example.org", "192.0.2.8", "host.example.org", "a@example.org", "DATA",
      EX_ACTION_FAILED},
     /* Exim */
     {"2024-01-01 12:00:00 1rAbCd-000123-AB ** bob@example.org R=dnslookup T=remote_smtp "
@@ -150,12 +147,12 @@ static const rcase_t cases[] = {
      "mx.example.org", "192.0.2.9", NULL, NULL, NULL, NULL, "DATA", EX_ACTION_DELAYED},
     {"2024-01-01 12:00:00 1rAbCd-000123-AB ** nobody@nonexistent.example: Unrouteable "
      "address",
-     0, REPLY_FORM_EXIM, 0, NULL, "Unrouteable address", "nobody@nonexistent.example", NULL,
-     NULL, NULL, NULL, NULL, NULL, NULL, EX_ACTION_FAILED},
+     0, REPLY_FORM_EXIM, 0, NULL, "Unrouteable address", "nobody@nonexistent.example", NULL, NULL,
+     NULL, NULL, NULL, NULL, NULL, EX_ACTION_FAILED},
     {"2024-01-01 12:00:00 H=(PC01) [192.0.2.5]:4433 F=<a@example.org> rejected RCPT "
      "<c@example.net>: relay not permitted",
-     0, REPLY_FORM_EXIM_REJECT, 0, NULL, "relay not permitted", "c@example.net", NULL, NULL,
-     NULL, "192.0.2.5", "PC01", "a@example.org", "RCPT", EX_ACTION_FAILED},
+     0, REPLY_FORM_EXIM_REJECT, 0, NULL, "relay not permitted", "c@example.net", NULL, NULL, NULL,
+     "192.0.2.5", "PC01", "a@example.org", "RCPT", EX_ACTION_FAILED},
     {"2024-01-01 12:00:00 H=host.example.org (helo.example.org) [192.0.2.6] "
      "F=<a@example.org> temporarily rejected RCPT <c@example.net>: greylisted",
      0, REPLY_FORM_EXIM_REJECT, 0, NULL, "greylisted", "c@example.net", NULL, NULL,
@@ -163,8 +160,8 @@ static const rcase_t cases[] = {
      EX_ACTION_DELAYED},
     {"2024-01-01 12:00:00 rejected EHLO from [192.0.2.5]: syntactically invalid argument(s): "
      "bad_name",
-     0, REPLY_FORM_EXIM_REJECT, 0, NULL, "syntactically invalid argument(s): bad_name", NULL,
-     NULL, NULL, NULL, "192.0.2.5", NULL, NULL, "HELO/EHLO", EX_ACTION_FAILED},
+     0, REPLY_FORM_EXIM_REJECT, 0, NULL, "syntactically invalid argument(s): bad_name", NULL, NULL,
+     NULL, NULL, "192.0.2.5", NULL, NULL, "HELO/EHLO", EX_ACTION_FAILED},
     /* Sendmail */
     {"Jan  1 00:00:00 h sm-mta[1]: x01AbC: to=<a@example.com>, delay=00:00:01, "
      "xdelay=00:00:01, mailer=esmtp, pri=120, relay=mx.example.com. [192.0.2.3], dsn=5.1.1, "
@@ -174,8 +171,8 @@ static const rcase_t cases[] = {
     {"Jan  1 00:00:00 h sendmail[1]: x01AbC: to=a@example.com, delay=00:00:01, mailer=esmtp, "
      "pri=120, relay=mx.example.com. [192.0.2.3], dsn=4.0.0, stat=Deferred: 421 4.7.0 "
      "Try again later",
-     0, REPLY_FORM_SENDMAIL, 421, "4.7.0", "Try again later", "a@example.com",
-     "mx.example.com", "192.0.2.3", NULL, NULL, NULL, NULL, NULL, EX_ACTION_DELAYED},
+     0, REPLY_FORM_SENDMAIL, 421, "4.7.0", "Try again later", "a@example.com", "mx.example.com",
+     "192.0.2.3", NULL, NULL, NULL, NULL, NULL, EX_ACTION_DELAYED},
     {"Jan  1 00:00:00 h sm-mta[1]: x01AbC: ruleset=check_rcpt, arg1=<a@example.com>, "
      "relay=c.example.org [192.0.2.4], reject=550 5.7.1 <a@example.com>... Relaying denied",
      0, REPLY_FORM_SENDMAIL_REJECT, 550, "5.7.1", "<a@example.com>... Relaying denied",
@@ -185,13 +182,26 @@ static const rcase_t cases[] = {
      "relay=[192.0.2.4], reject=553 5.1.8 <s@bad.example>... Domain of sender address "
      "s@bad.example does not exist",
      0, REPLY_FORM_SENDMAIL_REJECT, 553, "5.1.8",
-     "<s@bad.example>... Domain of sender address s@bad.example does not exist", NULL, NULL,
-     NULL, NULL, "192.0.2.4", NULL, "s@bad.example", "MAIL", EX_ACTION_FAILED},
+     "<s@bad.example>... Domain of sender address s@bad.example does not exist", NULL, NULL, NULL,
+     NULL, "192.0.2.4", NULL, "s@bad.example", "MAIL", EX_ACTION_FAILED},
+
+    /* a reply that quotes log keywords stays a reply */
+    {"550 5.7.1 Message rejected from [192.0.2.1] H=x; NOQUEUE: reject: RCPT from y", 0,
+     REPLY_FORM_SMTP, 550, "5.7.1",
+     "Message rejected from [192.0.2.1] H=x; NOQUEUE: reject: RCPT from y", NONE, NULL,
+     EX_ACTION_FAILED},
+    {"554 5.7.1 a == b and c ** d status= to=<x>", 0, REPLY_FORM_SMTP, 554, "5.7.1",
+     "a == b and c ** d status= to=<x>", NONE, NULL, EX_ACTION_FAILED},
+    /* a DSN field */
+    {"Diagnostic-Code: smtp; 550 5.1.1 <a@example.net>: Recipient address rejected", 0,
+     REPLY_FORM_SMTP, 550, "5.1.1", "<a@example.net>: Recipient address rejected", NONE, NULL,
+     EX_ACTION_FAILED},
 
     /* no reply in it */
     {"", -1, REPLY_FORM_SMTP, 0, NULL, NULL, NONE, NULL, EX_ACTION_UNKNOWN},
     {"\n\n  \n", -1, REPLY_FORM_SMTP, 0, NULL, NULL, NONE, NULL, EX_ACTION_UNKNOWN},
-    {"hello world, nothing here", -1, REPLY_FORM_SMTP, 0, NULL, NULL, NONE, NULL, EX_ACTION_UNKNOWN},
+    {"hello world, nothing here", -1, REPLY_FORM_SMTP, 0, NULL, NULL, NONE, NULL,
+     EX_ACTION_UNKNOWN},
     {"Nov 22 10:00:00 mx postfix/qmgr[1]: 4AbCdE: removed", -1, REPLY_FORM_SMTP, 0, NULL, NULL,
      NONE, NULL, EX_ACTION_UNKNOWN},
     {"600 not a code", -1, REPLY_FORM_SMTP, 0, NULL, NULL, NONE, NULL, EX_ACTION_UNKNOWN},
@@ -201,8 +211,7 @@ static const rcase_t cases[] = {
 
 static void expect_str(const char *what, const char *got, const char *want, size_t i)
 {
-    if (want == NULL)
-        want = "";
+    if (want == NULL) want = "";
     assert_non_null(got);
     if (strcmp(got, want) != 0)
         fail_msg("case %zu: %s: got \"%s\", want \"%s\"", i, what, got, want);
@@ -220,14 +229,12 @@ static void test_table(void **state)
         memcpy(buf, k->in, n);
         reply_t r;
         int rc = reply_parse(buf, n, a, &r);
-        if (rc != k->rc)
-            fail_msg("case %zu: rc %d, want %d", i, rc, k->rc);
+        if (rc != k->rc) fail_msg("case %zu: rc %d, want %d", i, rc, k->rc);
         if (rc == 0) {
             if (r.form != k->form)
                 fail_msg("case %zu: form %s, want %s", i, reply_form_name(r.form),
                          reply_form_name(k->form));
-            if (r.code != k->code)
-                fail_msg("case %zu: code %d, want %d", i, r.code, k->code);
+            if (r.code != k->code) fail_msg("case %zu: code %d, want %d", i, r.code, k->code);
             if (r.action != k->action)
                 fail_msg("case %zu: action %d, want %d", i, r.action, k->action);
         }
@@ -298,9 +305,12 @@ static void test_limits(void **state)
     assert_int_equal(reply_parse(nul, sizeof nul - 1, a, &r), 0);
     assert_string_equal(r.text, "before after");
     /* truncated log lines do not crash and report what they can */
-    const char *cut[] = {"postfix/smtp[1]: X: to=<a@b", "NOQUEUE: reject: RCPT from x[",
-                         "** a@b R=x H=", "ruleset=check_rcpt, reject=",
-                         "x: to=<a@b>, status=", "H=(x) [1.2.3.4] rejected "};
+    const char *cut[] = {"postfix/smtp[1]: X: to=<a@b",
+                         "NOQUEUE: reject: RCPT from x[",
+                         "** a@b R=x H=",
+                         "ruleset=check_rcpt, reject=",
+                         "x: to=<a@b>, status=",
+                         "H=(x) [1.2.3.4] rejected "};
     for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
         int rc = reply_parse(cut[i], strlen(cut[i]), a, &r);
         assert_true(rc == 0 || rc == -1);

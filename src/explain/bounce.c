@@ -124,10 +124,12 @@ static const char *clean_z(arena_t *a, const char *z, size_t max)
 
 static bool local_char(unsigned char c)
 {
-    return isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL || c >= 0x80;
+    return c < 0x80 && c != 0 && (isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL);
 }
 
-static bool domain_char(unsigned char c) { return isalnum(c) || c == '.' || c == '-' || c >= 0x80; }
+/* ASCII only: text glued to an address ("a@example.org您好") is not part of it; an
+ * internationalised domain appears in reports as its A-label anyway. */
+static bool domain_char(unsigned char c) { return c < 0x80 && (isalnum(c) || c == '.' || c == '-'); }
 
 /*
  * Finds the first e-mail address in [s, s+n) from offset from: local@domain with a dot in
@@ -1573,6 +1575,8 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
         memcpy(r->status, ds, sizeof ds);
     if (r->command == NULL)
         r->command = find_command(d, n);
+    if (r->command == NULL && r->hint.len > 0)
+        r->command = find_command(r->hint.data, r->hint.len);
     if (r->command == NULL && whole != NULL && r->addr.len > 0) {
         /* a session transcript elsewhere in the text: ">>> RCPT To:<addr>" */
         str_t pat = STR_INIT;
@@ -1636,6 +1640,23 @@ static const char *client_ip_in(arena_t *tmp, const char *s, size_t n)
                 ci_find(aw, after, "blacklisted") || ci_find(aw, after, "not allowed") ||
                 ci_find(win, wl, "access denied"))
                 return arena_strndup(tmp, s + i + 1, l);
+        }
+    }
+    /* unbracketed, right after words that name the client: "Messages from 192.0.2.1
+     * temporarily deferred", "your IP 192.0.2.1", "Client host 192.0.2.1" */
+    static const char *const lead[] = {"messages from ", "mail from ip ", "your ip ", "your ip address ",
+                                       "sending ip ", "client host ", "client ip ", "sender ip ",
+                                       "connecting ip ", "from ip "};
+    for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++) {
+        const char *q = ci_find(s, n, lead[k]);
+        while (q != NULL) {
+            size_t at = (size_t)(q - s) + strlen(lead[k]), l;
+            if (at < n && (s[at] == '(' || s[at] == '"'))
+                at++;
+            if (at < n && ip_at(s + at, n - at, &l))
+                return arena_strndup(tmp, s + at, l);
+            size_t next = (size_t)(q - s) + 1;
+            q = next < n ? ci_find(s + next, n - next, lead[k]) : NULL;
         }
     }
     return NULL;
@@ -2091,12 +2112,15 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
         }
         if (added > 0) {
             kind = BOUNCE_KIND_DSN;
-            /* recipients without a diagnostic take the human text said about them; those
-             * whose diagnostic holds no code (Sendmail's "X-Unix; 77") may find it there */
+            /* Recipients without a diagnostic take the human text said about them. For the
+             * others that text is a hint: the code a diagnostic lacks (Sendmail's "X-Unix;
+             * 77") and the SMTP command, which Postfix states only in the human part
+             * ("(in reply to RCPT TO command)"). */
             size_t ndsn = c.nrecs;
             bool need = false;
             for (size_t k = 0; k < ndsn; k++)
-                if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len))
+                if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len) ||
+                    find_command(c.recs[k].diag.data, c.recs[k].diag.len) == NULL)
                     need = true;
             if (need && body_n > 0) {
                 ctx_t h;
@@ -2106,8 +2130,6 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
                 for (size_t k = 0; k < ndsn; k++) {
                     rec_t *r = &c.recs[k];
                     bool empty = r->diag.len == 0;
-                    if (!empty && text_has_code(r->diag.data, r->diag.len))
-                        continue;
                     rec_t *m = rec_find(&h, r->addr.data ? r->addr.data : "", r->addr.len);
                     if (m == NULL && r->orig.len > 0)
                         m = rec_find(&h, r->orig.data, r->orig.len);
@@ -2221,11 +2243,16 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
         rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM);
     }
 
-    /* evidence */
-    if (oi.ip == NULL) {
-        for (size_t k = 0; k < c.nrecs && oi.ip == NULL; k++)
+    /* evidence: a client address the receiver names in its reply is what it judged, so it
+     * comes before the Received: field of the returned original (which, in a bounce made
+     * by the sender's own MTA, shows the hop before it) */
+    if (kind != BOUNCE_KIND_ARF) {
+        const char *said = NULL;
+        for (size_t k = 0; k < c.nrecs && said == NULL; k++)
             if (c.recs[k].diag.len > 0)
-                oi.ip = client_ip_in(c.tmp, c.recs[k].diag.data, c.recs[k].diag.len);
+                said = client_ip_in(c.tmp, c.recs[k].diag.data, c.recs[k].diag.len);
+        if (said != NULL)
+            oi.ip = said;
     }
     const char *sender = oi.sender;
     if ((sender == NULL || *sender == '\0') && dm.pf_sender != NULL)

@@ -13,9 +13,10 @@
  *
  * Identities of the returned original message (the text/rfc822-headers or message/rfc822
  * part, or the quoted original in a free-form bounce) are kept as evidence: the sending IP
- * and HELO from the topmost Received: field with a "from" clause (else an address in
- * brackets that the reply text gives as the client's), the envelope sender or From, the
- * first DKIM-Signature's d= and s=, the Message-ID and the first To address.
+ * (the client address the reply text names, "Client host [192.0.2.1] blocked", else the
+ * topmost Received: field with a "from" clause and an address), the HELO from that field,
+ * the envelope sender or From, the first DKIM-Signature's d= and s=, the Message-ID and
+ * the first To address.
  *
  * Limits (named below): input size, recipients per bounce, MIME parts and depth, text per
  * part, length of every string. Input beyond a limit is cut, never an error, except an

@@ -29,6 +29,7 @@
 
 #include "explain/bounce.h"
 #include "explain/mailbox.h"
+#include "util/str.h"
 
 /* ------------------------------------------------------------------ table of bounces */
 
@@ -352,6 +353,118 @@ static const bcase_t cases[] = {
      BOUNCE_KIND_DSN, "rfc3464", 1,
      {{"bob@example.com", "failed", "5.2.2", 0, "Empf\xc3\xa4nger unbekannt", NULL, NULL}},
      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"exim bounce marked auto-replied, recipients only in X-Failed-Recipients",
+     "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+     "To: alice@example.org\n"
+     "Subject: Mail delivery failed: returning message to sender\n"
+     "Auto-Submitted: auto-replied\n"
+     "X-Failed-Recipients: bob@example.com, carol@example.com\n"
+     "\n"
+     "This message was created automatically by mail delivery software.\n"
+     "Retry time not reached for any host after a long failure period.\n",
+     BOUNCE_KIND_FREEFORM, "exim", 2,
+     {{"bob@example.com", "failed", "", 0, "Retry time not reached", NULL, NULL},
+      {"carol@example.com", "failed", "", 0, NULL, NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"delivered report, fields before the recipient field, no blank line",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "Subject: Successful Mail Delivery Report\n"
+     "Content-Type: multipart/report; report-type=delivery-status; boundary=\"D\"\n"
+     "\n"
+     "--D\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "Your message was successfully delivered.\n"
+     "--D\n"
+     "Content-Type: message/delivery-status\n"
+     "\n"
+     "Reporting-MTA: dns; mx.example.net\n"
+     "Action: delivered\n"
+     "Status: 2.0.0\n"
+     "Diagnostic-Code: smtp; 250 2.0.0 Ok: queued as 4ABC\n"
+     "Final-Recipient: rfc822; bob@example.com\n"
+     "Final-Recipient: rfc822; carol@example.com\n"
+     "Action: relayed\n"
+     "Status: 2.0.0\n"
+     "--D--\n",
+     BOUNCE_KIND_DSN, "rfc3464", 2,
+     {{"bob@example.com", "delivered", "2.0.0", 250, "queued as 4ABC", NULL, NULL},
+      {"carol@example.com", "relayed", "2.0.0", 0, NULL, NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"sendmail result lines: the remote's code after the address",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "Subject: Returned mail: Host unknown\n"
+     "\n"
+     "   ----- Transcript of session follows -----\n"
+     "554 <bob@example.com>... 550 Host unknown (Authoritative answer from name server)\n"
+     "550 <carol@example.com>... User unknown\n",
+     BOUNCE_KIND_FREEFORM, "sendmail", 2,
+     {{"bob@example.com", "failed", "", 550, "Host unknown", NULL, NULL},
+      {"carol@example.com", "failed", "", 550, "User unknown", NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"amazon ses bounce notification in JSON, a long line broken by a relay",
+     "From: no-reply@sns.amazonaws.com\n"
+     "Subject: AWS Notification Message\n"
+     "\n"
+     "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\"bouncedRecipients\":"
+     "[{\"emailAddress\":\"bob@example.com\",\"action\":\"failed\",\"status\":\"5.1.1\",\"diag!\n"
+     " nosticCode\":\"smtp; 550 5.1.1 user unknown\"}],\"reportingMTA\":\"dns; a1.example.net\"},"
+     "\"mail\":{\"source\":\"alice@example.org\",\"sourceIp\":\"198.51.100.77\"}}\n"
+     "\n"
+     "--\n"
+     "If you wish to stop receiving notifications from this topic, unsubscribe.\n",
+     BOUNCE_KIND_DSN, "amazonses", 1,
+     {{"bob@example.com", "failed", "5.1.1", 550, "user unknown", NULL, NULL}},
+     "198.51.100.77", NULL, "example.org", NULL, NULL, NULL, NULL, NULL},
+
+    {"a bounce forwarded as an attachment",
+     "From: helpdesk@example.org\n"
+     "To: alice@example.org\n"
+     "Subject: Fwd: Undelivered Mail Returned to Sender\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/mixed; boundary=\"F\"\n"
+     "\n"
+     "--F\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "Why did this bounce?\n"
+     "--F\n"
+     "Content-Type: message/rfc822\n"
+     "\n"
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "Subject: Undelivered Mail Returned to Sender\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/report; report-type=delivery-status; boundary=\"I\"\n"
+     "\n"
+     "--I\n"
+     "Content-Type: message/delivery-status\n"
+     "\n"
+     "Reporting-MTA: dns; mx.example.net\n"
+     "\n"
+     "Final-Recipient: rfc822; bob@example.com\n"
+     "Action: failed\n"
+     "Status: 5.7.1\n"
+     "Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; Client host [198.51.100.25]\n"
+     "    blocked using bl.example.net\n"
+     "\n"
+     "--I--\n"
+     "--F--\n",
+     BOUNCE_KIND_DSN, "rfc3464", 1,
+     {{"bob@example.com", "failed", "5.7.1", 554, "blocked using bl.example.net", NULL, NULL}},
+     "198.51.100.25", NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"vacation reply that mentions a rejection is still an auto-reply",
+     "From: Carol <carol@example.com>\n"
+     "Subject: Automatic reply: budget\n"
+     "Auto-Submitted: auto-replied\n"
+     "\n"
+     "I am on leave; mail sent to me is not delivered to anyone else and may be rejected.\n",
+     BOUNCE_KIND_AUTOREPLY, "rfc3834", 1, {{"carol@example.com", "", "", 0, "on leave", NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 static void check_case(const bcase_t *c, const unsigned char *buf, size_t len)
@@ -462,6 +575,57 @@ static void test_not_mail(void **state)
     const char *nohdr = "just some words\nand more\n";
     assert_int_equal(bounce_parse((const unsigned char *)nohdr, strlen(nohdr), a, &b), -1);
     arena_free(a);
+}
+
+/* A NUL byte inside a part neither ends the text nor reaches the output. */
+static void test_nul_in_part(void **state)
+{
+    (void)state;
+    static const char m[] = "From: MAILER-DAEMON@mx.example.net\n"
+                            "Subject: Undelivered Mail\n"
+                            "\n"
+                            "<bob@example.com>: host mx1.example.com[192.0.2.7] said: 550 5.1.1 no\0such\n"
+                            "    user (in reply to RCPT TO command)\n";
+    size_t len = sizeof m - 1;
+    unsigned char *buf = malloc(len);
+    assert_non_null(buf);
+    memcpy(buf, m, len);
+    arena_t *a = arena_new();
+    bounce_t b;
+    assert_int_equal(bounce_parse(buf, len, a, &b), 0);
+    assert_int_equal(b.nrcpts, 1);
+    assert_string_equal(b.rcpts[0].diagnostic,
+                        "host mx1.example.com[192.0.2.7] said: 550 5.1.1 no such user (in reply to "
+                        "RCPT TO command)");
+    assert_string_equal(b.rcpts[0].command, "RCPT");
+    assert_string_equal(b.rcpts[0].remote_mta, "mx1.example.com");
+    arena_free(a);
+    free(buf);
+}
+
+/* Invalid UTF-8 and control characters never reach the output; long texts are cut. */
+static void test_sanitised(void **state)
+{
+    (void)state;
+    str_t m = STR_INIT;
+    str_appendz(&m, "From: MAILER-DAEMON@mx.example.net\nSubject: bad \xff\xfe bytes\n"
+                    "Content-Type: text/plain; charset=utf-8\n\n<bob@example.com>: 550 5.1.1 ");
+    for (int i = 0; i < 400; i++)
+        str_appendz(&m, "\xc3\xa9\x1b[0m");
+    str_appendz(&m, "\n");
+    arena_t *a = arena_new();
+    bounce_t b;
+    assert_int_equal(bounce_parse((const unsigned char *)m.data, m.len, a, &b), 0);
+    assert_int_equal(b.nrcpts, 1);
+    const char *d = b.rcpts[0].diagnostic;
+    assert_true(strlen(d) <= BOUNCE_DIAG_MAX);
+    for (const char *p = d; *p; p++)
+        assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+    assert_non_null(strstr(d, "\xc3\xa9"));
+    for (const char *p = b.subject; *p; p++)
+        assert_true((unsigned char)*p >= 0x20);
+    arena_free(a);
+    str_free(&m);
 }
 
 /* Many recipients: the record count is capped and the cut is reported. */
@@ -859,6 +1023,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),     cmocka_unit_test(test_dsn_details),
         cmocka_unit_test(test_not_mail),  cmocka_unit_test(test_rcpt_cap),
+        cmocka_unit_test(test_nul_in_part), cmocka_unit_test(test_sanitised),
         cmocka_unit_test(test_mbox_split), cmocka_unit_test(test_maildir),
         cmocka_unit_test(test_corpus),
     };

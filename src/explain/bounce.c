@@ -25,7 +25,7 @@
 
 #define MAX_ORIG_HDR (64u * 1024u) /* bytes of the original's header section kept */
 #define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
-#define MAX_HUMAN_TEXT (1024u * 1024u)
+#define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
 
 static bool gmime_ready;
 
@@ -730,11 +730,19 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
     bool text = !g_ascii_strcasecmp(type, "text");
     if (msg && (!g_ascii_strcasecmp(sub, "delivery-status") ||
                 !g_ascii_strcasecmp(sub, "global-delivery-status"))) {
-        part_text(c, GMIME_PART(obj), &c->dsn);
-        str_appendz(&c->dsn, "\n");
+        if (c->dsn.len < MAX_HUMAN_TEXT) {
+            part_text(c, GMIME_PART(obj), &c->dsn);
+            str_appendz(&c->dsn, "\n");
+        } else {
+            c->truncated = true;
+        }
     } else if (msg && !g_ascii_strcasecmp(sub, "feedback-report")) {
-        part_text(c, GMIME_PART(obj), &c->arf);
-        str_appendz(&c->arf, "\n");
+        if (c->arf.len < MAX_HUMAN_TEXT) {
+            part_text(c, GMIME_PART(obj), &c->arf);
+            str_appendz(&c->arf, "\n");
+        } else {
+            c->truncated = true;
+        }
     } else if ((text && (!g_ascii_strcasecmp(sub, "rfc822-headers") ||
                          !g_ascii_strcasecmp(sub, "rfc822-header"))) ||
                (msg && (!g_ascii_strcasecmp(sub, "rfc822-headers") ||
@@ -785,11 +793,8 @@ static const char *const orig_markers[] = {
     "----- Message header follows -----",
     "------- Original message follows",
     "--------Returned Mail--------",
-    "---------- Forwarded message ----------",
-    "Original-Message:",
     "--- Original message follows.",
     "----- Original message follows -----",
-    "The original message was received",
     "--Original message--",
     "Headers of the original message",
     "Content-Type: message/rfc822",
@@ -798,7 +803,6 @@ static const char *const orig_markers[] = {
     "The header of the original message",
     "Your original message headers",
     "Content-Type: text/rfc822-headers",
-    "----- Transcript of session follows -----\n", /* never matches on one line: placeholder */
 };
 
 /* Offset where the quoted original starts in the human text, or n. */
@@ -813,18 +817,9 @@ static size_t orig_cut(const char *s, size_t n)
         size_t ll = e - i;
         while (ll > 0 && is_sp(*l))
             l++, ll--;
-        for (size_t k = 0; k < sizeof orig_markers / sizeof orig_markers[0]; k++) {
-            const char *m = orig_markers[k];
-            if (strchr(m, '\n'))
-                continue;
-            if (ci_prefix(l, ll, m)) {
-                /* "The original message was received at ..." is Sendmail's opening line, not
-                 * the start of the copy */
-                if (k == 19)
-                    continue;
+        for (size_t k = 0; k < sizeof orig_markers / sizeof orig_markers[0]; k++)
+            if (ci_prefix(l, ll, orig_markers[k]))
                 return i;
-            }
-        }
         i = e < n ? e + 1 : e;
     }
     return n;

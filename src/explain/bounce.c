@@ -287,6 +287,7 @@ static const char *find_command(const char *s, size_t n)
         {"end of data", "DATA"},      {"end of message", "DATA"},
         {"after data", "DATA"},       {"DATA command", "DATA"},
         {">>> DATA", "DATA"},         {"after BDAT", "BDAT"},
+        {"final DATA", "DATA"},       {"DATA:", "DATA"},
         {"RCPT TO", "RCPT"},          {"RCPT command", "RCPT"},
         {">>> RCPT", "RCPT"},         {"MAIL FROM", "MAIL"},
         {"MAIL command", "MAIL"},     {">>> MAIL", "MAIL"},
@@ -297,7 +298,8 @@ static const char *find_command(const char *s, size_t n)
     };
     /* Only where the text says what the reply was an answer to. */
     static const char *ctx[] = {"in reply to ", "after ", ">>> ", "most progress was ",
-                                "for ", "during ", "response to ", "while sending "};
+                                "for ", "during ", "response to ", "while sending ",
+                                "did not like our ", "did not like our final "};
     const char *best = NULL;
     size_t bestpos = (size_t)-1;
     for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
@@ -799,6 +801,7 @@ static const char *const orig_markers[] = {
     "Headers of the original message",
     "Content-Type: message/rfc822",
     "Included is a copy of the message header",
+    "Message headers follow",
     "--- Enclosed is a copy of the message",
     "The header of the original message",
     "Your original message headers",
@@ -1388,9 +1391,8 @@ static bool text_has_code(const char *s, size_t n)
  * stopping after the first paragraph that holds a reply code or status code.
  * skip: an address that is never a recipient (the bounce's own To), or NULL.
  */
-static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
+static line_t *split_lines(const char *s, size_t n, size_t *count)
 {
-    /* split into lines (bounded by the text cap) */
     size_t nl = 0, cap = 64;
     line_t *L = xmalloc(cap * sizeof *L);
     for (size_t i = 0; i < n;) {
@@ -1404,6 +1406,82 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
         L[nl++] = (line_t){s + i, e - i};
         i = e + 1;
     }
+    *count = nl;
+    return L;
+}
+
+/*
+ * The reply text about the address on line i (which starts at offset e of that line): the
+ * rest of the line and the lines after it, up to the next introducer line, MAX_DIAG_LINES
+ * lines, or the end of the first paragraph that holds a reply or status code. Appended to
+ * the record's diagnostic (or returns the record, created when new); NULL at the cap.
+ */
+static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char *addr,
+                      size_t al, size_t e)
+{
+    rec_t *r = rec_find(c, addr, al);
+    if (r == NULL) {
+        r = rec_add(c);
+        if (r == NULL)
+            return NULL;
+        str_append(&r->addr, addr, al);
+    }
+    str_t d = STR_INIT;
+    str_append(&d, L[i].s + e, L[i].n - e);
+    bool para_has_code = text_has_code(L[i].s + e, L[i].n - e);
+    for (size_t j = i + 1; j < nl && j < i + 1 + MAX_DIAG_LINES; j++) {
+        size_t o2, l2;
+        if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
+            break;
+        if (line_blank(L[j]) || line_section(L[j])) {
+            if (para_has_code)
+                break;
+            str_appendc(&d, '\n');
+            continue;
+        }
+        str_appendc(&d, '\n');
+        str_append(&d, L[j].s, L[j].n);
+        if (text_has_code(L[j].s, L[j].n))
+            para_has_code = true;
+    }
+    const char *ds = d.data ? d.data : "";
+    size_t dl = d.len;
+    trim(&ds, &dl);
+    while (dl > 0 && (*ds == ':' || *ds == '.' || *ds == ',' || *ds == '>'))
+        ds++, dl--;
+    trim(&ds, &dl);
+    if (dl > 0) {
+        if (r->diag.len > 0)
+            str_appendc(&r->diag, ' ');
+        str_append(&r->diag, ds, dl);
+    }
+    str_free(&d);
+    return r;
+}
+
+/* One recipient at offset at (length al) of [s, s+n), found by other means than an
+ * introducer line: its reply text is read the same way from its line on. */
+static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
+{
+    size_t nl;
+    line_t *L = split_lines(s, n, &nl);
+    for (size_t i = 0; i < nl; i++) {
+        size_t start = (size_t)(L[i].s - s);
+        if (at >= start && at + al <= start + L[i].n) {
+            size_t e = at - start + al;
+            if (e < L[i].n && L[i].s[e] == '>')
+                e++;
+            collect(c, L, nl, i, s + at, al, e);
+            break;
+        }
+    }
+    free(L);
+}
+
+static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
+{
+    size_t nl;
+    line_t *L = split_lines(s, n, &nl);
     size_t first_added = c->nrecs;
     for (size_t i = 0; i < nl; i++) {
         size_t o, al, e;
@@ -1414,47 +1492,8 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
             continue;
         if (skip != NULL && mem_ieq(addr, al, skip, strlen(skip)))
             continue;
-        rec_t *r = rec_find(c, addr, al);
-        bool fresh = r == NULL;
-        if (fresh) {
-            r = rec_add(c);
-            if (r == NULL)
-                break;
-            str_append(&r->addr, addr, al);
-        }
-        /* rest of this line after the address */
-        str_t d = STR_INIT;
-        str_append(&d, L[i].s + e, L[i].n - e);
-        bool para_has_code = text_has_code(L[i].s + e, L[i].n - e);
-        size_t j = i + 1;
-        for (; j < nl && j < i + 1 + MAX_DIAG_LINES; j++) {
-            size_t o2, l2;
-            if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
-                break;
-            if (line_blank(L[j]) || line_section(L[j])) {
-                if (para_has_code)
-                    break;
-                str_appendc(&d, '\n');
-                continue;
-            }
-            str_appendc(&d, '\n');
-            str_append(&d, L[j].s, L[j].n);
-            if (text_has_code(L[j].s, L[j].n))
-                para_has_code = true;
-        }
-        const char *ds = d.data ? d.data : "";
-        size_t dl = d.len;
-        trim(&ds, &dl);
-        while (dl > 0 && (*ds == ':' || *ds == '.' || *ds == ','))
-            ds++, dl--;
-        trim(&ds, &dl);
-        if (dl > 0) {
-            if (r->diag.len > 0)
-                str_appendc(&r->diag, ' ');
-            str_append(&r->diag, ds, dl);
-        }
-        str_free(&d);
-        (void)fresh;
+        if (collect(c, L, nl, i, addr, al, e) == NULL)
+            break;
     }
     /* A list of addresses followed by one reason: the reason goes to each of them. */
     for (size_t k = c->nrecs; k-- > first_added + 1;) {
@@ -2162,12 +2201,20 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
             size_t before = c.nrecs;
             while (find_addr(xfr, xl, from_i, &o, &l)) {
                 if (rec_find(&c, xfr + o, l) == NULL) {
-                    rec_t *r = rec_add(&c);
-                    if (r == NULL)
-                        break;
-                    str_append(&r->addr, xfr + o, l);
-                    /* its reply text: the paragraph naming it, or the text's first one with a code */
-                    str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                    /* its reply text: read from where the text names it, else the text */
+                    str_t pat = STR_INIT;
+                    str_append(&pat, xfr + o, l);
+                    const char *q = ci_find(ht, body_n, str_cstr(&pat));
+                    str_free(&pat);
+                    if (q != NULL) {
+                        freeform_at(&c, ht, body_n, (size_t)(q - ht), l);
+                    } else {
+                        rec_t *r = rec_add(&c);
+                        if (r == NULL)
+                            break;
+                        str_append(&r->addr, xfr + o, l);
+                        str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                    }
                 }
                 from_i = o + l;
             }
@@ -2175,29 +2222,32 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
         }
         if (c.nrecs == 0 && (xfr != NULL || daemon_from || fmt != NULL ||
                              (subj && has_bounce_marker(subj, strlen(subj))))) {
-            /* no layout matched: the first address in a "RCPT TO:<...>" or in the text */
+            /* No layout matched: the first address in angle brackets (after "RCPT TO:" when
+             * the text has one), else the first address at all, that is neither the
+             * bounce's sender nor its addressee; else the original's To. */
             const char *rc = ci_find(ht, body_n, "RCPT TO:");
-            size_t o, l, from_i = rc ? (size_t)(rc - ht) : 0;
+            size_t start = rc ? (size_t)(rc - ht) : 0;
+            size_t o = 0, l = 0;
             bool found = false;
-            while (find_addr(ht, body_n, from_i, &o, &l)) {
-                if (!addr_is_daemon(ht + o, l) && !(to && mem_ieq(ht + o, l, to, strlen(to))) &&
-                    !(from && mem_ieq(ht + o, l, from, strlen(from))) &&
-                    !ci_prefix(ht + o, l, "postmaster@")) {
-                    found = true;
-                    break;
+            for (int pass = 0; pass < 2 && !found; pass++) {
+                size_t from_i = start;
+                while (find_addr(ht, body_n, from_i, &o, &l)) {
+                    bool bracketed = o > 0 && ht[o - 1] == '<';
+                    if ((pass == 1 || bracketed) && !addr_is_daemon(ht + o, l) &&
+                        !(to && mem_ieq(ht + o, l, to, strlen(to))) &&
+                        !(from && mem_ieq(ht + o, l, from, strlen(from)))) {
+                        found = true;
+                        break;
+                    }
+                    from_i = o + l;
                 }
-                from_i = o + l;
             }
-            if (!found && oi.to != NULL) {
+            if (found) {
+                freeform_at(&c, ht, body_n, o, l);
+            } else if (oi.to != NULL) {
                 rec_t *r = rec_add(&c);
                 if (r != NULL) {
                     str_appendz(&r->addr, oi.to);
-                    str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
-                }
-            } else if (found) {
-                rec_t *r = rec_add(&c);
-                if (r != NULL) {
-                    str_append(&r->addr, ht + o, l);
                     str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
                 }
             }

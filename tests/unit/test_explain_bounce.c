@@ -824,6 +824,7 @@ typedef struct tally {
     size_t code_n, code_ok;
     size_t fb_n, fb_ok;
     size_t not_n, not_ok;
+    size_t other_n, other_ok; /* dos/mac variants without expected values: >= 1 record */
 } tally_t;
 
 /* Samples of maildir/not/ that are bounces after all: rb-issue-368-bug is a mailbox-full
@@ -855,9 +856,23 @@ static void judge(tally_t *t, const char *sample, const bounce_t *b)
     /* rows of one sample are in recipient order; the k-th row is our k-th record (a few
      * tables repeat an index) */
     size_t want = 0;
+    bool loose = false;
     for (size_t i = 0; i < nrows; i++)
-        if (strcmp(rows[i].sample, sample) == 0)
+        if (strcmp(rows[i].sample, sample) == 0) {
             want++;
+            if (rows[i].index == 0)
+                loose = true;
+        }
+    if (loose) {
+        /* dos/ and mac/ hold older variants of some samples, listed without expected
+         * values (empty index): each is a bounce and must give at least one record */
+        t->other_n++;
+        if (b->nrcpts > 0)
+            t->other_ok++;
+        else
+            printf("  DIFF %s: no recipient read\n", sample);
+        return;
+    }
     if (want == 0)
         return;
     t->rcpt_n++;
@@ -997,6 +1012,8 @@ static void test_corpus(void **state)
     printf("  reply code agrees: %zu/%zu (%.1f%%)\n", t.code_ok, t.code_n, RATE(t.code_ok, t.code_n));
     printf("  ARF feedback type agrees: %zu/%zu (%.1f%%)\n", t.fb_ok, t.fb_n, RATE(t.fb_ok, t.fb_n));
     printf("  not-a-bounce samples read as such: %zu/%zu\n", t.not_ok, t.not_n);
+    printf("  dos/mac variants without expectations read with recipients: %zu/%zu\n", t.other_ok,
+           t.other_n);
     assert_int_equal(t.parse_fail, 0);
     if (nrows > 0) {
         assert_true(RATE(t.rcpt_ok, t.rcpt_n) >= 100.0 * MIN_RCPT_AGREE);
@@ -1004,6 +1021,7 @@ static void test_corpus(void **state)
         assert_true(RATE(t.code_ok, t.code_n) >= 100.0 * MIN_CODE_AGREE);
         assert_true(RATE(t.fb_ok, t.fb_n) >= 100.0 * MIN_FEEDBACK_AGREE);
         assert_int_equal(t.not_ok, t.not_n);
+        assert_int_equal(t.other_ok, t.other_n);
     }
 #undef RATE
     for (size_t i = 0; i < nrows; i++) {

@@ -1006,11 +1006,20 @@ static void orig_read(ctx_t *c, const char *s, size_t n, orig_ids_t *o)
 typedef struct fmt_rule {
     const char *name;
     char where; /* 'b' body text, 's' subject, 'f' From, 'h' a header name present,
-                   'r' any Received value, 'm' X-Mailer / Reporting-MTA text */
+                   'r' one of the first Received values, 'd' the delivery-status text */
     const char *pat;
 } fmt_rule_t;
 
 static const fmt_rule_t fmt_rules[] = {
+    /* providers first: they run one of the MTAs below but word their own reports */
+    {"amazonses", 'h', "X-SES-Outgoing"},
+    {"amazonses", 'f', "amazonses.com"},
+    {"gmx", 'f', "gmx."},
+    {"mailru", 'f', "mail.ru"},
+    {"mcafee", 'h', "X-NAI-Header"},
+    {"zoho", 'h', "X-ZohoMail"},
+    {"yandex", 'f', "yandex."},
+    /* MTA software */
     {"qmail", 'b', "This is the qmail-send program"},
     {"qmail", 'b', "qmail-send program at"},
     {"gmail", 'b', "Delivery to the following recipient failed permanently"},
@@ -1025,7 +1034,8 @@ static const fmt_rule_t fmt_rules[] = {
     {"exim", 'b', "SMTP error from remote mail server"},
     {"postfix", 'b', "This is the mail system at host"},
     {"postfix", 'b', "The Postfix program"},
-    {"postfix", 'h', "X-Postfix-Queue-ID"},
+    {"postfix", 'd', "X-Postfix-Queue-ID:"},
+    {"postfix", 'd', "X-Postfix-Sender:"},
     {"sendmail", 'b', "----- Transcript of session follows -----"},
     {"sendmail", 'b', "The following addresses had permanent fatal errors"},
     {"yahoo", 'b', "Sorry, we were unable to deliver your message to the following address"},
@@ -1034,16 +1044,9 @@ static const fmt_rule_t fmt_rules[] = {
     {"courier", 'b', "Courier mail server at"},
     {"opensmtpd", 'b', "This is the MAILER-DAEMON, please DO NOT REPLY"},
     {"opensmtpd", 'b', "An error has occurred while attempting to deliver a message"},
-    {"amazonses", 'h', "X-SES-Outgoing"},
-    {"amazonses", 'f', "amazonses.com"},
-    {"gmx", 'f', "gmx."},
-    {"mailru", 'f', "mail.ru"},
     {"dragonfly", 'b', "This is the DragonFly Mail Agent"},
     {"messagingserver", 'b', "This report relates to a message you sent"},
     {"notes", 'b', "Lotus Notes"},
-    {"mcafee", 'h', "X-NAI-Header"},
-    {"zoho", 'h', "X-ZohoMail"},
-    {"yandex", 'f', "yandex."},
     {"outlook", 'f', "hotmail.com"},
     {"outlook", 'f', "outlook.com"},
     {"postfix", 'r', "(Postfix)"},
@@ -1089,6 +1092,10 @@ static const char *detect_format(ctx_t *c, const char *body, size_t blen, const 
         switch (r->where) {
         case 'b':
             if (ci_find(body, blen, r->pat))
+                return r->name;
+            break;
+        case 'd':
+            if (c->dsn.len > 0 && ci_find(c->dsn.data, c->dsn.len, r->pat))
                 return r->name;
             break;
         case 's':

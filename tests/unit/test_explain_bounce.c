@@ -103,7 +103,7 @@ static const bcase_t cases[] = {
      "Message-ID: <m1@example.org>\n"
      "\n"
      "--B1--\n",
-     BOUNCE_KIND_DSN, "rfc3464", 2,
+     BOUNCE_KIND_DSN, "postfix", 2,
      {{"bob@example.com", "failed", "5.1.1", 550, "User unknown in virtual mailbox table", NULL,
        "mx1.example.com"},
       {"carol@example.com", "delayed", "4.4.1", 0, "Connection timed out", NULL, NULL}},
@@ -1001,6 +1001,17 @@ static void test_corpus(void **state)
             box_msgs++;
         }
         printf("  %s: %ld messages\n", boxes[k], n);
+        if (strcmp(boxes[k], "mbox-0") == 0) {
+            /* maildir/err holds mbox-0 split into single messages */
+            char dir[2048];
+            snprintf(dir, sizeof dir, "%s/set-of-emails/maildir/err", corpus);
+            arena_t *la = arena_new();
+            const char **paths;
+            long nerr = maildir_list(dir, la, &paths, &err);
+            if (nerr >= 0 && n != nerr)
+                fail_msg("mbox-0: %ld messages, but maildir/err holds %ld", n, nerr);
+            arena_free(la);
+        }
         arena_free(ma);
         free(buf);
     }

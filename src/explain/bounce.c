@@ -1559,6 +1559,57 @@ static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const cha
     c->nrecs = w;
 }
 
+/* The command of a ">>> " transcript line ("RCPT To:<a>", "DATA", "MAIL From:<>"...). */
+static const char *cmd_word(const char *l, size_t n)
+{
+    static const struct {
+        const char *w, *cmd;
+    } t[] = {{"RCPT", "RCPT"}, {"MAIL", "MAIL"}, {"DATA", "DATA"}, {"EHLO", "EHLO"},
+             {"HELO", "HELO"}, {"STARTTLS", "STARTTLS"}, {"AUTH", "AUTH"}, {"BDAT", "BDAT"},
+             {".", "DATA"}}; /* the end-of-data dot */
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+        if (ci_prefix(l, n, t[k].w))
+            return t[k].cmd;
+    return NULL;
+}
+
+/*
+ * The command a session transcript (Sendmail, Courier: ">>> command" / "<<< reply") shows
+ * the recipient's rejection answering: the last ">>> " line before a "<<< " line that names
+ * the address, or ">>> RCPT To:<address>" itself; with a single recipient and a single
+ * command sent in the transcript, that command.
+ */
+static const char *transcript_command(const char *s, size_t n, const char *addr, size_t al,
+                                      bool single)
+{
+    const char *last = NULL, *only = NULL;
+    size_t sent = 0;
+    for (size_t i = 0; i < n;) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        const char *l = s + i;
+        size_t ll = e - i;
+        while (ll > 0 && is_sp(*l))
+            l++, ll--;
+        if (ll > 4 && memcmp(l, ">>> ", 4) == 0) {
+            last = cmd_word(l + 4, ll - 4);
+            if (last != NULL) {
+                sent++;
+                only = last;
+                if (!strcmp(last, "RCPT") && ci_find(l, ll, addr) && al > 0)
+                    return "RCPT";
+            }
+        } else if (ll > 4 && memcmp(l, "<<< ", 4) == 0 && last != NULL) {
+            const char *q = ci_find(l, ll, addr);
+            if (q != NULL && al > 0)
+                return last;
+        }
+        i = e < n ? e + 1 : e;
+    }
+    return single && sent == 1 ? only : NULL;
+}
+
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
 static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
 {
@@ -1618,8 +1669,10 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
         r->command = find_command(d, n);
     if (r->command == NULL && r->hint.len > 0)
         r->command = find_command(r->hint.data, r->hint.len);
+    if (r->command == NULL && whole != NULL && r->addr.len > 0)
+        r->command = transcript_command(whole, wn, r->addr.data, r->addr.len, single);
     if (r->command == NULL && whole != NULL && r->addr.len > 0) {
-        /* a session transcript elsewhere in the text: ">>> RCPT To:<addr>" */
+        /* "RCPT To:<address>" anywhere in the text (a transcript without ">>> ") */
         str_t pat = STR_INIT;
         str_appendz(&pat, "RCPT To:<");
         str_append(&pat, r->addr.data, r->addr.len);

@@ -183,7 +183,7 @@ static const bcase_t cases[] = {
      "<<< 550 5.1.1 <bob@example.com>... User unknown\n"
      "550 5.1.1 <bob@example.com>... User unknown\n",
      BOUNCE_KIND_FREEFORM, "sendmail", 1,
-     {{"bob@example.com", "failed", "5.1.1", 550, "User unknown", NULL, NULL}},
+     {{"bob@example.com", "failed", "5.1.1", 550, "User unknown", "DATA", NULL}},
      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 
     {"qmail",

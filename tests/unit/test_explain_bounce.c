@@ -730,6 +730,13 @@ static void test_maildir(void **state)
     assert_int_equal(mailbox_read_file(paths[1], &buf, &len, &err), 0);
     assert_int_equal(len, strlen("Subject: n\n\n"));
     free(buf);
+    /* "-" is standard input */
+    FILE *in = freopen(paths[0], "rb", stdin);
+    assert_non_null(in);
+    assert_int_equal(mailbox_read_file("-", &buf, &len, &err), 0);
+    assert_int_equal(len, strlen("Subject: c\n\n"));
+    assert_memory_equal(buf, "Subject: c\n\n", len);
+    free(buf);
     assert_int_equal(mailbox_read_file("/nonexistent/x", &buf, &len, &err), -1);
     assert_non_null(err);
     snprintf(p, sizeof p, "%s/nothing", dir);

@@ -519,6 +519,7 @@ typedef struct rec {
     str_t last;
     str_t hint; /* the human text about this recipient, read for codes the diag lacks */
     const char *command;
+    bool led; /* introduced by a lead naming it a recipient, or a Sendmail result line */
 } rec_t;
 
 typedef struct ctx {
@@ -534,6 +535,7 @@ typedef struct ctx {
     rec_t *recs;
     size_t nrecs, capr;
     GMimeMessage *msg;
+    GMimeMessage *attached; /* the first message/rfc822 part (a reference is held) */
 } ctx_t;
 
 static rec_t *rec_add(ctx_t *c)
@@ -719,6 +721,8 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
             return;
         }
         take_orig_headers(c, GMIME_OBJECT(m));
+        if (c->attached == NULL)
+            c->attached = g_object_ref(m);
         return;
     }
     if (!GMIME_IS_PART(obj))
@@ -1277,10 +1281,13 @@ static bool addr_is_daemon(const char *a, size_t n)
 /*
  * Is the line introducing a recipient? The address comes first on the line (after blanks,
  * "<", quotes, list markers or a few lead words), and the line is not a header field nor a
- * command transcript. Sets *off and *len to the address.
+ * command transcript. Sets *off and *len to the address and *dfrom to where its reply text
+ * starts. Returns 0 (no), 1 (an address first on the line) or 2 (after a lead that names
+ * it a recipient, or Sendmail's result line: surer).
  */
-static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_t *dfrom)
+static int intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_t *dfrom)
 {
+    int kind = 1;
     size_t dummy;
     if (dfrom == NULL)
         dfrom = &dummy;
@@ -1291,7 +1298,7 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
     /* transcripts (">>> RCPT TO:<a>") are not introducers: '>' was skipped above, refuse
      * when the line started with ">>>" */
     if (ll >= 3 && (memcmp(l, ">>>", 3) == 0 || memcmp(l, "<<<", 3) == 0))
-        return false;
+        return 0;
     /* Sendmail's per-recipient result line: "550 <a@b>... User unknown", optionally with
      * an enhanced status after the code */
     if (i == 0 && ll > 6 && (l[0] == '4' || l[0] == '5') && isdigit((unsigned char)l[1]) &&
@@ -1306,10 +1313,10 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
                 *off = o;
                 *len = n;
                 *dfrom = 0; /* the code and status before the address are the reply */
-                return true;
+                return 2;
             }
         }
-        return false;
+        return 0;
     }
     /* "Recipient address: a@b", "Could not be delivered to: <a@b>", "RCPT TO: a@b": a short
      * lead ending in ':' that names a recipient (not "From:", "To:", "MAIL FROM:"...) */
@@ -1328,7 +1335,8 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
         if (ci_find(w, wl, "from") || ci_find(w, wl, "sender") || ci_find(w, wl, "reply"))
             ok = false;
         if (!ok)
-            return false;
+            return 0;
+        kind = 2;
         i = colon + 1;
         while (i < ll && is_sp(l[i]))
             i++;
@@ -1342,7 +1350,7 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
         i++;
     size_t o, n;
     if (!find_addr(l, ll, i, &o, &n) || o != i)
-        return false;
+        return 0;
     /* What follows the address: end, ">", ":", "...", " on <date>", "(...)", ",", or text.
      * "a@b said" style lines are still introducers. Lines like "a@b wrote:" are not. */
     size_t e = o + n;
@@ -1351,11 +1359,11 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
     const char *rest = l + e;
     size_t rl = ll - e;
     if (ci_prefix(rest, rl, " wrote") || ci_prefix(rest, rl, " schrieb"))
-        return false;
+        return 0;
     *off = o;
     *len = n;
     *dfrom = e;
-    return true;
+    return kind;
 }
 
 typedef struct line {
@@ -1367,7 +1375,7 @@ static bool line_blank(line_t L)
 {
     for (size_t k = 0; k < L.n; k++)
         if (!isspace((unsigned char)L.s[k]))
-            return false;
+            return 0;
     return true;
 }
 
@@ -1424,7 +1432,7 @@ static line_t *split_lines(const char *s, size_t n, size_t *count)
  * the record's diagnostic (or returns the record, created when new); NULL at the cap.
  */
 static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char *addr,
-                      size_t al, size_t e)
+                      size_t al, size_t e, bool led)
 {
     rec_t *r = rec_find(c, addr, al);
     if (r == NULL) {
@@ -1433,6 +1441,7 @@ static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char
             return NULL;
         str_append(&r->addr, addr, al);
     }
+    r->led |= led;
     str_t d = STR_INIT;
     str_append(&d, L[i].s + e, L[i].n - e);
     bool para_has_code = text_has_code(L[i].s + e, L[i].n - e);
@@ -1478,7 +1487,7 @@ static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
             size_t e = at - start + al;
             if (e < L[i].n && L[i].s[e] == '>')
                 e++;
-            collect(c, L, nl, i, s + at, al, e);
+            collect(c, L, nl, i, s + at, al, e, true);
             break;
         }
     }
@@ -1492,14 +1501,15 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
     size_t first_added = c->nrecs;
     for (size_t i = 0; i < nl; i++) {
         size_t o, al, e;
-        if (!intro_line(L[i].s, L[i].n, &o, &al, &e))
+        int how = intro_line(L[i].s, L[i].n, &o, &al, &e);
+        if (how == 0)
             continue;
         const char *addr = L[i].s + o;
         if (addr_is_daemon(addr, al))
             continue;
         if (skip != NULL && mem_ieq(addr, al, skip, strlen(skip)))
             continue;
-        if (collect(c, L, nl, i, addr, al, e) == NULL)
+        if (collect(c, L, nl, i, addr, al, e, how == 2) == NULL)
             break;
     }
     /* A list of addresses followed by one reason: the reason goes to each of them. */
@@ -2025,7 +2035,16 @@ static const char *copy_or_empty(arena_t *a, const char *z, size_t max)
     return z == NULL ? "" : clean_z(a, z, max);
 }
 
+static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth);
+
 int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out)
+{
+    return parse_at(buf, len, a, out, 0);
+}
+
+/* depth: 0 for the message given, 1 for a message attached to it (read when the message
+ * itself is no report: a bounce forwarded as an attachment). */
+static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth)
 {
     out_empty(out);
     if (buf == NULL || len == 0 || len > BOUNCE_INPUT_MAX)
@@ -2280,8 +2299,8 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
             }
             (void)before;
         }
-        if (c.nrecs == 0 && (xfr != NULL || daemon_from || fmt != NULL ||
-                             (subj && has_bounce_marker(subj, strlen(subj))))) {
+        if (c.nrecs == 0 && (strong || (subj && has_bounce_marker(subj, strlen(subj)) &&
+                                        has_bounce_marker(ht, body_n)))) {
             /* No layout matched: the first address in angle brackets (after "RCPT TO:" when
              * the text has one), else the first address at all, that is neither the
              * bounce's sender nor its addressee; else the original's To. */
@@ -2304,7 +2323,7 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
             }
             if (found) {
                 freeform_at(&c, ht, body_n, o, l);
-            } else if (oi.to != NULL) {
+            } else if (oi.to != NULL && strong) {
                 rec_t *r = rec_add(&c);
                 if (r != NULL) {
                     str_appendz(&r->addr, oi.to);
@@ -2312,12 +2331,17 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
                 }
             }
         }
-        /* An automatic reply that only sounds like a bounce stays an auto-reply: it must
-         * carry a reply or status code for some recipient. */
-        bool coded = false;
-        for (size_t k = 0; k < c.nrecs && !coded; k++)
-            coded = c.recs[k].diag.len > 0 && text_has_code(c.recs[k].diag.data, c.recs[k].diag.len);
-        if (c.nrecs > 0 && (strong || !autoreply || coded))
+        /* Without a strong sign (X-Failed-Recipients, a MAILER-DAEMON sender, a known
+         * MTA's wording), a message that only sounds like a bounce (an auto-reply, a
+         * person's mail with words such as "rejected") must carry a reply or status code
+         * for some recipient, or name it a recipient ("Could not be delivered to: <a@b>"),
+         * which an auto-reply's own words do not suffice for. */
+        bool coded = false, led = false;
+        for (size_t k = 0; k < c.nrecs; k++) {
+            coded |= c.recs[k].diag.len > 0 && text_has_code(c.recs[k].diag.data, c.recs[k].diag.len);
+            led |= c.recs[k].led;
+        }
+        if (c.nrecs > 0 && (strong || coded || (led && !autoreply)))
             kind = BOUNCE_KIND_FREEFORM;
         else
             recs_free(&c);
@@ -2414,6 +2438,21 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
     str_free(&c.arf);
     str_free(&c.orig);
     arena_free(c.tmp);
+    if (kind == BOUNCE_KIND_NONE && c.attached != NULL && depth == 0) {
+        /* a bounce forwarded as an attachment: the attached message is read as one */
+        char *inner = g_mime_object_to_string(GMIME_OBJECT(c.attached), NULL);
+        if (inner != NULL) {
+            bounce_t ib;
+            size_t il = strlen(inner);
+            if (parse_at((const unsigned char *)inner, il, a, &ib, depth + 1) == 0 &&
+                ib.kind != BOUNCE_KIND_NONE && ib.kind != BOUNCE_KIND_AUTOREPLY) {
+                *out = ib;
+            }
+            g_free(inner);
+        }
+    }
+    if (c.attached != NULL)
+        g_object_unref(c.attached);
     g_object_unref(msg);
     return 0;
 }

@@ -18,6 +18,9 @@
  * the envelope sender or From, the first DKIM-Signature's d= and s=, the Message-ID and
  * the first To address.
  *
+ * A message that is no report itself but carries a message/rfc822 attachment that is one
+ * (a bounce forwarded as an attachment) is read as that attachment (one level deep).
+ *
  * Limits (named below): input size, recipients per bounce, MIME parts and depth, text per
  * part, length of every string. Input beyond a limit is cut, never an error, except an
  * input larger than BOUNCE_INPUT_MAX, which is refused.

@@ -313,6 +313,17 @@ static const bcase_t cases[] = {
      "Shall we meet at noon? Write to carol@example.net as well.\n",
      BOUNCE_KIND_NONE, "", 0, {{0}}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "lunch"},
 
+    {"a person's mail with bounce-like words and an address at a line start",
+     "From: Dave <dave@example.com>\n"
+     "To: alice@example.org\n"
+     "Subject: Re: returned mail\n"
+     "\n"
+     "The proposal was rejected by the board, sorry.\n"
+     "\n"
+     "dave@example.com\n"
+     "Dave, sales\n",
+     BOUNCE_KIND_NONE, "", 0, {{0}}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
     {"encoded words, quoted-printable, CRLF",
      "From: =?UTF-8?Q?Syst=C3=A8me_de_messagerie?= <MAILER-DAEMON@mx.example.net>\r\n"
      "To: alice@example.org\r\n"
@@ -456,6 +467,33 @@ static const bcase_t cases[] = {
      BOUNCE_KIND_DSN, "rfc3464", 1,
      {{"bob@example.com", "failed", "5.7.1", 554, "blocked using bl.example.net", NULL, NULL}},
      "198.51.100.25", NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"a free-form bounce forwarded as a message/rfc822 attachment",
+     "From: alice@example.org\n"
+     "To: helpdesk@example.org\n"
+     "Subject: Fwd: failure notice\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/mixed; boundary=\"G\"\n"
+     "\n"
+     "--G\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "Can you look at this?\n"
+     "--G\n"
+     "Content-Type: message/rfc822\n"
+     "\n"
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "To: alice@example.org\n"
+     "Subject: failure notice\n"
+     "\n"
+     "Hi. This is the qmail-send program at mx.example.net.\n"
+     "\n"
+     "<bob@example.com>:\n"
+     "Remote host said: 554 5.7.1 Message refused\n"
+     "--G--\n",
+     BOUNCE_KIND_FREEFORM, "qmail", 1,
+     {{"bob@example.com", "failed", "5.7.1", 554, "Message refused", NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, "failure notice"},
 
     {"vacation reply that mentions a rejection is still an auto-reply",
      "From: Carol <carol@example.com>\n"

@@ -82,10 +82,11 @@ typedef struct bounce_rcpt {
 
 /* Identities of the returned original message (evidence). */
 typedef struct bounce_orig {
-    const char *sending_ip;    /* client IP the receiver saw */
-    const char *helo;          /* HELO/EHLO name the receiver recorded */
+    const char *sending_ip;    /* client IP the receiver saw: named in its reply text, else
+                                  the topmost Received: "from" clause; ARF Source-IP */
+    const char *helo;          /* HELO/EHLO name in that Received: field */
     const char *sender;        /* envelope sender (Return-Path, X-Postfix-Sender,
-                                  Original-Mail-From) or else the From address */
+                                  Original-Mail-From, SES source) or else the From address */
     const char *sender_domain; /* domain of sender */
     const char *from_domain;   /* domain of the original's From address */
     const char *dkim_domain;   /* first DKIM-Signature d= */

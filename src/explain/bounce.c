@@ -970,12 +970,11 @@ static void orig_read(ctx_t *c, const char *s, size_t n, orig_ids_t *o)
         if (fld_is(x, "Received") && !recv_done) {
             orig_ids_t r = {0};
             received_ids(c->tmp, x->val, &r);
+            /* a hop without an address ("from NAME by ...") or from loopback is skipped */
             if (r.ip != NULL && !loopback_ip(r.ip)) {
                 o->ip = r.ip;
                 o->helo = r.helo;
                 recv_done = true;
-            } else if (r.helo != NULL && o->helo == NULL && r.ip == NULL) {
-                /* "from NAME by ..." without an address: keep looking for one */
             }
         } else if (fld_is(x, "Return-Path") && o->sender == NULL) {
             o->sender = addr_in(c->tmp, x->val);
@@ -1399,13 +1398,7 @@ static bool text_has_code(const char *s, size_t n)
     return find_code(s, n) != 0 || find_status(s, n, &o, &l);
 }
 
-/*
- * Reads recipients and their reply text from free text [s, s+n). Each introducer line
- * starts (or, for an address seen before, continues) a record; the text after it, up to
- * the next introducer, a separator line, or MAX_DIAG_LINES lines, is its diagnostic,
- * stopping after the first paragraph that holds a reply code or status code.
- * skip: an address that is never a recipient (the bounce's own To), or NULL.
- */
+/* The lines of [s, s+n) (LF-separated), in a malloc'ed array the caller frees. */
 static line_t *split_lines(const char *s, size_t n, size_t *count)
 {
     size_t nl = 0, cap = 64;
@@ -1494,7 +1487,12 @@ static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
     free(L);
 }
 
-static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
+/*
+ * Reads recipients and their reply text from free text [s, s+n). Each introducer line
+ * starts (or, for an address seen before, continues) a record; its reply text is read by
+ * collect(). A list of addresses followed by one reason gives the reason to each.
+ */
+static void freeform_read(ctx_t *c, const char *s, size_t n)
 {
     size_t nl;
     line_t *L = split_lines(s, n, &nl);
@@ -1506,8 +1504,6 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
             continue;
         const char *addr = L[i].s + o;
         if (addr_is_daemon(addr, al))
-            continue;
-        if (skip != NULL && mem_ieq(addr, al, skip, strlen(skip)))
             continue;
         if (collect(c, L, nl, i, addr, al, e, how == 2) == NULL)
             break;
@@ -2239,7 +2235,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 ctx_t h;
                 memset(&h, 0, sizeof h);
                 h.tmp = c.tmp;
-                freeform_read(&h, ht, body_n, NULL);
+                freeform_read(&h, ht, body_n);
                 for (size_t k = 0; k < ndsn; k++) {
                     rec_t *r = &c.recs[k];
                     bool empty = r->diag.len == 0;
@@ -2272,7 +2268,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
     bool autoreply = is_autoreply(msg, subj);
     bool marker = has_bounce_marker(ht, body_n) || (subj && has_bounce_marker(subj, strlen(subj)));
     if (kind == BOUNCE_KIND_NONE && (strong || marker)) {
-        freeform_read(&c, ht, body_n, NULL);
+        freeform_read(&c, ht, body_n);
         freeform_filter(&c, xfr, to, oi.sender, oi.from);
         if (xfr != NULL && c.nrecs == 0) {
             /* X-Failed-Recipients (Exim): the authoritative list. */

@@ -795,10 +795,11 @@ static void test_maildir(void **state)
 
 /* ---------------------------------------------------------------------------- corpus */
 
-/* Agreement thresholds (fractions) the corpus test asserts. */
+/* Agreement thresholds (fractions) the corpus test asserts, a little under what is
+ * reached (98.9 % recipients, 98.6 % status, 98.2 % reply code, 26 of 27 feedback types). */
 #define MIN_RCPT_AGREE 0.98
-#define MIN_STATUS_AGREE 0.95
-#define MIN_CODE_AGREE 0.92
+#define MIN_STATUS_AGREE 0.98
+#define MIN_CODE_AGREE 0.97
 #define MIN_FEEDBACK_AGREE 0.95
 
 typedef struct erow {

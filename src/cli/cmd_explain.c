@@ -7,7 +7,8 @@
  * message, then a summary by provider and by reason. --check runs the checks the
  * identities found in the bounce allow (the sending IP's reverse DNS and listings, the HELO
  * name, the sender domain and its SPF for that IP), live or with --zone, and prints what
- * still fails.
+ * still fails. When the configuration names no DNS blocklist, the public lists the bounce
+ * names (Spamhaus, SpamCop, Barracuda, ...) are asked.
  *
  * Peer text is printed through out_text(): valid UTF-8 is kept, control bytes and invalid
  * sequences are escaped, so neither a terminal nor a JSON parser sees raw bytes.
@@ -115,7 +116,60 @@ typedef struct checker {
     config_t *cfg;
     dns_resolver_t *dns;
     txn_t *txn;
+    const cli_common_t *common; /* to load a variant with the blocklists a bounce names */
 } checker_t;
+
+/* The DNS zones of public IP blocklists that bounces name (classify.c's names), so that
+ * --check can ask the list the receiver used when the configuration names none. */
+static const struct {
+    const char *name, *zone;
+} list_zones[] = {
+    {"Spamhaus ZEN", "zen.spamhaus.org"},   {"Spamhaus SBL", "zen.spamhaus.org"},
+    {"Spamhaus XBL", "zen.spamhaus.org"},   {"Spamhaus PBL", "zen.spamhaus.org"},
+    {"Spamhaus", "zen.spamhaus.org"},       {"Barracuda", "b.barracudacentral.org"},
+    {"SpamCop", "bl.spamcop.net"},          {"SORBS", "dnsbl.sorbs.net"},
+    {"UCEPROTECT", "dnsbl-1.uceprotect.net"}, {"PSBL", "psbl.surriel.com"},
+    {"Mailspike", "bl.mailspike.net"},      {"SpamRATS", "all.spamrats.com"},
+    {"Backscatterer", "ips.backscatterer.org"}, {"NiX Spam", "ix.dnsbl.manitu.net"},
+    {"0spam", "bl.0spam.org"},              {"blocklist.de", "bl.blocklist.de"},
+};
+
+/* A configuration for this report: the loaded one, or, when it names no DNS blocklist and
+ * the bounce names lists we know, the same with those lists (caller frees it when it is not
+ * ck->cfg). */
+static config_t *check_config(checker_t *ck, const ex_report_t *rep)
+{
+    if (ck->cfg->ndnsbl_sites > 0)
+        return ck->cfg;
+    char sites[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < rep->nresults; i++) {
+        const char *bl = rep->results[i].blocklist;
+        for (size_t k = 0; bl != NULL && k < sizeof list_zones / sizeof list_zones[0]; k++) {
+            if (strcmp(bl, list_zones[k].name) != 0 || strstr(sites, list_zones[k].zone) != NULL)
+                continue;
+            size_t used = strlen(sites);
+            snprintf(sites + used, sizeof sites - used, "%s%s", n++ > 0 ? ", " : "",
+                     list_zones[k].zone);
+        }
+    }
+    if (n == 0)
+        return ck->cfg;
+    char setting[600];
+    snprintf(setting, sizeof setting, "dnsbl_sites=%s", sites);
+    const cli_common_t *c = ck->common;
+    const char **ov = xmalloc(xmul(c->noverrides + 1, sizeof *ov));
+    for (size_t i = 0; i < c->noverrides; i++)
+        ov[i] = c->overrides[i];
+    ov[c->noverrides] = setting;
+    cli_common_t v = *c;
+    v.overrides = ov;
+    v.noverrides = c->noverrides + 1;
+    char err[512];
+    config_t *cfg = cli_load_config(&v, err, sizeof err);
+    free(ov);
+    return cfg != NULL ? cfg : ck->cfg;
+}
 
 static void on_checked(txn_t *t, void *arg)
 {
@@ -157,7 +211,8 @@ static int run_checks(checker_t *ck, const ex_report_t *rep, json_t *jr, str_t *
         return 0;
     }
     txn_t *t = ck->txn;
-    txn_reset(t, ck->cfg, ck->dns);
+    config_t *cfg = check_config(ck, rep);
+    txn_reset(t, cfg, ck->dns);
     facts_t *f = txn_facts(t);
     f->have_client = true;
     f->client_ip = ip;
@@ -181,7 +236,7 @@ static int run_checks(checker_t *ck, const ex_report_t *rep, json_t *jr, str_t *
         const finding_t *fd = txn_finding(t, (finding_id_t)i);
         if (!fd->done || fd->result == RES_PASS || fd->result == RES_SKIPPED)
             continue;
-        if (config_result_action(ck->cfg, (finding_id_t)i, fd->result, NULL, 0) == ACTION_IGNORE)
+        if (config_result_action(cfg, (finding_id_t)i, fd->result, NULL, 0) == ACTION_IGNORE)
             continue;
         failing++;
         bool rel = false;
@@ -204,6 +259,10 @@ static int run_checks(checker_t *ck, const ex_report_t *rep, json_t *jr, str_t *
             }
             str_appendc(text, '\n');
         }
+    }
+    if (cfg != ck->cfg) {
+        txn_reset(t, ck->cfg, ck->dns); /* the txn must not point at a freed configuration */
+        config_free(cfg);
     }
     if (arr != NULL) {
         json_object_set_new(jr, "check", json_pack("{s:s, s:o}", "client", rep->sending_ip,
@@ -535,6 +594,7 @@ int cmd_explain(int argc, char **argv)
             goto done;
         }
         r.ck.txn = txn_new();
+        r.ck.common = &c;
         txn_set_verbose(r.ck.txn, true);
     }
     if (text != NULL) {

@@ -185,6 +185,19 @@ fails = {x["id"]: x for x in j.get("check", {}).get("failing", [])}
 check("--check --json: client.no_ptr failing and related",
       fails.get("client.no_ptr", {}).get("related") is True, out[:800])
 
+# a receiving-side log line naming a blocklist, checked with no dnsbl_sites configured: the
+# list the line names is asked (here answered from a zone file)
+log = ("Nov 22 10:00:00 mx postfix/smtpd[99]: NOQUEUE: reject: RCPT from unknown[192.0.2.66]: "
+       "554 5.7.1 Service unavailable; Client host [192.0.2.66] blocked using "
+       "zen.spamhaus.org; from=<alice@good.test> to=<bob@example.org> proto=ESMTP "
+       "helo=<mail.good.test>")
+rc, out, err = explain("--check", "-o", "dns_forwarders=127.0.0.1:1", "-o", "dns_timeout=1s",
+                       "--zone", os.path.join(ROOT, "tests", "cli", "zones",
+                                              "zen.spamhaus.org.zone"),
+                       *zones, "--text", log)
+check("--check asks the blocklist the reply names", rc == 0 and
+      "still wrong: client.dnsbl" in out and "blocklist: Spamhaus" in out, out + err)
+
 mbox = os.path.join(tmp, "box")
 with open(mbox, "w") as f:
     for i in range(3):

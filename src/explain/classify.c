@@ -49,7 +49,9 @@ static const rule_t strong_rules[] = {
       "traveling for work",
       EX_VACATION, NULL),
     R("suppress(ed|ion) list|on (our|the) suppression", EX_SUPPRESSED, NULL),
-    R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD, EX_SPAMDETECTED, NULL),
+    R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD "|(rejected|blocked) (due to|because of) "
+      SPAM_WORD " classification",
+      EX_SPAMDETECTED, NULL),
     R("virus|malware|infected|malicious[ _](url|content|attachment|code)|"
       "potentially executable|executable (attachment|content)|used by recent viruses",
       EX_VIRUSDETECTED, NULL),
@@ -63,7 +65,8 @@ static const rule_t strong_rules[] = {
       EX_REJECTED, NULL),
     R("sender .{0,40}null ?mx|null ?mx.{0,40}sender", EX_REJECTED, "sender.null_mx"),
     R("null ?mx|(host|domain)(/domain)? does not accept mail|accepts no mail|"
-      "mail receiving disabled|no mx record|name server: \\.: host not found",
+      "mail receiving disabled|no mx record|name server: \\.: host not found|"
+      "find a mail exchanger or ip address",
       EX_NOTACCEPT, NULL),
     R("not accepting any mail|refuses? to receive|recipient preferences|user rules|"
       "blocked by the recipient|only accepting mail from",
@@ -115,16 +118,17 @@ static const rule_t strong_rules[] = {
       "(multiple|missing|no|blank) .{0,30}(from:|message-id|date:|header)|"
       "encoded-word|unicode character in a disallowed header|headers are not",
       EX_NOTCOMPLIANTRFC, NULL),
+    R("blocked because (of )?its content", EX_POLICYVIOLATION, NULL),
     R("reputation|user complaints", EX_BADREPUTATION, NULL),
     /* rates and connections */
     R("too many (concurrent |smtp |simultaneous )*(connections|sessions)|"
       "connection (rate )?limit|maximum (number of )?connections|concurrent sessions|"
       "max(imum)? message(s)? per connection|frequency limited|throttling failure|"
-      "too many recipients|too many errors|trop de connexions|numerous attempts",
+      "too many recipients(?! (this|per|an?) (hour|day))|too many errors|trop de connexions|numerous attempts",
       EX_TOOMANYCONN, NULL),
     R("rate limit|too (fast|quickly)|slow(er)? down|try again slower|excessive volume|"
       "(sending|relay|submission|daily|hourly|message) (quota|limit) (exceeded|reached)|"
-      "sent too many|too many (messages (per|this|in)|to too many)|receiving mail at a rate|at a "
+      "sent too many|too many recipients (this|per|an?) (hour|day)|too many (messages (per|this|in)|to too many)|receiving mail at a rate|at a "
       "rate that prevents|"
       "messages per (session|hour)|per hour message|daily limit|"
       "exceeded (the )?permitted",
@@ -141,6 +145,7 @@ static const rule_t strong_rules[] = {
       "disabled (account|mailbox|user)|deactivat|frozen|\\blocked\\b|terminated|archived|archivee|"
       "discontinued|inactive (account|user|mailbox)|(account|mailbox) is inactive|"
       "is inactive|temporarily inactive|account (is )?bloque|account isblocked|"
+      "recipient'?s? (account|mailbox) (is|has been) blocked|"
       "no longer (valid|accepts mail|active)",
       EX_SUSPEND, NULL),
     R("mesgtoobig|(message|mail|file) (size|is too (big|large)|too (big|large)|"
@@ -157,15 +162,15 @@ static const rule_t strong_rules[] = {
       "senders? (isn'?t|is not|not) (on|in)|fully qualified (e-?mail )?address required|"
       "senderfilterconfig|not a registered gateway user",
       EX_REJECTED, NULL),
-    R("not found, try again|name service error|temporary failure in name resolution|"
-      "servfail",
-      EX_NETWORKERROR, NULL),
+    R("not found, try again|temporary failure in name resolution|servfail", EX_NETWORKERROR,
+      NULL),
     R("host (or domain name )?(unknown|not found)|unknown host|(domain|host) "
       "(does not exist|not found|unknown|must exist|is not reachable|unreachable)|"
       "no such domain|unroute?able address|name or service not known|"
       "domain name not found|nxdomain|mail domain .{0,30}unknown|unknown domain|"
-      "domain may not exist|domain must exist",
+      "domain may not exist|domain must exist|\\bhost [a-z0-9-]+(\\.[a-z0-9-]+)+ not found",
       EX_HOSTUNKNOWN, NULL),
+    R("name service error|\\bdns error\\b", EX_NETWORKERROR, NULL),
     /* recipient */
     R("user(name)? (unknown|not found|not known|does not exist|doesn'?t (exist|have)|"
       "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e-?mail)|"
@@ -184,7 +189,8 @@ static const rule_t strong_rules[] = {
       "(user|recipient|mailbox|e-? ?mail|address|account|name)\\b.{0,40}\\b(unknown|"
       "not found|does ?n[o']t exist|not exist|unavai?lable)|bad recipient|"
       "no valid recipients|not a local (address|user)|invalid or unknown|"
-      "address not present|invalid/inactive|recipient address rejected|"
+      "address not present|invalid/inactive|recipient address rejected(?!: ?[a-z])|"
+      "recipient address rejected: access denied|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
       "couldn'?t be found|resolver\\.adr",
       EX_USERUNKNOWN, NULL),
@@ -228,6 +234,8 @@ static const rule_t weak_rules[] = {
       "delayed|message delayed|"
       "failing for a long time|could not be delivered for|not reachable within|"
       "retry time|delivery attempts will continue|multiple retries|not been collected|"
+      "will be retried for|still undelivered after|keep trying|continue trying|"
+      "did not accept our requests to connect|"
       "server did not respond|failed to deliver to domain|could not find a gateway",
       EX_EXPIRED, NULL),
     R("syntax error|bad sequence|unrecognized command|unimplemented|command "
@@ -542,6 +550,7 @@ static pcre2_code *mb_id_re;
 static pcre2_code *listing_re;
 static pcre2_code *poor_rep_re;
 static pcre2_code *temp_dns_re;
+static pcre2_code *client_named_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
 static pcre2_code *compile(const char *re)
@@ -586,6 +595,9 @@ static void compile_all(void)
     poor_rep_re = compile("(poor|low|bad) (e-?mail )?reputation");
     /* the gate's reply when a check could not finish (policy_reply_text, temp) */
     temp_dns_re = compile("^temporary dns failure while checking");
+    /* a refusal that names the connecting client (its address, its ISP) */
+    client_named_re = compile("\\b\\d{1,3}(\\.\\d{1,3}){3}\\b|\\byour isp\\b|"
+                              "\\b(your|client|sending) ip\\b");
 }
 
 /* ---- matching ---- */
@@ -844,6 +856,47 @@ static void set_hard(const classify_in_t *in, classify_t *out, char cls)
     }
 }
 
+static bool command_is(const classify_in_t *in, const char *name)
+{
+    return in->command != NULL && strcmp(in->command, name) == 0;
+}
+
+/*
+ * What the command and the DSN action say about a reason read from the text:
+ *  - in reply to MAIL FROM, an address that does not exist or is refused is the envelope
+ *    sender's: rejected;
+ *  - a recipient refused after the message text was sent (DATA, BDAT) was refused by a
+ *    filter of the receiving side, not by the address check of RCPT: filtered, unless the
+ *    enhanced status (X.1.x) itself says the address is bad;
+ *  - before any command (the greeting) nothing is known of a mailbox: a mailbox wording
+ *    there refuses the client: blocked;
+ *  - a temporary failure to find the host is a DNS problem that may recover: networkerror;
+ *  - a length over a per-recipient limit (X.2.3) is exceedlimit, not the system's size
+ *    limit;
+ *  - a delayed action with nothing else decided: delivery is still being retried and
+ *    expires if it keeps failing: expired.
+ */
+static void by_command(const classify_in_t *in, const ctx_t *c, classify_t *out)
+{
+    ex_reason_t r = out->reason;
+    if (command_is(in, "MAIL") &&
+        (r == EX_USERUNKNOWN || r == EX_HOSTUNKNOWN || r == EX_FILTERED || r == EX_SUSPEND))
+        out->reason = EX_REJECTED;
+    else if ((command_is(in, "DATA") || command_is(in, "BDAT")) && r == EX_USERUNKNOWN &&
+             c->subject != 1)
+        out->reason = EX_FILTERED;
+    else if ((command_is(in, "CONN") || command_is(in, "CONNECT")) &&
+             (r == EX_USERUNKNOWN || r == EX_FILTERED || r == EX_MAILBOXFULL ||
+              r == EX_SUSPEND || r == EX_EXCEEDLIMIT || r == EX_HASMOVED))
+        out->reason = EX_BLOCKED;
+    else if (r == EX_HOSTUNKNOWN && temporary(in, c->cls))
+        out->reason = EX_NETWORKERROR;
+    else if (r == EX_MESGTOOBIG && c->subject == 2 && c->detail == 3)
+        out->reason = EX_EXCEEDLIMIT;
+    else if (r == EX_UNDEFINED && in->action == EX_ACTION_DELAYED)
+        out->reason = EX_EXPIRED;
+}
+
 const char *classify_layer_name(classify_layer_t l)
 {
     switch (l) {
@@ -982,11 +1035,13 @@ findings:
         (out->finding == NULL || strcmp(out->finding, "client.ptr_generic") == 0 ||
          strcmp(out->finding, "client.dnsbl") == 0))
         out->finding = bl_domain ? "sender.rhsbl" : "client.dnsbl";
-    /* a refusal of the envelope sender, worded only as "denied" or "blocked" */
+    /* a refusal of the envelope sender, worded only as "denied" or "blocked" (a text that
+     * names the client's address or ISP refuses the client, not the sender) */
     if (out->layer == CLASSIFY_LAYER_PATTERN && out->reason == EX_BLOCKED &&
-        out->blocklist == NULL && out->finding == NULL && in->command != NULL &&
-        strcmp(in->command, "MAIL") == 0)
+        out->blocklist == NULL && out->finding == NULL && command_is(in, "MAIL") &&
+        !match(&c, client_named_re))
         out->reason = EX_REJECTED;
+    by_command(in, &c, out);
     if (out->finding != NULL && strcmp(out->finding, "message.too_big") != 0 &&
         out->reason == EX_MESGTOOBIG)
         out->finding = "message.too_big";

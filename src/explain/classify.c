@@ -551,6 +551,7 @@ static pcre2_code *listing_re;
 static pcre2_code *poor_rep_re;
 static pcre2_code *temp_dns_re;
 static pcre2_code *client_named_re;
+static pcre2_code *no_address_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
 static pcre2_code *compile(const char *re)
@@ -595,6 +596,8 @@ static void compile_all(void)
     poor_rep_re = compile("(poor|low|bad) (e-?mail )?reputation");
     /* the gate's reply when a check could not finish (policy_reply_text, temp) */
     temp_dns_re = compile("^temporary dns failure while checking");
+    /* "user unknown" with an empty address before it: written with no recipient at hand */
+    no_address_re = compile("(^|[\\s:]): ?user unknown");
     /* a refusal that names the connecting client (its address, its ISP) */
     client_named_re = compile("\\b\\d{1,3}(\\.\\d{1,3}){3}\\b|\\byour isp\\b|"
                               "\\b(your|client|sending) ip\\b");
@@ -867,7 +870,9 @@ static bool command_is(const classify_in_t *in, const char *name)
  *    sender's: rejected;
  *  - a recipient refused after the message text was sent (DATA, BDAT) was refused by a
  *    filter of the receiving side, not by the address check of RCPT: filtered, unless the
- *    enhanced status (X.1.x) itself says the address is bad;
+ *    enhanced status (X.1.0 to X.1.10) itself says the address is bad. A "user unknown"
+ *    with an empty address slot (": User unknown") was written when the server had no
+ *    recipient address in hand, which is after DATA, not in reply to RCPT;
  *  - before any command (the greeting) nothing is known of a mailbox: a mailbox wording
  *    there refuses the client: blocked;
  *  - a temporary failure to find the host is a DNS problem that may recover: networkerror;
@@ -876,14 +881,16 @@ static bool command_is(const classify_in_t *in, const char *name)
  *  - a delayed action with nothing else decided: delivery is still being retried and
  *    expires if it keeps failing: expired.
  */
-static void by_command(const classify_in_t *in, const ctx_t *c, classify_t *out)
+static void by_command(const classify_in_t *in, ctx_t *c, classify_t *out)
 {
     ex_reason_t r = out->reason;
+    bool after_data = command_is(in, "DATA") || command_is(in, "BDAT");
     if (command_is(in, "MAIL") &&
         (r == EX_USERUNKNOWN || r == EX_HOSTUNKNOWN || r == EX_FILTERED || r == EX_SUSPEND))
         out->reason = EX_REJECTED;
-    else if ((command_is(in, "DATA") || command_is(in, "BDAT")) && r == EX_USERUNKNOWN &&
-             c->subject != 1)
+    else if (r == EX_USERUNKNOWN &&
+             ((after_data && !(c->subject == 1 && c->detail <= 10)) ||
+              ((in->command == NULL || in->command[0] == '\0') && match(c, no_address_re))))
         out->reason = EX_FILTERED;
     else if ((command_is(in, "CONN") || command_is(in, "CONNECT")) &&
              (r == EX_USERUNKNOWN || r == EX_FILTERED || r == EX_MAILBOXFULL ||

@@ -25,17 +25,24 @@ typedef struct rule {
     char cls;         /* enhanced class '4' or '5' required, 0: any */
     short subject;    /* required enhanced subject, -1: any */
     short dmin, dmax; /* required detail range, -1: any */
+    bool generic;     /* a word that names no cause ("rejected"): an enhanced code with a
+                         subject other than X.0 decides before it */
 } rule_t;
 
 /* text only */
 #define R(re, reason, finding)                                                                     \
     {                                                                                              \
-        re, reason, finding, 0, -1, -1, -1                                                         \
+        re, reason, finding, 0, -1, -1, -1, false                                                  \
+    }
+/* text only, a word that names no cause */
+#define RG(re, reason, finding)                                                                    \
+    {                                                                                              \
+        re, reason, finding, 0, -1, -1, -1, true                                                   \
     }
 /* codes (class, subject, detail range) and optional text */
 #define RC(cls, subj, dmin, dmax, re, reason, finding)                                             \
     {                                                                                              \
-        re, reason, finding, cls, subj, dmin, dmax                                                 \
+        re, reason, finding, cls, subj, dmin, dmax, false                                          \
     }
 
 #define SPAM_WORD "spam(?!haus|cop|rats| ?trap|cannibal)"
@@ -65,12 +72,17 @@ static const rule_t strong_rules[] = {
       EX_REJECTED, NULL),
     R("sender .{0,40}null ?mx|null ?mx.{0,40}sender", EX_REJECTED, "sender.null_mx"),
     R("null ?mx|(host|domain)(/domain)? does not accept mail|accepts no mail|"
-      "mail receiving disabled|no mx record|name server: \\.: host not found|"
+      "mail receiving disabled|no mx (record|found)|indicated no smtp service|name server: \\.: host not found|"
       "find a mail exchanger or ip address",
       EX_NOTACCEPT, NULL),
     R("not accepting any mail|refuses? to receive|recipient preferences|user rules|"
       "blocked by the recipient|only accepting mail from",
       EX_FILTERED, NULL),
+    R("headers? too large", EX_CONTENTERROR, NULL),
+    R("duplicate header", EX_NOTCOMPLIANTRFC, NULL),
+    R("rejected for policy reasons", EX_POLICYVIOLATION, NULL),
+    /* a loop, seen by counting Received: fields */
+    R("hop count exceeded|too many hops", EX_NETWORKERROR, NULL),
     /* authentication of the mail (SPF, DKIM, DMARC) */
     R("\\bdmarc\\b|\\bspf\\b|sender policy framework|\\bdkim\\b|domainkeys|"
       "is not allowed to send (mail\\.|from <)|unauthenticated (e-?mail|mail|message)|"
@@ -134,14 +146,16 @@ static const rule_t strong_rules[] = {
       "exceeded (the )?permitted",
       EX_SPEEDING, NULL),
     /* mailbox */
-    R("mail system full|system storage|insufficient system", EX_SYSTEMFULL, NULL),
+    R("mail system full|system storage|insufficient system|insufficient disk space",
+      EX_SYSTEMFULL, NULL),
     R("quota|mailbox (is |was )?full|full mailbox|mailfolder is full|mailbox .{0,20}"
       "(exceed|size limit)|(disk|storage) (space|limit)|space (left|has been used)|"
       "(insufficient|not enough|not sufficient) (disk|storage)|out of storage|"
       "storage allocation|too much mail data|too many messages on the server|"
       "does not have enough space|boite du destinataire pleine|mail ?file size|mailbox size",
       EX_MAILBOXFULL, NULL),
-    R("suspend|(account|mailbox|user|recipient|address)\\b.{0,30}disabled|"
+    R("(?<!delivery temporarily )suspend|(account|mailbox|user|recipient|address)\\b.{0,30}"
+      "disabled|"
       "disabled (account|mailbox|user)|deactivat|frozen|\\blocked\\b|terminated|archived|archivee|"
       "discontinued|inactive (account|user|mailbox)|(account|mailbox) is inactive|"
       "is inactive|temporarily inactive|account (is )?bloque|account isblocked|"
@@ -168,7 +182,8 @@ static const rule_t strong_rules[] = {
       "(does not exist|not found|unknown|must exist|is not reachable|unreachable)|"
       "no such domain|unroute?able address|name or service not known|"
       "domain name not found|nxdomain|mail domain .{0,30}unknown|unknown domain|"
-      "domain may not exist|domain must exist|\\bhost [a-z0-9-]+(\\.[a-z0-9-]+)+ not found",
+      "domain may not exist|domain must exist|(^|[\\s:])[a-z0-9-]+(\\.[a-z0-9-]+)+ does not exist|"
+      "\\bhost [a-z0-9-]+(\\.[a-z0-9-]+)+ not found",
       EX_HOSTUNKNOWN, NULL),
     R("name service error|\\bdns error\\b", EX_NETWORKERROR, NULL),
     /* recipient */
@@ -192,7 +207,7 @@ static const rule_t strong_rules[] = {
       "address not present|invalid/inactive|recipient address rejected(?!: ?[a-z])|"
       "recipient address rejected: access denied|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
-      "couldn'?t be found|resolver\\.adr",
+      "couldn'?t be found|resolver\\.adr|not listed in .{0,20}directory",
       EX_USERUNKNOWN, NULL),
     R("blocked by (our|the) (spam )?filter", EX_SPAMDETECTED, NULL),
     /* content */
@@ -209,6 +224,7 @@ static const rule_t weak_rules[] = {
     R("(ips?|host|server|network|remotehost|client|access ip)\\b.{0,40}(blocked|banned|"
       "listed|black ?listed|rejected|not allowed|refused|denied)|invalid ip|suspiciously|"
       "after initial connection|initial (server )?greeting|not accepting connections|"
+      "my name was rejected|"
       "connection (was )?(dropped|reset)|"
       "blocked using|listed (in|on|at|by)|black ?list|block ?list|\\bdnsbl\\b|\\brbl\\b|"
       "spamhaus|spamcop|\\bsorbs\\b|barracuda|uceprotect|"
@@ -224,10 +240,13 @@ static const rule_t weak_rules[] = {
       "closed mailing list|non-member|not subscribed|mass mailer|illegal attachment|"
       "attachments?|protocol violation|low priority|header error|header are not",
       EX_POLICYVIOLATION, NULL),
-    R("loops back to myself|mail exchanger|create a mail loop|forwarding loop broken",
+    R("loops back to myself|mail exchanger|create a mail loop|forwarding loop broken|"
+      "unable to contact",
       EX_SYSTEMERROR, NULL),
     R("loop|too many hops|hop count|\\d+ hops|no route to host|host is unreachable|name server|"
-      "lookup fail|dns (failure|query failed)|could not connect|routing|"
+      "lookup fail|dns (failure|query failed)|could not connect|routing|lost connection|"
+      "network error|(unable|not able|wasn'?t able) to (establish|open|make) (an? )?"
+      "(smtp )?connection|"
       "unrouteable mail domain|unable to resolve|dns records for the destination",
       EX_NETWORKERROR, NULL),
     R("expired|timed? ?out|(in|on) the queue too long|too long in (the )?queue|giving up|has been "
@@ -256,9 +275,9 @@ static const rule_t weak_rules[] = {
       "not accepting connections|access (denied|forbidden)|connection (dropped|reset)|"
       "bad (sender )?ip|smtp server of your isp|no access from|suspiciously",
       EX_BLOCKED, NULL),
-    R("address rejected|administrative prohibition|not allowed|rejected|"
-      "does not accept mail from|invalid domain",
-      EX_REJECTED, NULL),
+    RG("address rejected|administrative prohibition|not allowed|rejected|"
+       "does not accept mail from|invalid domain",
+       EX_REJECTED, NULL),
     R("exceed.{0,30}limit|limit exceeded|too large", EX_EXCEEDLIMIT, NULL),
 };
 
@@ -591,7 +610,7 @@ static void compile_all(void)
     mb_id_re = compile("\\(([a-z]+\\.[a-z0-9_]+)\\)");
     /* wording that makes a named blocklist the cause */
     listing_re = compile("listed|listing|blocked|block ?list|black ?list|\\brbl\\b|dnsbl|"
-                         "reject|refused|denied|\\(s3150\\)|\\(s3140\\)");
+                         "reject|refused|denied|\\(s3150\\)|\\(s3140\\)|/query/|lookup");
     /* ... unless it says the address has a poor score there (a reputation service) */
     poor_rep_re = compile("(poor|low|bad) (e-?mail )?reputation");
     /* the gate's reply when a check could not finish (policy_reply_text, temp) */
@@ -1012,6 +1031,8 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     }
     for (size_t k = 0; k < NWEAK && c.len > 0; k++)
         if (match(&c, weak_re[k])) {
+            if (weak_rules[k].generic && reg != NULL && c.subject > 0)
+                break; /* the registry names the subject the word leaves open */
             out->reason = weak_rules[k].reason;
             out->finding = weak_rules[k].finding;
             out->layer = CLASSIFY_LAYER_PATTERN;

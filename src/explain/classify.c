@@ -245,8 +245,7 @@ static const rule_t weak_rules[] = {
       EX_SYSTEMERROR, NULL),
     R("loop|too many hops|hop count|\\d+ hops|no route to host|host is unreachable|name server|"
       "lookup fail|dns (failure|query failed)|could not connect|routing|lost connection|"
-      "network error|(unable|not able|wasn'?t able) to (establish|open|make) (an? )?"
-      "(smtp )?connection|"
+      "network error|"
       "unrouteable mail domain|unable to resolve|dns records for the destination",
       EX_NETWORKERROR, NULL),
     R("expired|timed? ?out|(in|on) the queue too long|too long in (the )?queue|giving up|has been "

@@ -72,7 +72,7 @@ static const rule_t strong_rules[] = {
       EX_REJECTED, NULL),
     R("sender .{0,40}null ?mx|null ?mx.{0,40}sender", EX_REJECTED, "sender.null_mx"),
     R("null ?mx|(host|domain)(/domain)? does not accept mail|accepts no mail|"
-      "mail receiving disabled|no mx (record|found)|indicated no smtp service|name server: \\.: host not found|"
+      "mail receiving disabled|no mx (record|found)|indicated no smtp service|"
       "find a mail exchanger or ip address",
       EX_NOTACCEPT, NULL),
     R("not accepting any mail|refuses? to receive|recipient preferences|user rules|"
@@ -105,6 +105,7 @@ static const rule_t strong_rules[] = {
     R("syntax error|no commands allowed to pipeline", EX_SYNTAXERROR, NULL),
     /* TLS */
     R("starttls|\\btls\\b.{0,40}(required|must|not supported)|must .{0,20}\\btls\\b|"
+      "(does not|doesn'?t) support tls|"
       "encryption (required|needed)|mta-sts|\\bdane\\b|tlsa-invalid|dnssec-invalid|"
       "certificate",
       EX_FAILEDSTARTTLS, NULL),
@@ -1000,8 +1001,14 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     }
     /* 3. a named blocklist, strong patterns, specific registry codes, weak patterns, the rest
      * of the registry, the command */
-    if (out->blocklist != NULL && match(&c, listing_re) && !match(&c, poor_rep_re)) {
-        out->reason = EX_BLOCKED;
+    /* ... not beside a status that says the mailbox does not exist or is full (the list is
+     * then only quoted), and a list of the URLs in messages is about the content */
+    bool mailbox_status = (c.subject == 1 && c.detail == 1) || (c.subject == 2 && c.detail == 2);
+    if (out->blocklist != NULL && !mailbox_status && match(&c, listing_re) &&
+        !match(&c, poor_rep_re)) {
+        out->reason = strcmp(out->blocklist, "SURBL") == 0 || strcmp(out->blocklist, "URIBL") == 0
+                          ? EX_SPAMDETECTED
+                          : EX_BLOCKED;
         out->layer = CLASSIFY_LAYER_PATTERN;
         goto findings;
     }

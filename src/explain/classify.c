@@ -320,6 +320,8 @@ static const rule_t google_rules[] = {
     R("sender address .{0,60}not a valid rfc ?5321", EX_NOTCOMPLIANTRFC, "sender.syntax"),
     R("recipient address .{0,60}not a valid rfc ?5321", EX_USERUNKNOWN, NULL),
     R("message is malformed", EX_NOTCOMPLIANTRFC, NULL),
+    /* Google Groups refusing a post: the group is gone or the sender may not post to it */
+    R("groups\\.google\\.com", EX_REJECTED, NULL),
 };
 
 static const char *const microsoft_hosts[] = {"outlook.com",  "hotmail.com", "live.com", "msn.com",
@@ -430,7 +432,7 @@ static const rule_t tencent_rules[] = {
 
 static const provider_t providers[] = {
     {"google", google_hosts,
-     "support\\.google\\.com|\\bgsmtp\\b|gmail (requires|has detected)|google workspace|"
+     "support\\.google\\.com|groups\\.google\\.com|\\bgsmtp\\b|gmail (requires|has detected)|google workspace|"
      "google's",
      google_rules, sizeof google_rules / sizeof *google_rules},
     {"microsoft", microsoft_hosts,

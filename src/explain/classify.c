@@ -245,7 +245,8 @@ static const rule_t weak_rules[] = {
       "unable to contact",
       EX_SYSTEMERROR, NULL),
     R("loop|too many hops|hop count|\\d+ hops|no route to host|host is unreachable|name server|"
-      "lookup fail|dns (failure|query failed)|could not connect|routing|lost connection|"
+      "lookup fail|dns (failure|query failed)|could not connect|(?<![-./\\w])routing\\b|"
+      "lost connection|"
       "network error|"
       "unrouteable mail domain|unable to resolve|dns records for the destination",
       EX_NETWORKERROR, NULL),

@@ -25,7 +25,7 @@
 
 #define MAX_ORIG_HDR (64u * 1024u) /* bytes of the original's header section kept */
 #define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
-#define MAX_HUMAN_TEXT (1024u * 1024u)
+#define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
 
 static bool gmime_ready;
 
@@ -124,10 +124,12 @@ static const char *clean_z(arena_t *a, const char *z, size_t max)
 
 static bool local_char(unsigned char c)
 {
-    return isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL || c >= 0x80;
+    return c < 0x80 && c != 0 && (isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL);
 }
 
-static bool domain_char(unsigned char c) { return isalnum(c) || c == '.' || c == '-' || c >= 0x80; }
+/* ASCII only: text glued to an address ("a@example.org您好") is not part of it; an
+ * internationalised domain appears in reports as its A-label anyway. */
+static bool domain_char(unsigned char c) { return c < 0x80 && (isalnum(c) || c == '.' || c == '-'); }
 
 /*
  * Finds the first e-mail address in [s, s+n) from offset from: local@domain with a dot in
@@ -285,6 +287,7 @@ static const char *find_command(const char *s, size_t n)
         {"end of data", "DATA"},      {"end of message", "DATA"},
         {"after data", "DATA"},       {"DATA command", "DATA"},
         {">>> DATA", "DATA"},         {"after BDAT", "BDAT"},
+        {"final DATA", "DATA"},       {"DATA:", "DATA"},
         {"RCPT TO", "RCPT"},          {"RCPT command", "RCPT"},
         {">>> RCPT", "RCPT"},         {"MAIL FROM", "MAIL"},
         {"MAIL command", "MAIL"},     {">>> MAIL", "MAIL"},
@@ -295,7 +298,8 @@ static const char *find_command(const char *s, size_t n)
     };
     /* Only where the text says what the reply was an answer to. */
     static const char *ctx[] = {"in reply to ", "after ", ">>> ", "most progress was ",
-                                "for ", "during ", "response to ", "while sending "};
+                                "for ", "during ", "response to ", "while sending ",
+                                "did not like our ", "did not like our final "};
     const char *best = NULL;
     size_t bestpos = (size_t)-1;
     for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
@@ -515,6 +519,7 @@ typedef struct rec {
     str_t last;
     str_t hint; /* the human text about this recipient, read for codes the diag lacks */
     const char *command;
+    bool led; /* introduced by a lead naming it a recipient, or a Sendmail result line */
 } rec_t;
 
 typedef struct ctx {
@@ -530,6 +535,7 @@ typedef struct ctx {
     rec_t *recs;
     size_t nrecs, capr;
     GMimeMessage *msg;
+    GMimeMessage *attached; /* the first message/rfc822 part (a reference is held) */
 } ctx_t;
 
 static rec_t *rec_add(ctx_t *c)
@@ -715,6 +721,8 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
             return;
         }
         take_orig_headers(c, GMIME_OBJECT(m));
+        if (c->attached == NULL)
+            c->attached = g_object_ref(m);
         return;
     }
     if (!GMIME_IS_PART(obj))
@@ -728,11 +736,19 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
     bool text = !g_ascii_strcasecmp(type, "text");
     if (msg && (!g_ascii_strcasecmp(sub, "delivery-status") ||
                 !g_ascii_strcasecmp(sub, "global-delivery-status"))) {
-        part_text(c, GMIME_PART(obj), &c->dsn);
-        str_appendz(&c->dsn, "\n");
+        if (c->dsn.len < MAX_HUMAN_TEXT) {
+            part_text(c, GMIME_PART(obj), &c->dsn);
+            str_appendz(&c->dsn, "\n");
+        } else {
+            c->truncated = true;
+        }
     } else if (msg && !g_ascii_strcasecmp(sub, "feedback-report")) {
-        part_text(c, GMIME_PART(obj), &c->arf);
-        str_appendz(&c->arf, "\n");
+        if (c->arf.len < MAX_HUMAN_TEXT) {
+            part_text(c, GMIME_PART(obj), &c->arf);
+            str_appendz(&c->arf, "\n");
+        } else {
+            c->truncated = true;
+        }
     } else if ((text && (!g_ascii_strcasecmp(sub, "rfc822-headers") ||
                          !g_ascii_strcasecmp(sub, "rfc822-header"))) ||
                (msg && (!g_ascii_strcasecmp(sub, "rfc822-headers") ||
@@ -783,20 +799,17 @@ static const char *const orig_markers[] = {
     "----- Message header follows -----",
     "------- Original message follows",
     "--------Returned Mail--------",
-    "---------- Forwarded message ----------",
-    "Original-Message:",
     "--- Original message follows.",
     "----- Original message follows -----",
-    "The original message was received",
     "--Original message--",
     "Headers of the original message",
     "Content-Type: message/rfc822",
     "Included is a copy of the message header",
+    "Message headers follow",
     "--- Enclosed is a copy of the message",
     "The header of the original message",
     "Your original message headers",
     "Content-Type: text/rfc822-headers",
-    "----- Transcript of session follows -----\n", /* never matches on one line: placeholder */
 };
 
 /* Offset where the quoted original starts in the human text, or n. */
@@ -811,18 +824,9 @@ static size_t orig_cut(const char *s, size_t n)
         size_t ll = e - i;
         while (ll > 0 && is_sp(*l))
             l++, ll--;
-        for (size_t k = 0; k < sizeof orig_markers / sizeof orig_markers[0]; k++) {
-            const char *m = orig_markers[k];
-            if (strchr(m, '\n'))
-                continue;
-            if (ci_prefix(l, ll, m)) {
-                /* "The original message was received at ..." is Sendmail's opening line, not
-                 * the start of the copy */
-                if (k == 19)
-                    continue;
+        for (size_t k = 0; k < sizeof orig_markers / sizeof orig_markers[0]; k++)
+            if (ci_prefix(l, ll, orig_markers[k]))
                 return i;
-            }
-        }
         i = e < n ? e + 1 : e;
     }
     return n;
@@ -966,12 +970,11 @@ static void orig_read(ctx_t *c, const char *s, size_t n, orig_ids_t *o)
         if (fld_is(x, "Received") && !recv_done) {
             orig_ids_t r = {0};
             received_ids(c->tmp, x->val, &r);
+            /* a hop without an address ("from NAME by ...") or from loopback is skipped */
             if (r.ip != NULL && !loopback_ip(r.ip)) {
                 o->ip = r.ip;
                 o->helo = r.helo;
                 recv_done = true;
-            } else if (r.helo != NULL && o->helo == NULL && r.ip == NULL) {
-                /* "from NAME by ..." without an address: keep looking for one */
             }
         } else if (fld_is(x, "Return-Path") && o->sender == NULL) {
             o->sender = addr_in(c->tmp, x->val);
@@ -1006,11 +1009,20 @@ static void orig_read(ctx_t *c, const char *s, size_t n, orig_ids_t *o)
 typedef struct fmt_rule {
     const char *name;
     char where; /* 'b' body text, 's' subject, 'f' From, 'h' a header name present,
-                   'r' any Received value, 'm' X-Mailer / Reporting-MTA text */
+                   'r' one of the first Received values, 'd' the delivery-status text */
     const char *pat;
 } fmt_rule_t;
 
 static const fmt_rule_t fmt_rules[] = {
+    /* providers first: they run one of the MTAs below but word their own reports */
+    {"amazonses", 'h', "X-SES-Outgoing"},
+    {"amazonses", 'f', "amazonses.com"},
+    {"gmx", 'f', "gmx."},
+    {"mailru", 'f', "mail.ru"},
+    {"mcafee", 'h', "X-NAI-Header"},
+    {"zoho", 'h', "X-ZohoMail"},
+    {"yandex", 'f', "yandex."},
+    /* MTA software */
     {"qmail", 'b', "This is the qmail-send program"},
     {"qmail", 'b', "qmail-send program at"},
     {"gmail", 'b', "Delivery to the following recipient failed permanently"},
@@ -1025,7 +1037,8 @@ static const fmt_rule_t fmt_rules[] = {
     {"exim", 'b', "SMTP error from remote mail server"},
     {"postfix", 'b', "This is the mail system at host"},
     {"postfix", 'b', "The Postfix program"},
-    {"postfix", 'h', "X-Postfix-Queue-ID"},
+    {"postfix", 'd', "X-Postfix-Queue-ID:"},
+    {"postfix", 'd', "X-Postfix-Sender:"},
     {"sendmail", 'b', "----- Transcript of session follows -----"},
     {"sendmail", 'b', "The following addresses had permanent fatal errors"},
     {"yahoo", 'b', "Sorry, we were unable to deliver your message to the following address"},
@@ -1034,16 +1047,9 @@ static const fmt_rule_t fmt_rules[] = {
     {"courier", 'b', "Courier mail server at"},
     {"opensmtpd", 'b', "This is the MAILER-DAEMON, please DO NOT REPLY"},
     {"opensmtpd", 'b', "An error has occurred while attempting to deliver a message"},
-    {"amazonses", 'h', "X-SES-Outgoing"},
-    {"amazonses", 'f', "amazonses.com"},
-    {"gmx", 'f', "gmx."},
-    {"mailru", 'f', "mail.ru"},
     {"dragonfly", 'b', "This is the DragonFly Mail Agent"},
     {"messagingserver", 'b', "This report relates to a message you sent"},
     {"notes", 'b', "Lotus Notes"},
-    {"mcafee", 'h', "X-NAI-Header"},
-    {"zoho", 'h', "X-ZohoMail"},
-    {"yandex", 'f', "yandex."},
     {"outlook", 'f', "hotmail.com"},
     {"outlook", 'f', "outlook.com"},
     {"postfix", 'r', "(Postfix)"},
@@ -1089,6 +1095,10 @@ static const char *detect_format(ctx_t *c, const char *body, size_t blen, const 
         switch (r->where) {
         case 'b':
             if (ci_find(body, blen, r->pat))
+                return r->name;
+            break;
+        case 'd':
+            if (c->dsn.len > 0 && ci_find(c->dsn.data, c->dsn.len, r->pat))
                 return r->name;
             break;
         case 's':
@@ -1270,10 +1280,13 @@ static bool addr_is_daemon(const char *a, size_t n)
 /*
  * Is the line introducing a recipient? The address comes first on the line (after blanks,
  * "<", quotes, list markers or a few lead words), and the line is not a header field nor a
- * command transcript. Sets *off and *len to the address.
+ * command transcript. Sets *off and *len to the address and *dfrom to where its reply text
+ * starts. Returns 0 (no), 1 (an address first on the line) or 2 (after a lead that names
+ * it a recipient, or Sendmail's result line: surer).
  */
-static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_t *dfrom)
+static int intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_t *dfrom)
 {
+    int kind = 1;
     size_t dummy;
     if (dfrom == NULL)
         dfrom = &dummy;
@@ -1284,7 +1297,7 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
     /* transcripts (">>> RCPT TO:<a>") are not introducers: '>' was skipped above, refuse
      * when the line started with ">>>" */
     if (ll >= 3 && (memcmp(l, ">>>", 3) == 0 || memcmp(l, "<<<", 3) == 0))
-        return false;
+        return 0;
     /* Sendmail's per-recipient result line: "550 <a@b>... User unknown", optionally with
      * an enhanced status after the code */
     if (i == 0 && ll > 6 && (l[0] == '4' || l[0] == '5') && isdigit((unsigned char)l[1]) &&
@@ -1299,10 +1312,10 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
                 *off = o;
                 *len = n;
                 *dfrom = 0; /* the code and status before the address are the reply */
-                return true;
+                return 2;
             }
         }
-        return false;
+        return 0;
     }
     /* "Recipient address: a@b", "Could not be delivered to: <a@b>", "RCPT TO: a@b": a short
      * lead ending in ':' that names a recipient (not "From:", "To:", "MAIL FROM:"...) */
@@ -1321,7 +1334,8 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
         if (ci_find(w, wl, "from") || ci_find(w, wl, "sender") || ci_find(w, wl, "reply"))
             ok = false;
         if (!ok)
-            return false;
+            return 0;
+        kind = 2;
         i = colon + 1;
         while (i < ll && is_sp(l[i]))
             i++;
@@ -1335,7 +1349,7 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
         i++;
     size_t o, n;
     if (!find_addr(l, ll, i, &o, &n) || o != i)
-        return false;
+        return 0;
     /* What follows the address: end, ">", ":", "...", " on <date>", "(...)", ",", or text.
      * "a@b said" style lines are still introducers. Lines like "a@b wrote:" are not. */
     size_t e = o + n;
@@ -1344,11 +1358,11 @@ static bool intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_
     const char *rest = l + e;
     size_t rl = ll - e;
     if (ci_prefix(rest, rl, " wrote") || ci_prefix(rest, rl, " schrieb"))
-        return false;
+        return 0;
     *off = o;
     *len = n;
     *dfrom = e;
-    return true;
+    return kind;
 }
 
 typedef struct line {
@@ -1360,7 +1374,7 @@ static bool line_blank(line_t L)
 {
     for (size_t k = 0; k < L.n; k++)
         if (!isspace((unsigned char)L.s[k]))
-            return false;
+            return 0;
     return true;
 }
 
@@ -1384,16 +1398,9 @@ static bool text_has_code(const char *s, size_t n)
     return find_code(s, n) != 0 || find_status(s, n, &o, &l);
 }
 
-/*
- * Reads recipients and their reply text from free text [s, s+n). Each introducer line
- * starts (or, for an address seen before, continues) a record; the text after it, up to
- * the next introducer, a separator line, or MAX_DIAG_LINES lines, is its diagnostic,
- * stopping after the first paragraph that holds a reply code or status code.
- * skip: an address that is never a recipient (the bounce's own To), or NULL.
- */
-static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
+/* The lines of [s, s+n) (LF-separated), in a malloc'ed array the caller frees. */
+static line_t *split_lines(const char *s, size_t n, size_t *count)
 {
-    /* split into lines (bounded by the text cap) */
     size_t nl = 0, cap = 64;
     line_t *L = xmalloc(cap * sizeof *L);
     for (size_t i = 0; i < n;) {
@@ -1407,57 +1414,99 @@ static void freeform_read(ctx_t *c, const char *s, size_t n, const char *skip)
         L[nl++] = (line_t){s + i, e - i};
         i = e + 1;
     }
+    *count = nl;
+    return L;
+}
+
+/*
+ * The reply text about the address on line i (which starts at offset e of that line): the
+ * rest of the line and the lines after it, up to the next introducer line, MAX_DIAG_LINES
+ * lines, or the end of the first paragraph that holds a reply or status code. Appended to
+ * the record's diagnostic (or returns the record, created when new); NULL at the cap.
+ */
+static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char *addr,
+                      size_t al, size_t e, bool led)
+{
+    rec_t *r = rec_find(c, addr, al);
+    if (r == NULL) {
+        r = rec_add(c);
+        if (r == NULL)
+            return NULL;
+        str_append(&r->addr, addr, al);
+    }
+    r->led |= led;
+    str_t d = STR_INIT;
+    str_append(&d, L[i].s + e, L[i].n - e);
+    bool para_has_code = text_has_code(L[i].s + e, L[i].n - e);
+    for (size_t j = i + 1; j < nl && j < i + 1 + MAX_DIAG_LINES; j++) {
+        size_t o2, l2;
+        if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
+            break;
+        if (line_blank(L[j]) || line_section(L[j])) {
+            if (para_has_code)
+                break;
+            str_appendc(&d, '\n');
+            continue;
+        }
+        str_appendc(&d, '\n');
+        str_append(&d, L[j].s, L[j].n);
+        if (text_has_code(L[j].s, L[j].n))
+            para_has_code = true;
+    }
+    const char *ds = d.data ? d.data : "";
+    size_t dl = d.len;
+    trim(&ds, &dl);
+    while (dl > 0 && (*ds == ':' || *ds == '.' || *ds == ',' || *ds == '>'))
+        ds++, dl--;
+    trim(&ds, &dl);
+    if (dl > 0) {
+        if (r->diag.len > 0)
+            str_appendc(&r->diag, ' ');
+        str_append(&r->diag, ds, dl);
+    }
+    str_free(&d);
+    return r;
+}
+
+/* One recipient at offset at (length al) of [s, s+n), found by other means than an
+ * introducer line: its reply text is read the same way from its line on. */
+static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
+{
+    size_t nl;
+    line_t *L = split_lines(s, n, &nl);
+    for (size_t i = 0; i < nl; i++) {
+        size_t start = (size_t)(L[i].s - s);
+        if (at >= start && at + al <= start + L[i].n) {
+            size_t e = at - start + al;
+            if (e < L[i].n && L[i].s[e] == '>')
+                e++;
+            collect(c, L, nl, i, s + at, al, e, true);
+            break;
+        }
+    }
+    free(L);
+}
+
+/*
+ * Reads recipients and their reply text from free text [s, s+n). Each introducer line
+ * starts (or, for an address seen before, continues) a record; its reply text is read by
+ * collect(). A list of addresses followed by one reason gives the reason to each.
+ */
+static void freeform_read(ctx_t *c, const char *s, size_t n)
+{
+    size_t nl;
+    line_t *L = split_lines(s, n, &nl);
     size_t first_added = c->nrecs;
     for (size_t i = 0; i < nl; i++) {
         size_t o, al, e;
-        if (!intro_line(L[i].s, L[i].n, &o, &al, &e))
+        int how = intro_line(L[i].s, L[i].n, &o, &al, &e);
+        if (how == 0)
             continue;
         const char *addr = L[i].s + o;
         if (addr_is_daemon(addr, al))
             continue;
-        if (skip != NULL && mem_ieq(addr, al, skip, strlen(skip)))
-            continue;
-        rec_t *r = rec_find(c, addr, al);
-        bool fresh = r == NULL;
-        if (fresh) {
-            r = rec_add(c);
-            if (r == NULL)
-                break;
-            str_append(&r->addr, addr, al);
-        }
-        /* rest of this line after the address */
-        str_t d = STR_INIT;
-        str_append(&d, L[i].s + e, L[i].n - e);
-        bool para_has_code = text_has_code(L[i].s + e, L[i].n - e);
-        size_t j = i + 1;
-        for (; j < nl && j < i + 1 + MAX_DIAG_LINES; j++) {
-            size_t o2, l2;
-            if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
-                break;
-            if (line_blank(L[j]) || line_section(L[j])) {
-                if (para_has_code)
-                    break;
-                str_appendc(&d, '\n');
-                continue;
-            }
-            str_appendc(&d, '\n');
-            str_append(&d, L[j].s, L[j].n);
-            if (text_has_code(L[j].s, L[j].n))
-                para_has_code = true;
-        }
-        const char *ds = d.data ? d.data : "";
-        size_t dl = d.len;
-        trim(&ds, &dl);
-        while (dl > 0 && (*ds == ':' || *ds == '.' || *ds == ','))
-            ds++, dl--;
-        trim(&ds, &dl);
-        if (dl > 0) {
-            if (r->diag.len > 0)
-                str_appendc(&r->diag, ' ');
-            str_append(&r->diag, ds, dl);
-        }
-        str_free(&d);
-        (void)fresh;
+        if (collect(c, L, nl, i, addr, al, e, how == 2) == NULL)
+            break;
     }
     /* A list of addresses followed by one reason: the reason goes to each of them. */
     for (size_t k = c->nrecs; k-- > first_added + 1;) {
@@ -1514,6 +1563,57 @@ static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const cha
         c->recs[w++] = *r;
     }
     c->nrecs = w;
+}
+
+/* The command of a ">>> " transcript line ("RCPT To:<a>", "DATA", "MAIL From:<>"...). */
+static const char *cmd_word(const char *l, size_t n)
+{
+    static const struct {
+        const char *w, *cmd;
+    } t[] = {{"RCPT", "RCPT"}, {"MAIL", "MAIL"}, {"DATA", "DATA"}, {"EHLO", "EHLO"},
+             {"HELO", "HELO"}, {"STARTTLS", "STARTTLS"}, {"AUTH", "AUTH"}, {"BDAT", "BDAT"},
+             {".", "DATA"}}; /* the end-of-data dot */
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+        if (ci_prefix(l, n, t[k].w))
+            return t[k].cmd;
+    return NULL;
+}
+
+/*
+ * The command a session transcript (Sendmail, Courier: ">>> command" / "<<< reply") shows
+ * the recipient's rejection answering: the last ">>> " line before a "<<< " line that names
+ * the address, or ">>> RCPT To:<address>" itself; with a single recipient and a single
+ * command sent in the transcript, that command.
+ */
+static const char *transcript_command(const char *s, size_t n, const char *addr, size_t al,
+                                      bool single)
+{
+    const char *last = NULL, *only = NULL;
+    size_t sent = 0;
+    for (size_t i = 0; i < n;) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        const char *l = s + i;
+        size_t ll = e - i;
+        while (ll > 0 && is_sp(*l))
+            l++, ll--;
+        if (ll > 4 && memcmp(l, ">>> ", 4) == 0) {
+            last = cmd_word(l + 4, ll - 4);
+            if (last != NULL) {
+                sent++;
+                only = last;
+                if (!strcmp(last, "RCPT") && ci_find(l, ll, addr) && al > 0)
+                    return "RCPT";
+            }
+        } else if (ll > 4 && memcmp(l, "<<< ", 4) == 0 && last != NULL) {
+            const char *q = ci_find(l, ll, addr);
+            if (q != NULL && al > 0)
+                return last;
+        }
+        i = e < n ? e + 1 : e;
+    }
+    return single && sent == 1 ? only : NULL;
 }
 
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
@@ -1573,8 +1673,12 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
         memcpy(r->status, ds, sizeof ds);
     if (r->command == NULL)
         r->command = find_command(d, n);
+    if (r->command == NULL && r->hint.len > 0)
+        r->command = find_command(r->hint.data, r->hint.len);
+    if (r->command == NULL && whole != NULL && r->addr.len > 0)
+        r->command = transcript_command(whole, wn, r->addr.data, r->addr.len, single);
     if (r->command == NULL && whole != NULL && r->addr.len > 0) {
-        /* a session transcript elsewhere in the text: ">>> RCPT To:<addr>" */
+        /* "RCPT To:<address>" anywhere in the text (a transcript without ">>> ") */
         str_t pat = STR_INIT;
         str_appendz(&pat, "RCPT To:<");
         str_append(&pat, r->addr.data, r->addr.len);
@@ -1636,6 +1740,23 @@ static const char *client_ip_in(arena_t *tmp, const char *s, size_t n)
                 ci_find(aw, after, "blacklisted") || ci_find(aw, after, "not allowed") ||
                 ci_find(win, wl, "access denied"))
                 return arena_strndup(tmp, s + i + 1, l);
+        }
+    }
+    /* unbracketed, right after words that name the client: "Messages from 192.0.2.1
+     * temporarily deferred", "your IP 192.0.2.1", "Client host 192.0.2.1" */
+    static const char *const lead[] = {"messages from ", "mail from ip ", "your ip ", "your ip address ",
+                                       "sending ip ", "client host ", "client ip ", "sender ip ",
+                                       "connecting ip ", "from ip "};
+    for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++) {
+        const char *q = ci_find(s, n, lead[k]);
+        while (q != NULL) {
+            size_t at = (size_t)(q - s) + strlen(lead[k]), l;
+            if (at < n && (s[at] == '(' || s[at] == '"'))
+                at++;
+            if (at < n && ip_at(s + at, n - at, &l))
+                return arena_strndup(tmp, s + at, l);
+            size_t next = (size_t)(q - s) + 1;
+            q = next < n ? ci_find(s + next, n - next, lead[k]) : NULL;
         }
     }
     return NULL;
@@ -1910,7 +2031,16 @@ static const char *copy_or_empty(arena_t *a, const char *z, size_t max)
     return z == NULL ? "" : clean_z(a, z, max);
 }
 
+static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth);
+
 int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out)
+{
+    return parse_at(buf, len, a, out, 0);
+}
+
+/* depth: 0 for the message given, 1 for a message attached to it (read when the message
+ * itself is no report: a bounce forwarded as an attachment). */
+static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth)
 {
     out_empty(out);
     if (buf == NULL || len == 0 || len > BOUNCE_INPUT_MAX)
@@ -2091,23 +2221,24 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
         }
         if (added > 0) {
             kind = BOUNCE_KIND_DSN;
-            /* recipients without a diagnostic take the human text said about them; those
-             * whose diagnostic holds no code (Sendmail's "X-Unix; 77") may find it there */
+            /* Recipients without a diagnostic take the human text said about them. For the
+             * others that text is a hint: the code a diagnostic lacks (Sendmail's "X-Unix;
+             * 77") and the SMTP command, which Postfix states only in the human part
+             * ("(in reply to RCPT TO command)"). */
             size_t ndsn = c.nrecs;
             bool need = false;
             for (size_t k = 0; k < ndsn; k++)
-                if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len))
+                if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len) ||
+                    find_command(c.recs[k].diag.data, c.recs[k].diag.len) == NULL)
                     need = true;
             if (need && body_n > 0) {
                 ctx_t h;
                 memset(&h, 0, sizeof h);
                 h.tmp = c.tmp;
-                freeform_read(&h, ht, body_n, NULL);
+                freeform_read(&h, ht, body_n);
                 for (size_t k = 0; k < ndsn; k++) {
                     rec_t *r = &c.recs[k];
                     bool empty = r->diag.len == 0;
-                    if (!empty && text_has_code(r->diag.data, r->diag.len))
-                        continue;
                     rec_t *m = rec_find(&h, r->addr.data ? r->addr.data : "", r->addr.len);
                     if (m == NULL && r->orig.len > 0)
                         m = rec_find(&h, r->orig.data, r->orig.len);
@@ -2137,7 +2268,7 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
     bool autoreply = is_autoreply(msg, subj);
     bool marker = has_bounce_marker(ht, body_n) || (subj && has_bounce_marker(subj, strlen(subj)));
     if (kind == BOUNCE_KIND_NONE && (strong || marker)) {
-        freeform_read(&c, ht, body_n, NULL);
+        freeform_read(&c, ht, body_n);
         freeform_filter(&c, xfr, to, oi.sender, oi.from);
         if (xfr != NULL && c.nrecs == 0) {
             /* X-Failed-Recipients (Exim): the authoritative list. */
@@ -2145,52 +2276,68 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
             size_t before = c.nrecs;
             while (find_addr(xfr, xl, from_i, &o, &l)) {
                 if (rec_find(&c, xfr + o, l) == NULL) {
-                    rec_t *r = rec_add(&c);
-                    if (r == NULL)
-                        break;
-                    str_append(&r->addr, xfr + o, l);
-                    /* its reply text: the paragraph naming it, or the text's first one with a code */
-                    str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                    /* its reply text: read from where the text names it, else the text */
+                    str_t pat = STR_INIT;
+                    str_append(&pat, xfr + o, l);
+                    const char *q = ci_find(ht, body_n, str_cstr(&pat));
+                    str_free(&pat);
+                    if (q != NULL) {
+                        freeform_at(&c, ht, body_n, (size_t)(q - ht), l);
+                    } else {
+                        rec_t *r = rec_add(&c);
+                        if (r == NULL)
+                            break;
+                        str_append(&r->addr, xfr + o, l);
+                        str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                    }
                 }
                 from_i = o + l;
             }
             (void)before;
         }
-        if (c.nrecs == 0 && (xfr != NULL || daemon_from || fmt != NULL ||
-                             (subj && has_bounce_marker(subj, strlen(subj))))) {
-            /* no layout matched: the first address in a "RCPT TO:<...>" or in the text */
+        if (c.nrecs == 0 && (strong || (subj && has_bounce_marker(subj, strlen(subj)) &&
+                                        has_bounce_marker(ht, body_n)))) {
+            /* No layout matched: the first address in angle brackets (after "RCPT TO:" when
+             * the text has one), else the first address at all, that is neither the
+             * bounce's sender nor its addressee; else the original's To. */
             const char *rc = ci_find(ht, body_n, "RCPT TO:");
-            size_t o, l, from_i = rc ? (size_t)(rc - ht) : 0;
+            size_t start = rc ? (size_t)(rc - ht) : 0;
+            size_t o = 0, l = 0;
             bool found = false;
-            while (find_addr(ht, body_n, from_i, &o, &l)) {
-                if (!addr_is_daemon(ht + o, l) && !(to && mem_ieq(ht + o, l, to, strlen(to))) &&
-                    !(from && mem_ieq(ht + o, l, from, strlen(from))) &&
-                    !ci_prefix(ht + o, l, "postmaster@")) {
-                    found = true;
-                    break;
+            for (int pass = 0; pass < 2 && !found; pass++) {
+                size_t from_i = start;
+                while (find_addr(ht, body_n, from_i, &o, &l)) {
+                    bool bracketed = o > 0 && ht[o - 1] == '<';
+                    if ((pass == 1 || bracketed) && !addr_is_daemon(ht + o, l) &&
+                        !(to && mem_ieq(ht + o, l, to, strlen(to))) &&
+                        !(from && mem_ieq(ht + o, l, from, strlen(from)))) {
+                        found = true;
+                        break;
+                    }
+                    from_i = o + l;
                 }
-                from_i = o + l;
             }
-            if (!found && oi.to != NULL) {
+            if (found) {
+                freeform_at(&c, ht, body_n, o, l);
+            } else if (oi.to != NULL && strong) {
                 rec_t *r = rec_add(&c);
                 if (r != NULL) {
                     str_appendz(&r->addr, oi.to);
                     str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
                 }
-            } else if (found) {
-                rec_t *r = rec_add(&c);
-                if (r != NULL) {
-                    str_append(&r->addr, ht + o, l);
-                    str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
-                }
             }
         }
-        /* An automatic reply that only sounds like a bounce stays an auto-reply: it must
-         * carry a reply or status code for some recipient. */
-        bool coded = false;
-        for (size_t k = 0; k < c.nrecs && !coded; k++)
-            coded = c.recs[k].diag.len > 0 && text_has_code(c.recs[k].diag.data, c.recs[k].diag.len);
-        if (c.nrecs > 0 && (strong || !autoreply || coded))
+        /* Without a strong sign (X-Failed-Recipients, a MAILER-DAEMON sender, a known
+         * MTA's wording), a message that only sounds like a bounce (an auto-reply, a
+         * person's mail with words such as "rejected") must carry a reply or status code
+         * for some recipient, or name it a recipient ("Could not be delivered to: <a@b>"),
+         * which an auto-reply's own words do not suffice for. */
+        bool coded = false, led = false;
+        for (size_t k = 0; k < c.nrecs; k++) {
+            coded |= c.recs[k].diag.len > 0 && text_has_code(c.recs[k].diag.data, c.recs[k].diag.len);
+            led |= c.recs[k].led;
+        }
+        if (c.nrecs > 0 && (strong || coded || (led && !autoreply)))
             kind = BOUNCE_KIND_FREEFORM;
         else
             recs_free(&c);
@@ -2221,11 +2368,16 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
         rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM);
     }
 
-    /* evidence */
-    if (oi.ip == NULL) {
-        for (size_t k = 0; k < c.nrecs && oi.ip == NULL; k++)
+    /* evidence: a client address the receiver names in its reply is what it judged, so it
+     * comes before the Received: field of the returned original (which, in a bounce made
+     * by the sender's own MTA, shows the hop before it) */
+    if (kind != BOUNCE_KIND_ARF) {
+        const char *said = NULL;
+        for (size_t k = 0; k < c.nrecs && said == NULL; k++)
             if (c.recs[k].diag.len > 0)
-                oi.ip = client_ip_in(c.tmp, c.recs[k].diag.data, c.recs[k].diag.len);
+                said = client_ip_in(c.tmp, c.recs[k].diag.data, c.recs[k].diag.len);
+        if (said != NULL)
+            oi.ip = said;
     }
     const char *sender = oi.sender;
     if ((sender == NULL || *sender == '\0') && dm.pf_sender != NULL)
@@ -2282,6 +2434,21 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
     str_free(&c.arf);
     str_free(&c.orig);
     arena_free(c.tmp);
+    if (kind == BOUNCE_KIND_NONE && c.attached != NULL && depth == 0) {
+        /* a bounce forwarded as an attachment: the attached message is read as one */
+        char *inner = g_mime_object_to_string(GMIME_OBJECT(c.attached), NULL);
+        if (inner != NULL) {
+            bounce_t ib;
+            size_t il = strlen(inner);
+            if (parse_at((const unsigned char *)inner, il, a, &ib, depth + 1) == 0 &&
+                ib.kind != BOUNCE_KIND_NONE && ib.kind != BOUNCE_KIND_AUTOREPLY) {
+                *out = ib;
+            }
+            g_free(inner);
+        }
+    }
+    if (c.attached != NULL)
+        g_object_unref(c.attached);
     g_object_unref(msg);
     return 0;
 }

@@ -13,9 +13,13 @@
  *
  * Identities of the returned original message (the text/rfc822-headers or message/rfc822
  * part, or the quoted original in a free-form bounce) are kept as evidence: the sending IP
- * and HELO from the topmost Received: field with a "from" clause (else an address in
- * brackets that the reply text gives as the client's), the envelope sender or From, the
- * first DKIM-Signature's d= and s=, the Message-ID and the first To address.
+ * (the client address the reply text names, "Client host [192.0.2.1] blocked", else the
+ * topmost Received: field with a "from" clause and an address), the HELO from that field,
+ * the envelope sender or From, the first DKIM-Signature's d= and s=, the Message-ID and
+ * the first To address.
+ *
+ * A message that is no report itself but carries a message/rfc822 attachment that is one
+ * (a bounce forwarded as an attachment) is read as that attachment (one level deep).
  *
  * Limits (named below): input size, recipients per bounce, MIME parts and depth, text per
  * part, length of every string. Input beyond a limit is cut, never an error, except an
@@ -78,10 +82,11 @@ typedef struct bounce_rcpt {
 
 /* Identities of the returned original message (evidence). */
 typedef struct bounce_orig {
-    const char *sending_ip;    /* client IP the receiver saw */
-    const char *helo;          /* HELO/EHLO name the receiver recorded */
+    const char *sending_ip;    /* client IP the receiver saw: named in its reply text, else
+                                  the topmost Received: "from" clause; ARF Source-IP */
+    const char *helo;          /* HELO/EHLO name in that Received: field */
     const char *sender;        /* envelope sender (Return-Path, X-Postfix-Sender,
-                                  Original-Mail-From) or else the From address */
+                                  Original-Mail-From, SES source) or else the From address */
     const char *sender_domain; /* domain of sender */
     const char *from_domain;   /* domain of the original's From address */
     const char *dkim_domain;   /* first DKIM-Signature d= */

@@ -29,6 +29,7 @@
 
 #include "explain/bounce.h"
 #include "explain/mailbox.h"
+#include "util/str.h"
 
 /* ------------------------------------------------------------------ table of bounces */
 
@@ -102,7 +103,7 @@ static const bcase_t cases[] = {
      "Message-ID: <m1@example.org>\n"
      "\n"
      "--B1--\n",
-     BOUNCE_KIND_DSN, "rfc3464", 2,
+     BOUNCE_KIND_DSN, "postfix", 2,
      {{"bob@example.com", "failed", "5.1.1", 550, "User unknown in virtual mailbox table", NULL,
        "mx1.example.com"},
       {"carol@example.com", "delayed", "4.4.1", 0, "Connection timed out", NULL, NULL}},
@@ -182,7 +183,7 @@ static const bcase_t cases[] = {
      "<<< 550 5.1.1 <bob@example.com>... User unknown\n"
      "550 5.1.1 <bob@example.com>... User unknown\n",
      BOUNCE_KIND_FREEFORM, "sendmail", 1,
-     {{"bob@example.com", "failed", "5.1.1", 550, "User unknown", NULL, NULL}},
+     {{"bob@example.com", "failed", "5.1.1", 550, "User unknown", "DATA", NULL}},
      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 
     {"qmail",
@@ -312,6 +313,17 @@ static const bcase_t cases[] = {
      "Shall we meet at noon? Write to carol@example.net as well.\n",
      BOUNCE_KIND_NONE, "", 0, {{0}}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "lunch"},
 
+    {"a person's mail with bounce-like words and an address at a line start",
+     "From: Dave <dave@example.com>\n"
+     "To: alice@example.org\n"
+     "Subject: Re: returned mail\n"
+     "\n"
+     "The proposal was rejected by the board, sorry.\n"
+     "\n"
+     "dave@example.com\n"
+     "Dave, sales\n",
+     BOUNCE_KIND_NONE, "", 0, {{0}}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
     {"encoded words, quoted-printable, CRLF",
      "From: =?UTF-8?Q?Syst=C3=A8me_de_messagerie?= <MAILER-DAEMON@mx.example.net>\r\n"
      "To: alice@example.org\r\n"
@@ -351,6 +363,145 @@ static const bcase_t cases[] = {
      "--Z--\r",
      BOUNCE_KIND_DSN, "rfc3464", 1,
      {{"bob@example.com", "failed", "5.2.2", 0, "Empf\xc3\xa4nger unbekannt", NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"exim bounce marked auto-replied, recipients only in X-Failed-Recipients",
+     "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+     "To: alice@example.org\n"
+     "Subject: Mail delivery failed: returning message to sender\n"
+     "Auto-Submitted: auto-replied\n"
+     "X-Failed-Recipients: bob@example.com, carol@example.com\n"
+     "\n"
+     "This message was created automatically by mail delivery software.\n"
+     "Retry time not reached for any host after a long failure period.\n",
+     BOUNCE_KIND_FREEFORM, "exim", 2,
+     {{"bob@example.com", "failed", "", 0, "Retry time not reached", NULL, NULL},
+      {"carol@example.com", "failed", "", 0, NULL, NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"delivered report, fields before the recipient field, no blank line",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "Subject: Successful Mail Delivery Report\n"
+     "Content-Type: multipart/report; report-type=delivery-status; boundary=\"D\"\n"
+     "\n"
+     "--D\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "Your message was successfully delivered.\n"
+     "--D\n"
+     "Content-Type: message/delivery-status\n"
+     "\n"
+     "Reporting-MTA: dns; mx.example.net\n"
+     "Action: delivered\n"
+     "Status: 2.0.0\n"
+     "Diagnostic-Code: smtp; 250 2.0.0 Ok: queued as 4ABC\n"
+     "Final-Recipient: rfc822; bob@example.com\n"
+     "Final-Recipient: rfc822; carol@example.com\n"
+     "Action: relayed\n"
+     "Status: 2.0.0\n"
+     "--D--\n",
+     BOUNCE_KIND_DSN, "rfc3464", 2,
+     {{"bob@example.com", "delivered", "2.0.0", 250, "queued as 4ABC", NULL, NULL},
+      {"carol@example.com", "relayed", "2.0.0", 0, NULL, NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"sendmail result lines: the remote's code after the address",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "Subject: Returned mail: Host unknown\n"
+     "\n"
+     "   ----- Transcript of session follows -----\n"
+     "554 <bob@example.com>... 550 Host unknown (Authoritative answer from name server)\n"
+     "550 <carol@example.com>... User unknown\n",
+     BOUNCE_KIND_FREEFORM, "sendmail", 2,
+     {{"bob@example.com", "failed", "", 550, "Host unknown", NULL, NULL},
+      {"carol@example.com", "failed", "", 550, "User unknown", NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"amazon ses bounce notification in JSON, a long line broken by a relay",
+     "From: no-reply@sns.amazonaws.com\n"
+     "Subject: AWS Notification Message\n"
+     "\n"
+     "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\"bouncedRecipients\":"
+     "[{\"emailAddress\":\"bob@example.com\",\"action\":\"failed\",\"status\":\"5.1.1\",\"diag!\n"
+     " nosticCode\":\"smtp; 550 5.1.1 user unknown\"}],\"reportingMTA\":\"dns; a1.example.net\"},"
+     "\"mail\":{\"source\":\"alice@example.org\",\"sourceIp\":\"198.51.100.77\"}}\n"
+     "\n"
+     "--\n"
+     "If you wish to stop receiving notifications from this topic, unsubscribe.\n",
+     BOUNCE_KIND_DSN, "amazonses", 1,
+     {{"bob@example.com", "failed", "5.1.1", 550, "user unknown", NULL, NULL}},
+     "198.51.100.77", NULL, "example.org", NULL, NULL, NULL, NULL, NULL},
+
+    {"a bounce forwarded as an attachment",
+     "From: helpdesk@example.org\n"
+     "To: alice@example.org\n"
+     "Subject: Fwd: Undelivered Mail Returned to Sender\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/mixed; boundary=\"F\"\n"
+     "\n"
+     "--F\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "Why did this bounce?\n"
+     "--F\n"
+     "Content-Type: message/rfc822\n"
+     "\n"
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "Subject: Undelivered Mail Returned to Sender\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/report; report-type=delivery-status; boundary=\"I\"\n"
+     "\n"
+     "--I\n"
+     "Content-Type: message/delivery-status\n"
+     "\n"
+     "Reporting-MTA: dns; mx.example.net\n"
+     "\n"
+     "Final-Recipient: rfc822; bob@example.com\n"
+     "Action: failed\n"
+     "Status: 5.7.1\n"
+     "Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; Client host [198.51.100.25]\n"
+     "    blocked using bl.example.net\n"
+     "\n"
+     "--I--\n"
+     "--F--\n",
+     BOUNCE_KIND_DSN, "rfc3464", 1,
+     {{"bob@example.com", "failed", "5.7.1", 554, "blocked using bl.example.net", NULL, NULL}},
+     "198.51.100.25", NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
+    {"a free-form bounce forwarded as a message/rfc822 attachment",
+     "From: alice@example.org\n"
+     "To: helpdesk@example.org\n"
+     "Subject: Fwd: failure notice\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/mixed; boundary=\"G\"\n"
+     "\n"
+     "--G\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "Can you look at this?\n"
+     "--G\n"
+     "Content-Type: message/rfc822\n"
+     "\n"
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "To: alice@example.org\n"
+     "Subject: failure notice\n"
+     "\n"
+     "Hi. This is the qmail-send program at mx.example.net.\n"
+     "\n"
+     "<bob@example.com>:\n"
+     "Remote host said: 554 5.7.1 Message refused\n"
+     "--G--\n",
+     BOUNCE_KIND_FREEFORM, "qmail", 1,
+     {{"bob@example.com", "failed", "5.7.1", 554, "Message refused", NULL, NULL}},
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, "failure notice"},
+
+    {"vacation reply that mentions a rejection is still an auto-reply",
+     "From: Carol <carol@example.com>\n"
+     "Subject: Automatic reply: budget\n"
+     "Auto-Submitted: auto-replied\n"
+     "\n"
+     "I am on leave; mail sent to me is not delivered to anyone else and may be rejected.\n",
+     BOUNCE_KIND_AUTOREPLY, "rfc3834", 1, {{"carol@example.com", "", "", 0, "on leave", NULL, NULL}},
      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -464,6 +615,57 @@ static void test_not_mail(void **state)
     arena_free(a);
 }
 
+/* A NUL byte inside a part neither ends the text nor reaches the output. */
+static void test_nul_in_part(void **state)
+{
+    (void)state;
+    static const char m[] = "From: MAILER-DAEMON@mx.example.net\n"
+                            "Subject: Undelivered Mail\n"
+                            "\n"
+                            "<bob@example.com>: host mx1.example.com[192.0.2.7] said: 550 5.1.1 no\0such\n"
+                            "    user (in reply to RCPT TO command)\n";
+    size_t len = sizeof m - 1;
+    unsigned char *buf = malloc(len);
+    assert_non_null(buf);
+    memcpy(buf, m, len);
+    arena_t *a = arena_new();
+    bounce_t b;
+    assert_int_equal(bounce_parse(buf, len, a, &b), 0);
+    assert_int_equal(b.nrcpts, 1);
+    assert_string_equal(b.rcpts[0].diagnostic,
+                        "host mx1.example.com[192.0.2.7] said: 550 5.1.1 no such user (in reply to "
+                        "RCPT TO command)");
+    assert_string_equal(b.rcpts[0].command, "RCPT");
+    assert_string_equal(b.rcpts[0].remote_mta, "mx1.example.com");
+    arena_free(a);
+    free(buf);
+}
+
+/* Invalid UTF-8 and control characters never reach the output; long texts are cut. */
+static void test_sanitised(void **state)
+{
+    (void)state;
+    str_t m = STR_INIT;
+    str_appendz(&m, "From: MAILER-DAEMON@mx.example.net\nSubject: bad \xff\xfe bytes\n"
+                    "Content-Type: text/plain; charset=utf-8\n\n<bob@example.com>: 550 5.1.1 ");
+    for (int i = 0; i < 400; i++)
+        str_appendz(&m, "\xc3\xa9\x1b[0m");
+    str_appendz(&m, "\n");
+    arena_t *a = arena_new();
+    bounce_t b;
+    assert_int_equal(bounce_parse((const unsigned char *)m.data, m.len, a, &b), 0);
+    assert_int_equal(b.nrcpts, 1);
+    const char *d = b.rcpts[0].diagnostic;
+    assert_true(strlen(d) <= BOUNCE_DIAG_MAX);
+    for (const char *p = d; *p; p++)
+        assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+    assert_non_null(strstr(d, "\xc3\xa9"));
+    for (const char *p = b.subject; *p; p++)
+        assert_true((unsigned char)*p >= 0x20);
+    arena_free(a);
+    str_free(&m);
+}
+
 /* Many recipients: the record count is capped and the cut is reported. */
 static void test_rcpt_cap(void **state)
 {
@@ -566,6 +768,13 @@ static void test_maildir(void **state)
     assert_int_equal(mailbox_read_file(paths[1], &buf, &len, &err), 0);
     assert_int_equal(len, strlen("Subject: n\n\n"));
     free(buf);
+    /* "-" is standard input */
+    FILE *in = freopen(paths[0], "rb", stdin);
+    assert_non_null(in);
+    assert_int_equal(mailbox_read_file("-", &buf, &len, &err), 0);
+    assert_int_equal(len, strlen("Subject: c\n\n"));
+    assert_memory_equal(buf, "Subject: c\n\n", len);
+    free(buf);
     assert_int_equal(mailbox_read_file("/nonexistent/x", &buf, &len, &err), -1);
     assert_non_null(err);
     snprintf(p, sizeof p, "%s/nothing", dir);
@@ -586,10 +795,11 @@ static void test_maildir(void **state)
 
 /* ---------------------------------------------------------------------------- corpus */
 
-/* Agreement thresholds (fractions) the corpus test asserts. */
+/* Agreement thresholds (fractions) the corpus test asserts, a little under what is
+ * reached (98.9 % recipients, 98.6 % status, 98.2 % reply code, 26 of 27 feedback types). */
 #define MIN_RCPT_AGREE 0.98
-#define MIN_STATUS_AGREE 0.95
-#define MIN_CODE_AGREE 0.92
+#define MIN_STATUS_AGREE 0.98
+#define MIN_CODE_AGREE 0.97
 #define MIN_FEEDBACK_AGREE 0.95
 
 typedef struct erow {
@@ -660,6 +870,7 @@ typedef struct tally {
     size_t code_n, code_ok;
     size_t fb_n, fb_ok;
     size_t not_n, not_ok;
+    size_t other_n, other_ok; /* dos/mac variants without expected values: >= 1 record */
 } tally_t;
 
 /* Samples of maildir/not/ that are bounces after all: rb-issue-368-bug is a mailbox-full
@@ -691,9 +902,23 @@ static void judge(tally_t *t, const char *sample, const bounce_t *b)
     /* rows of one sample are in recipient order; the k-th row is our k-th record (a few
      * tables repeat an index) */
     size_t want = 0;
+    bool loose = false;
     for (size_t i = 0; i < nrows; i++)
-        if (strcmp(rows[i].sample, sample) == 0)
+        if (strcmp(rows[i].sample, sample) == 0) {
             want++;
+            if (rows[i].index == 0)
+                loose = true;
+        }
+    if (loose) {
+        /* dos/ and mac/ hold older variants of some samples, listed without expected
+         * values (empty index): each is a bounce and must give at least one record */
+        t->other_n++;
+        if (b->nrcpts > 0)
+            t->other_ok++;
+        else
+            printf("  DIFF %s: no recipient read\n", sample);
+        return;
+    }
     if (want == 0)
         return;
     t->rcpt_n++;
@@ -822,6 +1047,17 @@ static void test_corpus(void **state)
             box_msgs++;
         }
         printf("  %s: %ld messages\n", boxes[k], n);
+        if (strcmp(boxes[k], "mbox-0") == 0) {
+            /* maildir/err holds mbox-0 split into single messages */
+            char dir[2048];
+            snprintf(dir, sizeof dir, "%s/set-of-emails/maildir/err", corpus);
+            arena_t *la = arena_new();
+            const char **paths;
+            long nerr = maildir_list(dir, la, &paths, &err);
+            if (nerr >= 0 && n != nerr)
+                fail_msg("mbox-0: %ld messages, but maildir/err holds %ld", n, nerr);
+            arena_free(la);
+        }
         arena_free(ma);
         free(buf);
     }
@@ -833,6 +1069,8 @@ static void test_corpus(void **state)
     printf("  reply code agrees: %zu/%zu (%.1f%%)\n", t.code_ok, t.code_n, RATE(t.code_ok, t.code_n));
     printf("  ARF feedback type agrees: %zu/%zu (%.1f%%)\n", t.fb_ok, t.fb_n, RATE(t.fb_ok, t.fb_n));
     printf("  not-a-bounce samples read as such: %zu/%zu\n", t.not_ok, t.not_n);
+    printf("  dos/mac variants without expectations read with recipients: %zu/%zu\n", t.other_ok,
+           t.other_n);
     assert_int_equal(t.parse_fail, 0);
     if (nrows > 0) {
         assert_true(RATE(t.rcpt_ok, t.rcpt_n) >= 100.0 * MIN_RCPT_AGREE);
@@ -840,6 +1078,7 @@ static void test_corpus(void **state)
         assert_true(RATE(t.code_ok, t.code_n) >= 100.0 * MIN_CODE_AGREE);
         assert_true(RATE(t.fb_ok, t.fb_n) >= 100.0 * MIN_FEEDBACK_AGREE);
         assert_int_equal(t.not_ok, t.not_n);
+        assert_int_equal(t.other_ok, t.other_n);
     }
 #undef RATE
     for (size_t i = 0; i < nrows; i++) {
@@ -859,6 +1098,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),     cmocka_unit_test(test_dsn_details),
         cmocka_unit_test(test_not_mail),  cmocka_unit_test(test_rcpt_cap),
+        cmocka_unit_test(test_nul_in_part), cmocka_unit_test(test_sanitised),
         cmocka_unit_test(test_mbox_split), cmocka_unit_test(test_maildir),
         cmocka_unit_test(test_corpus),
     };

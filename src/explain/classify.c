@@ -102,7 +102,7 @@ static const rule_t strong_rules[] = {
       "cannot find your (reverse )?hostname|ip name lookup failed|cannot resolve your address|"
       "unresolvable relay host|generic dns",
       EX_REQUIREPTR, NULL),
-    R("syntax error|no commands allowed to pipeline", EX_SYNTAXERROR, NULL),
+    R("syntax error|no commands allowed to pipeline|malformed address", EX_SYNTAXERROR, NULL),
     /* TLS */
     R("starttls|\\btls\\b.{0,40}(required|must|not supported)|must .{0,20}\\btls\\b|"
       "(does not|doesn'?t) support tls|"
@@ -894,7 +894,8 @@ static bool command_is(const classify_in_t *in, const char *name)
  *    filter of the receiving side, not by the address check of RCPT: filtered, unless the
  *    enhanced status (X.1.0 to X.1.10) itself says the address is bad. A "user unknown"
  *    with an empty address slot (": User unknown") was written when the server had no
- *    recipient address in hand, which is after DATA, not in reply to RCPT;
+ *    recipient address in hand, which is after DATA, not in reply to RCPT. A provider's
+ *    own table (which knows when that provider checks its recipients) is kept;
  *  - before any command (the greeting) nothing is known of a mailbox: a mailbox wording
  *    there refuses the client: blocked;
  *  - a temporary failure to find the host is a DNS problem that may recover: networkerror;
@@ -910,7 +911,7 @@ static void by_command(const classify_in_t *in, ctx_t *c, classify_t *out)
     if (command_is(in, "MAIL") &&
         (r == EX_USERUNKNOWN || r == EX_HOSTUNKNOWN || r == EX_FILTERED || r == EX_SUSPEND))
         out->reason = EX_REJECTED;
-    else if (r == EX_USERUNKNOWN &&
+    else if (r == EX_USERUNKNOWN && out->layer != CLASSIFY_LAYER_PROVIDER &&
              ((after_data && !(c->subject == 1 && c->detail <= 10)) ||
               ((in->command == NULL || in->command[0] == '\0') && match(c, no_address_re))))
         out->reason = EX_FILTERED;

@@ -7,8 +7,9 @@
  *  - for every row of expected.tsv (one per bounced recipient), the reason of the result at
  *    that recipient's position agrees with the expected reason; "(not-a-bounce)" rows agree
  *    when no result comes back; rows without a value (index 0, empty reason: variants that
- *    upstream checks only for decoding) agree when at least one result comes back. Agreement must reach EXPECT_PERMILLE overall; each
- *    disagreement is printed (docs/EXPLAIN.md explains them by group).
+ *    upstream checks only for decoding) agree when at least one result comes back.
+ *    Agreement must reach EXPECT_PERMILLE overall; each disagreement is printed
+ *    (docs/EXPLAIN.md explains them by group).
  *
  * The suite is test data that lives outside the repository; without it the test says it
  * was skipped. `test_explain_corpus -v` prints every disagreement even when the test passes.
@@ -29,7 +30,7 @@
 
 /* Agreement required over all expected rows, in thousandths (the figure reached is in
  * docs/EXPLAIN.md; raise this when it improves). */
-#define EXPECT_PERMILLE 815
+#define EXPECT_PERMILLE 830
 
 static char base[1024];
 static bool verbose;

@@ -897,7 +897,8 @@ static bool command_is(const classify_in_t *in, const char *name)
  *    recipient address in hand, which is after DATA, not in reply to RCPT. A provider's
  *    own table (which knows when that provider checks its recipients) is kept;
  *  - before any command (the greeting) nothing is known of a mailbox: a mailbox wording
- *    there refuses the client: blocked;
+ *    there refuses the client: blocked; so is a bare refusal of HELO/EHLO, which names
+ *    only the client;
  *  - a temporary failure to find the host is a DNS problem that may recover: networkerror;
  *  - a length over a per-recipient limit (X.2.3) is exceedlimit, not the system's size
  *    limit;
@@ -918,6 +919,9 @@ static void by_command(const classify_in_t *in, ctx_t *c, classify_t *out)
     else if ((command_is(in, "CONN") || command_is(in, "CONNECT")) &&
              (r == EX_USERUNKNOWN || r == EX_FILTERED || r == EX_MAILBOXFULL ||
               r == EX_SUSPEND || r == EX_EXCEEDLIMIT || r == EX_HASMOVED))
+        out->reason = EX_BLOCKED;
+    else if ((command_is(in, "HELO") || command_is(in, "EHLO")) && r == EX_REJECTED &&
+             out->layer != CLASSIFY_LAYER_PROVIDER)
         out->reason = EX_BLOCKED;
     else if (r == EX_HOSTUNKNOWN && temporary(in, c->cls))
         out->reason = EX_NETWORKERROR;

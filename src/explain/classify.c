@@ -202,7 +202,7 @@ static const rule_t strong_rules[] = {
       "nessun utente|utilisateur inconnu|not a valid recipient|recipient not|"
       "destination addresses were unknown|not an active address|"
       "recipient is not (local|accepted|valid|known)|non-? ?existent (user|recipient|mailbox)|"
-      "(user|recipient|mailbox|e-? ?mail|address|account|name)\\b.{0,40}\\b(unknown|"
+      "(user|recipient|mailbox|\\be-? ?mail|address|account|name)\\b.{0,40}\\b(unknown|"
       "not found|does ?n[o']t exist|not exist|unavai?lable)|bad recipient|"
       "no valid recipients|not a local (address|user)|invalid or unknown|"
       "address not present|invalid/inactive|recipient address rejected(?!: ?[a-z])|"

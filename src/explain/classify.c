@@ -206,7 +206,7 @@ static const rule_t strong_rules[] = {
       "not found|does ?n[o']t exist|not exist|unavai?lable)|bad recipient|"
       "no valid recipients|not a local (address|user)|invalid or unknown|"
       "address not present|invalid/inactive|recipient address rejected(?!: ?[a-z])|"
-      "recipient address rejected: access denied|"
+      "recipient address rejected: (access denied|invalid|user ?unknown)|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
       "couldn'?t be found|resolver\\.adr|not listed in .{0,20}directory",
       EX_USERUNKNOWN, NULL),

@@ -34,7 +34,7 @@
  * rounded down). */
 #define PROVIDER_THRESHOLD 97.0
 #define PHRASE_THRESHOLD 87.0
-#define ROWS_THRESHOLD 82.0
+#define ROWS_THRESHOLD 83.0
 #define STATUS_THRESHOLD 86.0
 
 /* ---- reason vocabulary ---- */

@@ -56,8 +56,8 @@ static const rule_t strong_rules[] = {
       "traveling for work",
       EX_VACATION, NULL),
     R("suppress(ed|ion) list|on (our|the) suppression", EX_SUPPRESSED, NULL),
-    R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD "|(rejected|blocked) (due to|because of) "
-      SPAM_WORD " classification",
+    R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD
+                "|(rejected|blocked) (due to|because of) " SPAM_WORD " classification",
       EX_SPAMDETECTED, NULL),
     R("virus|malware|infected|malicious[ _](url|content|attachment|code)|"
       "potentially executable|executable (attachment|content)|used by recent viruses",
@@ -137,18 +137,20 @@ static const rule_t strong_rules[] = {
     R("too many (concurrent |smtp |simultaneous )*(connections|sessions)|"
       "connection (rate )?limit|maximum (number of )?connections|concurrent sessions|"
       "max(imum)? message(s)? per connection|frequency limited|throttling failure|"
-      "too many recipients(?! (this|per|an?) (hour|day))|too many errors|trop de connexions|numerous attempts",
+      "too many recipients(?! (this|per|an?) (hour|day))|too many errors|trop de "
+      "connexions|numerous attempts",
       EX_TOOMANYCONN, NULL),
     R("rate limit|too (fast|quickly)|slow(er)? down|try again slower|excessive volume|"
       "(sending|relay|submission|daily|hourly|message) (quota|limit) (exceeded|reached)|"
-      "sent too many|too many recipients (this|per|an?) (hour|day)|too many (messages (per|this|in)|to too many)|receiving mail at a rate|at a "
+      "sent too many|too many recipients (this|per|an?) (hour|day)|too many (messages "
+      "(per|this|in)|to too many)|receiving mail at a rate|at a "
       "rate that prevents|"
       "messages per (session|hour)|per hour message|daily limit|"
       "exceeded (the )?permitted",
       EX_SPEEDING, NULL),
     /* mailbox */
-    R("mail system full|system storage|insufficient system|insufficient disk space",
-      EX_SYSTEMFULL, NULL),
+    R("mail system full|system storage|insufficient system|insufficient disk space", EX_SYSTEMFULL,
+      NULL),
     R("quota|mailbox (is |was )?full|full mailbox|mailfolder is full|mailbox .{0,20}"
       "(exceed|size limit)|(disk|storage) (space|limit)|space (left|has been used)|"
       "(insufficient|not enough|not sufficient) (disk|storage)|out of storage|"
@@ -177,8 +179,7 @@ static const rule_t strong_rules[] = {
       "senders? (isn'?t|is not|not) (on|in)|fully qualified (e-?mail )?address required|"
       "senderfilterconfig|not a registered gateway user",
       EX_REJECTED, NULL),
-    R("not found, try again|temporary failure in name resolution|servfail", EX_NETWORKERROR,
-      NULL),
+    R("not found, try again|temporary failure in name resolution|servfail", EX_NETWORKERROR, NULL),
     R("host (or domain name )?(unknown|not found)|unknown host|(domain|host) "
       "(does not exist|not found|unknown|must exist|is not reachable|unreachable)|"
       "no such domain|unroute?able address|name or service not known|"
@@ -433,7 +434,8 @@ static const rule_t tencent_rules[] = {
 
 static const provider_t providers[] = {
     {"google", google_hosts,
-     "support\\.google\\.com|groups\\.google\\.com|\\bgsmtp\\b|gmail (requires|has detected)|google workspace|"
+     "support\\.google\\.com|groups\\.google\\.com|\\bgsmtp\\b|gmail (requires|has "
+     "detected)|google workspace|"
      "google's",
      google_rules, sizeof google_rules / sizeof *google_rules},
     {"microsoft", microsoft_hosts,
@@ -894,8 +896,9 @@ static bool command_is(const classify_in_t *in, const char *name)
  *    filter of the receiving side, not by the address check of RCPT: filtered, unless the
  *    enhanced status (X.1.0 to X.1.10) itself says the address is bad. A "user unknown"
  *    with an empty address slot (": User unknown") was written when the server had no
- *    recipient address in hand, which is after DATA, not in reply to RCPT. A provider's
- *    own table (which knows when that provider checks its recipients) is kept;
+ *    recipient address in hand, which is after DATA, not in reply to RCPT. So is one that
+ *    carries a security or policy status (X.7.x) and no command: a policy refused it. A
+ *    provider's own table (which knows when that provider checks its recipients) is kept;
  *  - before any command (the greeting) nothing is known of a mailbox: a mailbox wording
  *    there refuses the client: blocked; so is a bare refusal of HELO/EHLO, which names
  *    only the client;
@@ -909,16 +912,17 @@ static void by_command(const classify_in_t *in, ctx_t *c, classify_t *out)
 {
     ex_reason_t r = out->reason;
     bool after_data = command_is(in, "DATA") || command_is(in, "BDAT");
+    bool no_command = in->command == NULL || in->command[0] == '\0';
     if (command_is(in, "MAIL") &&
         (r == EX_USERUNKNOWN || r == EX_HOSTUNKNOWN || r == EX_FILTERED || r == EX_SUSPEND))
         out->reason = EX_REJECTED;
     else if (r == EX_USERUNKNOWN && out->layer != CLASSIFY_LAYER_PROVIDER &&
              ((after_data && !(c->subject == 1 && c->detail <= 10)) ||
-              ((in->command == NULL || in->command[0] == '\0') && match(c, no_address_re))))
+              (no_command && (c->subject == 7 || match(c, no_address_re)))))
         out->reason = EX_FILTERED;
     else if ((command_is(in, "CONN") || command_is(in, "CONNECT")) &&
-             (r == EX_USERUNKNOWN || r == EX_FILTERED || r == EX_MAILBOXFULL ||
-              r == EX_SUSPEND || r == EX_EXCEEDLIMIT || r == EX_HASMOVED))
+             (r == EX_USERUNKNOWN || r == EX_FILTERED || r == EX_MAILBOXFULL || r == EX_SUSPEND ||
+              r == EX_EXCEEDLIMIT || r == EX_HASMOVED))
         out->reason = EX_BLOCKED;
     else if ((command_is(in, "HELO") || command_is(in, "EHLO")) && r == EX_REJECTED &&
              out->layer != CLASSIFY_LAYER_PROVIDER)

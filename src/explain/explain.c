@@ -161,8 +161,7 @@ static const char *command_at(const char *s, size_t n, size_t i, bool verbs_only
         return "HELO";
     if (word_at(s, n, i, "mail")) {
         size_t j = skip_space(s, n, i + 4);
-        if (!verbs_only || word_at(s, n, j, "from") || find_ci(s, n, j, "from:") == j ||
-            word_at(s, n, j, "command"))
+        if (!verbs_only || word_at(s, n, j, "from") || word_at(s, n, j, "command"))
             return "MAIL";
         return NULL;
     }
@@ -189,11 +188,13 @@ static const char *command_of_text(const char *s)
         const char *lead;
         bool verbs_only;
     } leads[] = {
-        {"in reply to", false},   {"after", true},       {"did not like our", false},
-        {"error following", false}, {"smtp:", false},     {"[", true},
+        {"in reply to", false}, {"after", true}, {"did not like our", false},
+        {"error following", false}, {"smtp:", false}, {"[", true},
     };
-    /* a transcript: the last ">>> command" before the first "<<< 4xx/5xx" */
+    /* a transcript: the last ">>> command" before the first "<<< 4xx" or "<<< 5xx" */
     size_t reply = find_ci(s, n, 0, "<<< ");
+    while (reply < n && (reply + 4 >= n || (s[reply + 4] != '4' && s[reply + 4] != '5')))
+        reply = find_ci(s, n, reply + 4, "<<< ");
     if (reply < n) {
         const char *cmd = NULL;
         for (size_t i = find_ci(s, reply, 0, ">>> "); i < reply;

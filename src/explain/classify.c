@@ -25,17 +25,24 @@ typedef struct rule {
     char cls;         /* enhanced class '4' or '5' required, 0: any */
     short subject;    /* required enhanced subject, -1: any */
     short dmin, dmax; /* required detail range, -1: any */
+    bool generic;     /* a word that names no cause ("rejected"): an enhanced code with a
+                         subject other than X.0 decides before it */
 } rule_t;
 
 /* text only */
 #define R(re, reason, finding)                                                                     \
     {                                                                                              \
-        re, reason, finding, 0, -1, -1, -1                                                         \
+        re, reason, finding, 0, -1, -1, -1, false                                                  \
+    }
+/* text only, a word that names no cause */
+#define RG(re, reason, finding)                                                                    \
+    {                                                                                              \
+        re, reason, finding, 0, -1, -1, -1, true                                                   \
     }
 /* codes (class, subject, detail range) and optional text */
 #define RC(cls, subj, dmin, dmax, re, reason, finding)                                             \
     {                                                                                              \
-        re, reason, finding, cls, subj, dmin, dmax                                                 \
+        re, reason, finding, cls, subj, dmin, dmax, false                                          \
     }
 
 #define SPAM_WORD "spam(?!haus|cop|rats| ?trap|cannibal)"
@@ -49,7 +56,9 @@ static const rule_t strong_rules[] = {
       "traveling for work",
       EX_VACATION, NULL),
     R("suppress(ed|ion) list|on (our|the) suppression", EX_SUPPRESSED, NULL),
-    R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD, EX_SPAMDETECTED, NULL),
+    R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD
+                "|(rejected|blocked) (due to|because of) " SPAM_WORD " classification",
+      EX_SPAMDETECTED, NULL),
     R("virus|malware|infected|malicious[ _](url|content|attachment|code)|"
       "potentially executable|executable (attachment|content)|used by recent viruses",
       EX_VIRUSDETECTED, NULL),
@@ -63,11 +72,17 @@ static const rule_t strong_rules[] = {
       EX_REJECTED, NULL),
     R("sender .{0,40}null ?mx|null ?mx.{0,40}sender", EX_REJECTED, "sender.null_mx"),
     R("null ?mx|(host|domain)(/domain)? does not accept mail|accepts no mail|"
-      "mail receiving disabled|no mx record|name server: \\.: host not found",
+      "mail receiving disabled|no mx (record|found)|indicated no smtp service|"
+      "find a mail exchanger or ip address",
       EX_NOTACCEPT, NULL),
     R("not accepting any mail|refuses? to receive|recipient preferences|user rules|"
       "blocked by the recipient|only accepting mail from",
       EX_FILTERED, NULL),
+    R("headers? too large", EX_CONTENTERROR, NULL),
+    R("duplicate header", EX_NOTCOMPLIANTRFC, NULL),
+    R("rejected for policy reasons", EX_POLICYVIOLATION, NULL),
+    /* a loop, seen by counting Received: fields */
+    R("hop count exceeded|too many hops", EX_NETWORKERROR, NULL),
     /* authentication of the mail (SPF, DKIM, DMARC) */
     R("\\bdmarc\\b|\\bspf\\b|sender policy framework|\\bdkim\\b|domainkeys|"
       "is not allowed to send (mail\\.|from <)|unauthenticated (e-?mail|mail|message)|"
@@ -87,9 +102,10 @@ static const rule_t strong_rules[] = {
       "cannot find your (reverse )?hostname|ip name lookup failed|cannot resolve your address|"
       "unresolvable relay host|generic dns",
       EX_REQUIREPTR, NULL),
-    R("syntax error|no commands allowed to pipeline", EX_SYNTAXERROR, NULL),
+    R("syntax error|no commands allowed to pipeline|malformed address", EX_SYNTAXERROR, NULL),
     /* TLS */
     R("starttls|\\btls\\b.{0,40}(required|must|not supported)|must .{0,20}\\btls\\b|"
+      "(does not|doesn'?t) support tls|"
       "encryption (required|needed)|mta-sts|\\bdane\\b|tlsa-invalid|dnssec-invalid|"
       "certificate",
       EX_FAILEDSTARTTLS, NULL),
@@ -115,32 +131,38 @@ static const rule_t strong_rules[] = {
       "(multiple|missing|no|blank) .{0,30}(from:|message-id|date:|header)|"
       "encoded-word|unicode character in a disallowed header|headers are not",
       EX_NOTCOMPLIANTRFC, NULL),
+    R("blocked because (of )?its content", EX_POLICYVIOLATION, NULL),
     R("reputation|user complaints", EX_BADREPUTATION, NULL),
     /* rates and connections */
     R("too many (concurrent |smtp |simultaneous )*(connections|sessions)|"
       "connection (rate )?limit|maximum (number of )?connections|concurrent sessions|"
       "max(imum)? message(s)? per connection|frequency limited|throttling failure|"
-      "too many recipients|too many errors|trop de connexions|numerous attempts",
+      "too many recipients(?! (this|per|an?) (hour|day))|too many errors|trop de "
+      "connexions|numerous attempts",
       EX_TOOMANYCONN, NULL),
     R("rate limit|too (fast|quickly)|slow(er)? down|try again slower|excessive volume|"
       "(sending|relay|submission|daily|hourly|message) (quota|limit) (exceeded|reached)|"
-      "sent too many|too many (messages (per|this|in)|to too many)|receiving mail at a rate|at a "
+      "sent too many|too many recipients (this|per|an?) (hour|day)|too many (messages "
+      "(per|this|in)|to too many)|receiving mail at a rate|at a "
       "rate that prevents|"
       "messages per (session|hour)|per hour message|daily limit|"
       "exceeded (the )?permitted",
       EX_SPEEDING, NULL),
     /* mailbox */
-    R("mail system full|system storage|insufficient system", EX_SYSTEMFULL, NULL),
+    R("mail system full|system storage|insufficient system|insufficient disk space", EX_SYSTEMFULL,
+      NULL),
     R("quota|mailbox (is |was )?full|full mailbox|mailfolder is full|mailbox .{0,20}"
       "(exceed|size limit)|(disk|storage) (space|limit)|space (left|has been used)|"
       "(insufficient|not enough|not sufficient) (disk|storage)|out of storage|"
       "storage allocation|too much mail data|too many messages on the server|"
       "does not have enough space|boite du destinataire pleine|mail ?file size|mailbox size",
       EX_MAILBOXFULL, NULL),
-    R("suspend|(account|mailbox|user|recipient|address)\\b.{0,30}disabled|"
+    R("(?<!delivery temporarily )suspend|(account|mailbox|user|recipient|address)\\b.{0,30}"
+      "disabled|"
       "disabled (account|mailbox|user)|deactivat|frozen|\\blocked\\b|terminated|archived|archivee|"
       "discontinued|inactive (account|user|mailbox)|(account|mailbox) is inactive|"
       "is inactive|temporarily inactive|account (is )?bloque|account isblocked|"
+      "recipient'?s? (account|mailbox) (is|has been) blocked|"
       "no longer (valid|accepts mail|active)",
       EX_SUSPEND, NULL),
     R("mesgtoobig|(message|mail|file) (size|is too (big|large)|too (big|large)|"
@@ -157,15 +179,15 @@ static const rule_t strong_rules[] = {
       "senders? (isn'?t|is not|not) (on|in)|fully qualified (e-?mail )?address required|"
       "senderfilterconfig|not a registered gateway user",
       EX_REJECTED, NULL),
-    R("not found, try again|name service error|temporary failure in name resolution|"
-      "servfail",
-      EX_NETWORKERROR, NULL),
+    R("not found, try again|temporary failure in name resolution|servfail", EX_NETWORKERROR, NULL),
     R("host (or domain name )?(unknown|not found)|unknown host|(domain|host) "
       "(does not exist|not found|unknown|must exist|is not reachable|unreachable)|"
       "no such domain|unroute?able address|name or service not known|"
       "domain name not found|nxdomain|mail domain .{0,30}unknown|unknown domain|"
-      "domain may not exist|domain must exist",
+      "domain may not exist|domain must exist|(^|[\\s:])[a-z0-9-]+(\\.[a-z0-9-]+)+ does not exist|"
+      "\\bhost [a-z0-9-]+(\\.[a-z0-9-]+)+ not found",
       EX_HOSTUNKNOWN, NULL),
+    R("name service error|\\bdns error\\b", EX_NETWORKERROR, NULL),
     /* recipient */
     R("user(name)? (unknown|not found|not known|does not exist|doesn'?t (exist|have)|"
       "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e-?mail)|"
@@ -181,12 +203,13 @@ static const rule_t strong_rules[] = {
       "nessun utente|utilisateur inconnu|not a valid recipient|recipient not|"
       "destination addresses were unknown|not an active address|"
       "recipient is not (local|accepted|valid|known)|non-? ?existent (user|recipient|mailbox)|"
-      "(user|recipient|mailbox|e-? ?mail|address|account|name)\\b.{0,40}\\b(unknown|"
+      "(user|recipient|mailbox|\\be-? ?mail|address|account|name)\\b.{0,40}\\b(unknown|"
       "not found|does ?n[o']t exist|not exist|unavai?lable)|bad recipient|"
       "no valid recipients|not a local (address|user)|invalid or unknown|"
-      "address not present|invalid/inactive|recipient address rejected|"
+      "address not present|invalid/inactive|recipient address rejected(?!: ?[a-z])|"
+      "recipient address rejected: (access denied|invalid|user ?unknown)|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
-      "couldn'?t be found|resolver\\.adr",
+      "couldn'?t be found|resolver\\.adr|not listed in .{0,20}directory",
       EX_USERUNKNOWN, NULL),
     R("blocked by (our|the) (spam )?filter", EX_SPAMDETECTED, NULL),
     /* content */
@@ -203,6 +226,7 @@ static const rule_t weak_rules[] = {
     R("(ips?|host|server|network|remotehost|client|access ip)\\b.{0,40}(blocked|banned|"
       "listed|black ?listed|rejected|not allowed|refused|denied)|invalid ip|suspiciously|"
       "after initial connection|initial (server )?greeting|not accepting connections|"
+      "my name was rejected|"
       "connection (was )?(dropped|reset)|"
       "blocked using|listed (in|on|at|by)|black ?list|block ?list|\\bdnsbl\\b|\\brbl\\b|"
       "spamhaus|spamcop|\\bsorbs\\b|barracuda|uceprotect|"
@@ -218,16 +242,21 @@ static const rule_t weak_rules[] = {
       "closed mailing list|non-member|not subscribed|mass mailer|illegal attachment|"
       "attachments?|protocol violation|low priority|header error|header are not",
       EX_POLICYVIOLATION, NULL),
-    R("loops back to myself|mail exchanger|create a mail loop|forwarding loop broken",
+    R("loops back to myself|mail exchanger|create a mail loop|forwarding loop broken|"
+      "unable to contact",
       EX_SYSTEMERROR, NULL),
     R("loop|too many hops|hop count|\\d+ hops|no route to host|host is unreachable|name server|"
-      "lookup fail|dns (failure|query failed)|could not connect|routing|"
+      "lookup fail|dns (failure|query failed)|could not connect|(?<![-./\\w])routing\\b|"
+      "lost connection|"
+      "network error|"
       "unrouteable mail domain|unable to resolve|dns records for the destination",
       EX_NETWORKERROR, NULL),
     R("expired|timed? ?out|(in|on) the queue too long|too long in (the )?queue|giving up|has been "
       "delayed|message delayed|"
       "failing for a long time|could not be delivered for|not reachable within|"
       "retry time|delivery attempts will continue|multiple retries|not been collected|"
+      "will be retried for|still undelivered after|keep trying|continue trying|"
+      "did not accept our requests to connect|"
       "server did not respond|failed to deliver to domain|could not find a gateway",
       EX_EXPIRED, NULL),
     R("syntax error|bad sequence|unrecognized command|unimplemented|command "
@@ -248,9 +277,9 @@ static const rule_t weak_rules[] = {
       "not accepting connections|access (denied|forbidden)|connection (dropped|reset)|"
       "bad (sender )?ip|smtp server of your isp|no access from|suspiciously",
       EX_BLOCKED, NULL),
-    R("address rejected|administrative prohibition|not allowed|rejected|"
-      "does not accept mail from|invalid domain",
-      EX_REJECTED, NULL),
+    RG("address rejected|administrative prohibition|not allowed|rejected|"
+       "does not accept mail from|invalid domain",
+       EX_REJECTED, NULL),
     R("exceed.{0,30}limit|limit exceeded|too large", EX_EXCEEDLIMIT, NULL),
 };
 
@@ -293,6 +322,8 @@ static const rule_t google_rules[] = {
     R("sender address .{0,60}not a valid rfc ?5321", EX_NOTCOMPLIANTRFC, "sender.syntax"),
     R("recipient address .{0,60}not a valid rfc ?5321", EX_USERUNKNOWN, NULL),
     R("message is malformed", EX_NOTCOMPLIANTRFC, NULL),
+    /* Google Groups refusing a post: the group is gone or the sender may not post to it */
+    R("groups\\.google\\.com", EX_REJECTED, NULL),
 };
 
 static const char *const microsoft_hosts[] = {"outlook.com",  "hotmail.com", "live.com", "msn.com",
@@ -403,7 +434,8 @@ static const rule_t tencent_rules[] = {
 
 static const provider_t providers[] = {
     {"google", google_hosts,
-     "support\\.google\\.com|\\bgsmtp\\b|gmail (requires|has detected)|google workspace|"
+     "support\\.google\\.com|groups\\.google\\.com|\\bgsmtp\\b|gmail (requires|has "
+     "detected)|google workspace|"
      "google's",
      google_rules, sizeof google_rules / sizeof *google_rules},
     {"microsoft", microsoft_hosts,
@@ -542,6 +574,8 @@ static pcre2_code *mb_id_re;
 static pcre2_code *listing_re;
 static pcre2_code *poor_rep_re;
 static pcre2_code *temp_dns_re;
+static pcre2_code *client_named_re;
+static pcre2_code *no_address_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
 static pcre2_code *compile(const char *re)
@@ -581,11 +615,16 @@ static void compile_all(void)
     mb_id_re = compile("\\(([a-z]+\\.[a-z0-9_]+)\\)");
     /* wording that makes a named blocklist the cause */
     listing_re = compile("listed|listing|blocked|block ?list|black ?list|\\brbl\\b|dnsbl|"
-                         "reject|refused|denied|\\(s3150\\)|\\(s3140\\)");
+                         "reject|refused|denied|\\(s3150\\)|\\(s3140\\)|/query/|lookup");
     /* ... unless it says the address has a poor score there (a reputation service) */
     poor_rep_re = compile("(poor|low|bad) (e-?mail )?reputation");
     /* the gate's reply when a check could not finish (policy_reply_text, temp) */
     temp_dns_re = compile("^temporary dns failure while checking");
+    /* "user unknown" with an empty address before it: written with no recipient at hand */
+    no_address_re = compile("(^|[\\s:]): ?user unknown");
+    /* a refusal that names the connecting client (its address, its ISP) */
+    client_named_re = compile("\\b\\d{1,3}(\\.\\d{1,3}){3}\\b|\\byour isp\\b|"
+                              "\\b(your|client|sending) ip\\b");
 }
 
 /* ---- matching ---- */
@@ -844,6 +883,58 @@ static void set_hard(const classify_in_t *in, classify_t *out, char cls)
     }
 }
 
+static bool command_is(const classify_in_t *in, const char *name)
+{
+    return in->command != NULL && strcmp(in->command, name) == 0;
+}
+
+/*
+ * What the command and the DSN action say about a reason read from the text:
+ *  - in reply to MAIL FROM, an address that does not exist or is refused is the envelope
+ *    sender's: rejected;
+ *  - a recipient refused after the message text was sent (DATA, BDAT) was refused by a
+ *    filter of the receiving side, not by the address check of RCPT: filtered, unless the
+ *    enhanced status (X.1.0 to X.1.10) itself says the address is bad. A "user unknown"
+ *    with an empty address slot (": User unknown") was written when the server had no
+ *    recipient address in hand, which is after DATA, not in reply to RCPT. So is one that
+ *    carries a security or policy status (X.7.x) and no command: a policy refused it. A
+ *    provider's own table (which knows when that provider checks its recipients) is kept;
+ *  - before any command (the greeting) nothing is known of a mailbox: a mailbox wording
+ *    there refuses the client: blocked; so is a bare refusal of HELO/EHLO, which names
+ *    only the client;
+ *  - a temporary failure to find the host is a DNS problem that may recover: networkerror;
+ *  - a length over a per-recipient limit (X.2.3) is exceedlimit, not the system's size
+ *    limit;
+ *  - a delayed action with nothing else decided: delivery is still being retried and
+ *    expires if it keeps failing: expired.
+ */
+static void by_command(const classify_in_t *in, ctx_t *c, classify_t *out)
+{
+    ex_reason_t r = out->reason;
+    bool after_data = command_is(in, "DATA") || command_is(in, "BDAT");
+    bool no_command = in->command == NULL || in->command[0] == '\0';
+    if (command_is(in, "MAIL") &&
+        (r == EX_USERUNKNOWN || r == EX_HOSTUNKNOWN || r == EX_FILTERED || r == EX_SUSPEND))
+        out->reason = EX_REJECTED;
+    else if (r == EX_USERUNKNOWN && out->layer != CLASSIFY_LAYER_PROVIDER &&
+             ((after_data && !(c->subject == 1 && c->detail <= 10)) ||
+              (no_command && (c->subject == 7 || match(c, no_address_re)))))
+        out->reason = EX_FILTERED;
+    else if ((command_is(in, "CONN") || command_is(in, "CONNECT")) &&
+             (r == EX_USERUNKNOWN || r == EX_FILTERED || r == EX_MAILBOXFULL || r == EX_SUSPEND ||
+              r == EX_EXCEEDLIMIT || r == EX_HASMOVED))
+        out->reason = EX_BLOCKED;
+    else if ((command_is(in, "HELO") || command_is(in, "EHLO")) && r == EX_REJECTED &&
+             out->layer != CLASSIFY_LAYER_PROVIDER)
+        out->reason = EX_BLOCKED;
+    else if (r == EX_HOSTUNKNOWN && temporary(in, c->cls))
+        out->reason = EX_NETWORKERROR;
+    else if (r == EX_MESGTOOBIG && c->subject == 2 && c->detail == 3)
+        out->reason = EX_EXCEEDLIMIT;
+    else if (r == EX_UNDEFINED && in->action == EX_ACTION_DELAYED)
+        out->reason = EX_EXPIRED;
+}
+
 const char *classify_layer_name(classify_layer_t l)
 {
     switch (l) {
@@ -922,8 +1013,14 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     }
     /* 3. a named blocklist, strong patterns, specific registry codes, weak patterns, the rest
      * of the registry, the command */
-    if (out->blocklist != NULL && match(&c, listing_re) && !match(&c, poor_rep_re)) {
-        out->reason = EX_BLOCKED;
+    /* ... not beside a status that says the mailbox does not exist or is full (the list is
+     * then only quoted), and a list of the URLs in messages is about the content */
+    bool mailbox_status = (c.subject == 1 && c.detail == 1) || (c.subject == 2 && c.detail == 2);
+    if (out->blocklist != NULL && !mailbox_status && match(&c, listing_re) &&
+        !match(&c, poor_rep_re)) {
+        out->reason = strcmp(out->blocklist, "SURBL") == 0 || strcmp(out->blocklist, "URIBL") == 0
+                          ? EX_SPAMDETECTED
+                          : EX_BLOCKED;
         out->layer = CLASSIFY_LAYER_PATTERN;
         goto findings;
     }
@@ -952,6 +1049,8 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     }
     for (size_t k = 0; k < NWEAK && c.len > 0; k++)
         if (match(&c, weak_re[k])) {
+            if (weak_rules[k].generic && reg != NULL && c.subject > 0)
+                break; /* the registry names the subject the word leaves open */
             out->reason = weak_rules[k].reason;
             out->finding = weak_rules[k].finding;
             out->layer = CLASSIFY_LAYER_PATTERN;
@@ -982,11 +1081,13 @@ findings:
         (out->finding == NULL || strcmp(out->finding, "client.ptr_generic") == 0 ||
          strcmp(out->finding, "client.dnsbl") == 0))
         out->finding = bl_domain ? "sender.rhsbl" : "client.dnsbl";
-    /* a refusal of the envelope sender, worded only as "denied" or "blocked" */
+    /* a refusal of the envelope sender, worded only as "denied" or "blocked" (a text that
+     * names the client's address or ISP refuses the client, not the sender) */
     if (out->layer == CLASSIFY_LAYER_PATTERN && out->reason == EX_BLOCKED &&
-        out->blocklist == NULL && out->finding == NULL && in->command != NULL &&
-        strcmp(in->command, "MAIL") == 0)
+        out->blocklist == NULL && out->finding == NULL && command_is(in, "MAIL") &&
+        !match(&c, client_named_re))
         out->reason = EX_REJECTED;
+    by_command(in, &c, out);
     if (out->finding != NULL && strcmp(out->finding, "message.too_big") != 0 &&
         out->reason == EX_MESGTOOBIG)
         out->finding = "message.too_big";

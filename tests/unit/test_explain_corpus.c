@@ -6,8 +6,10 @@
  *    read without an error (a message that is not a bounce is a result, not an error);
  *  - for every row of expected.tsv (one per bounced recipient), the reason of the result at
  *    that recipient's position agrees with the expected reason; "(not-a-bounce)" rows agree
- *    when no result comes back. Agreement must reach EXPECT_PERMILLE overall; each
- *    disagreement is printed (docs/EXPLAIN.md explains them by group).
+ *    when no result comes back; rows without a value (index 0, empty reason: variants that
+ *    upstream checks only for decoding) agree when at least one result comes back.
+ *    Agreement must reach EXPECT_PERMILLE overall; each disagreement is printed
+ *    (docs/EXPLAIN.md explains them by group).
  *
  * The suite is test data that lives outside the repository; without it the test says it
  * was skipped. `test_explain_corpus -v` prints every disagreement even when the test passes.
@@ -28,7 +30,7 @@
 
 /* Agreement required over all expected rows, in thousandths (the figure reached is in
  * docs/EXPLAIN.md; raise this when it improves). */
-#define EXPECT_PERMILLE 700
+#define EXPECT_PERMILLE 835
 
 static char base[1024];
 static bool verbose;
@@ -115,6 +117,12 @@ static void agreement(void **state)
                           : idx >= 0 && (size_t)idx < nres ? reasons[idx]
                                                          : "(no result)";
         bool ok = strcmp(got, want) == 0;
+        if (want[0] == '\0') {
+            /* a row without an exact value (a CRLF or CR variant unlike every bsd sample):
+             * upstream asks only for at least one result with a reason */
+            ok = frc == 0 && nres > 0;
+            got = ok ? reasons[0] : frc == -2 ? "(not-a-bounce)" : "(no result)";
+        }
         all.rows++;
         all.agree += ok;
         if (strncmp(sample, "maildir/bsd/", 12) == 0) {

@@ -55,5 +55,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static void usage(FILE *out)
             "  check     decide one transaction as the gate would\n"
             "  catalog   list the finding ids with their replies and default actions\n"
             "  spf       evaluate SPF (RFC 7208) for an IP and a sender, or lint a record\n"
+            "  explain   say why mail was blocked, from a reply, a log line or a bounce\n"
             "  version   print the version\n"
             "\n"
             "common options: -c FILE, -o KEY=VALUE, --zone FILE, --json\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return cmd_catalog(argc - 1, argv + 1);
     if (!strcmp(cmd, "spf"))
         return cmd_spf(argc - 1, argv + 1);
+    if (!strcmp(cmd, "explain"))
+        return cmd_explain(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("mailblock %s\n", MAILBLOCK_VERSION);
         return 0;

@@ -1,0 +1,2454 @@
+/*
+ * bounce: see bounce.h. The work is in four steps:
+ *  1. normalise the input (line endings to LF, NUL and other C0 controls but TAB to space,
+ *     a leading mbox "From " line dropped) and let GMime parse it from memory;
+ *  2. walk the MIME tree (bounded in parts and depth) collecting decoded UTF-8 text: the
+ *     human-readable parts, message/delivery-status, message/feedback-report and the
+ *     returned original's header section;
+ *  3. read the machine-readable fields (RFC 3464 2.2-2.3, RFC 5965 3.1) when present and the
+ *     free text otherwise (or to fill a DSN recipient without Diagnostic-Code);
+ *  4. copy the results, sanitised and capped, into the caller's arena.
+ * Intermediate text lives in a private arena and in str_t buffers freed before returning.
+ */
+#include "explain/bounce.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+#include <jansson.h>
+
+#include "util/mem.h"
+#include "util/str.h"
+
+#define MAX_ORIG_HDR (64u * 1024u) /* bytes of the original's header section kept */
+#define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
+#define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
+
+static bool gmime_ready;
+
+/* ------------------------------------------------------------------ small text helpers */
+
+static bool is_sp(int c) { return c == ' ' || c == '\t'; }
+
+/* Case-insensitive search of needle in [h, h+n). */
+static const char *ci_find(const char *h, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    if (m == 0 || m > n)
+        return m == 0 ? h : NULL;
+    for (size_t i = 0; i + m <= n; i++) {
+        if (tolower((unsigned char)h[i]) == tolower((unsigned char)needle[0]) &&
+            mem_ieq(h + i, m, needle, m))
+            return h + i;
+    }
+    return NULL;
+}
+
+static bool ci_prefix(const char *s, size_t n, const char *p)
+{
+    size_t m = strlen(p);
+    return n >= m && mem_ieq(s, m, p, m);
+}
+
+/* Trims spaces at both ends of [*s, *s+*n). */
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && isspace((unsigned char)**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && isspace((unsigned char)(*s)[*n - 1]))
+        (*n)--;
+}
+
+/*
+ * One-line sanitised copy into the arena: valid UTF-8 (invalid bytes become '?'), control
+ * characters and runs of white space become one space, trimmed, cut at max bytes.
+ */
+static const char *clean_copy(arena_t *a, const char *s, size_t n, size_t max)
+{
+    if (s == NULL || n == 0)
+        return "";
+    char *out = arena_alloc(a, (n < max ? n : max) + 4);
+    size_t o = 0;
+    bool space = true; /* drops leading spaces */
+    size_t i = 0;
+    while (i < n && o < max) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F || c == ' ') {
+            if (!space) {
+                out[o++] = ' ';
+                space = true;
+            }
+            i++;
+            continue;
+        }
+        if (c < 0x80) {
+            out[o++] = (char)c;
+            space = false;
+            i++;
+            continue;
+        }
+        /* a UTF-8 sequence: copied whole when valid and when it fits */
+        size_t want = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+        bool ok = want > 0 && i + want <= n;
+        for (size_t k = 1; ok && k < want; k++)
+            ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
+        if (ok && g_utf8_validate(s + i, (gssize)want, NULL)) {
+            if (o + want > max)
+                break;
+            memcpy(out + o, s + i, want);
+            o += want;
+            i += want;
+        } else {
+            out[o++] = '?';
+            i++;
+        }
+        space = false;
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    return out;
+}
+
+static const char *clean_z(arena_t *a, const char *z, size_t max)
+{
+    return z == NULL ? "" : clean_copy(a, z, strlen(z), max);
+}
+
+/* ---------------------------------------------------------------- addresses and codes */
+
+static bool local_char(unsigned char c)
+{
+    return c < 0x80 && c != 0 && (isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL);
+}
+
+/* ASCII only: text glued to an address ("a@example.org您好") is not part of it; an
+ * internationalised domain appears in reports as its A-label anyway. */
+static bool domain_char(unsigned char c) { return c < 0x80 && (isalnum(c) || c == '.' || c == '-'); }
+
+/*
+ * Finds the first e-mail address in [s, s+n) from offset from: local@domain with a dot in
+ * the domain. Sets *off, *len; returns false when there is none.
+ */
+static bool find_addr(const char *s, size_t n, size_t from, size_t *off, size_t *len)
+{
+    for (size_t i = from; i < n; i++) {
+        if (s[i] != '@')
+            continue;
+        size_t b = i;
+        while (b > from && local_char((unsigned char)s[b - 1]) && i - b < 64)
+            b--;
+        while (b < i && s[b] == '.')
+            b++;
+        size_t e = i + 1;
+        while (e < n && domain_char((unsigned char)s[e]) && e - i < 253)
+            e++;
+        while (e > i + 1 && (s[e - 1] == '.' || s[e - 1] == '-'))
+            e--;
+        if (b == i || e == i + 1)
+            continue;
+        if (memchr(s + i + 1, '.', e - i - 1) == NULL)
+            continue;
+        *off = b;
+        *len = e - b;
+        return true;
+    }
+    return false;
+}
+
+/* Status code "c.s.d" (RFC 3463 2: class 2, 4 or 5, subject 1-3 digits, detail 1-3 digits),
+ * not part of a longer dotted number such as an IP address. */
+static bool find_status(const char *s, size_t n, size_t *off, size_t *len)
+{
+    for (size_t i = 0; i + 5 <= n; i++) {
+        char c = s[i];
+        if (c != '2' && c != '4' && c != '5')
+            continue;
+        if (i > 0 && (isdigit((unsigned char)s[i - 1]) || s[i - 1] == '.'))
+            continue;
+        if (s[i + 1] != '.')
+            continue;
+        /* RFC 3463 defines subjects 0 to 7 only: one digit, which keeps dates and
+         * version numbers out */
+        size_t j = i + 2;
+        if (j >= n || s[j] < '0' || s[j] > '7')
+            continue;
+        j++;
+        if (j >= n || s[j] != '.')
+            continue;
+        j++;
+        size_t d = 0;
+        while (j < n && isdigit((unsigned char)s[j]) && d < 4)
+            j++, d++;
+        if (d == 0 || d > 3)
+            continue;
+        if (j < n && (isdigit((unsigned char)s[j]) ||
+                      (s[j] == '.' && j + 1 < n && isdigit((unsigned char)s[j + 1]))))
+            continue;
+        *off = i;
+        *len = j - i;
+        return true;
+    }
+    return false;
+}
+
+/* An SMTP reply code (RFC 5321 4.2: 2yz, 4yz or 5yz) standing as a word at s[i]: preceded by
+ * start, space or one of ":#('\"[<=", followed by end, space, '-' or one of ".,;:)'\"]". A
+ * 2yz code counts only when an enhanced status follows it (a success report). */
+static int code_at(const char *s, size_t n, size_t i)
+{
+    char c = s[i];
+    if (c != '2' && c != '4' && c != '5')
+        return 0;
+    if (i + 3 > n || !isdigit((unsigned char)s[i + 1]) || !isdigit((unsigned char)s[i + 2]) ||
+        s[i + 1] > '5')
+        return 0;
+    if (i > 0 && !isspace((unsigned char)s[i - 1]) && strchr(":#('\"[<=", s[i - 1]) == NULL)
+        return 0;
+    if (i + 3 < n && !isspace((unsigned char)s[i + 3]) && strchr("-.,;:)'\"]", s[i + 3]) == NULL)
+        return 0;
+    /* "550." followed by a digit is a number, not a code */
+    if (i + 4 < n && s[i + 3] == '.' && isdigit((unsigned char)s[i + 4]))
+        return 0;
+    if (c == '2') {
+        size_t k = i + 3;
+        while (k < n && (s[k] == ' ' || s[k] == '-'))
+            k++;
+        if (!(k + 1 < n && s[k] == '2' && s[k + 1] == '.'))
+            return 0;
+    }
+    return (c - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+}
+
+static int find_code(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 3 <= n; i++) {
+        int c = code_at(s, n, i);
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
+
+/*
+ * Reply code and enhanced status of a reply text. Where a code is directly followed by a
+ * status ("550 5.1.1", "550-'5.7.1", "550 #5.1.0"), the last such pair wins: texts that
+ * quote an earlier answer put the final one last ("554 4.4.7 expired <421 4.4.2 timed
+ * out>"). Otherwise the first code and the first status found apart.
+ */
+static void code_status(const char *s, size_t n, int *code, char *status, size_t ssize)
+{
+    int pc = 0;
+    size_t po = 0, pl = 0;
+    for (size_t i = 0; i + 3 <= n; i++) {
+        int c = code_at(s, n, i);
+        if (c == 0)
+            continue;
+        size_t k = i + 3;
+        while (k < n && k < i + 8 && (s[k] == ' ' || s[k] == '-' || s[k] == '#' || s[k] == '\'' ||
+                                     s[k] == ':' || s[k] == '('))
+            k++;
+        size_t so, sl;
+        if (k < n && find_status(s + k, n - k, &so, &sl) && so == 0 && s[k] == (char)('0' + c / 100)) {
+            pc = c;
+            po = k;
+            pl = sl;
+        }
+    }
+    *code = 0;
+    status[0] = '\0';
+    if (pc != 0) {
+        *code = pc;
+        if (pl < ssize) {
+            memcpy(status, s + po, pl);
+            status[pl] = '\0';
+        }
+        return;
+    }
+    *code = find_code(s, n);
+    size_t so, sl;
+    if (find_status(s, n, &so, &sl) && sl < ssize) {
+        memcpy(status, s + so, sl);
+        status[sl] = '\0';
+    }
+}
+
+/* The SMTP command a reply text says it answered. */
+static const char *find_command(const char *s, size_t n)
+{
+    static const struct {
+        const char *pat, *cmd;
+    } tab[] = {
+        {"end of data", "DATA"},      {"end of message", "DATA"},
+        {"after data", "DATA"},       {"DATA command", "DATA"},
+        {">>> DATA", "DATA"},         {"after BDAT", "BDAT"},
+        {"final DATA", "DATA"},       {"DATA:", "DATA"},
+        {"RCPT TO", "RCPT"},          {"RCPT command", "RCPT"},
+        {">>> RCPT", "RCPT"},         {"MAIL FROM", "MAIL"},
+        {"MAIL command", "MAIL"},     {">>> MAIL", "MAIL"},
+        {"initial greeting", "CONN"}, {"initial connection", "CONN"},
+        {"connection greeting", "CONN"}, {"SMTP greeting", "CONN"},
+        {"EHLO", "EHLO"},             {"HELO", "HELO"},
+        {"STARTTLS", "STARTTLS"},     {"AUTH command", "AUTH"},
+    };
+    /* Only where the text says what the reply was an answer to. */
+    static const char *ctx[] = {"in reply to ", "after ", ">>> ", "most progress was ",
+                                "for ", "during ", "response to ", "while sending ",
+                                "did not like our ", "did not like our final "};
+    const char *best = NULL;
+    size_t bestpos = (size_t)-1;
+    for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
+        const char *p = s;
+        size_t left = n;
+        const char *q;
+        while ((q = ci_find(p, left, ctx[k])) != NULL) {
+            size_t at = (size_t)(q - s) + strlen(ctx[k]);
+            for (size_t t = 0; t < sizeof tab / sizeof tab[0]; t++) {
+                const char *pat = tab[t].pat;
+                if (pat[0] == '>' ) {
+                    if (k != 2 || !ci_prefix(s + at, n - at, pat + 4))
+                        continue;
+                } else if (!ci_prefix(s + at, n - at, pat)) {
+                    if (!(ci_prefix(s + at, n - at, "the ") &&
+                          ci_prefix(s + at + 4, n - at - 4, pat)))
+                        continue;
+                }
+                if (at < bestpos) {
+                    bestpos = at;
+                    best = tab[t].cmd;
+                }
+                break;
+            }
+            left -= (size_t)(q - p) + 1;
+            p = q + 1;
+        }
+    }
+    return best;
+}
+
+static bool ip4_at(const char *s, size_t n, size_t *len)
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        size_t d = 0;
+        unsigned v = 0;
+        while (i < n && isdigit((unsigned char)s[i]) && d < 4) {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+            d++;
+        }
+        if (d == 0 || d > 3 || v > 255)
+            return false;
+        if (part < 3) {
+            if (i >= n || s[i] != '.')
+                return false;
+            i++;
+        }
+    }
+    if (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.'))
+        return i < n && s[i] == '.' && !(i + 1 < n && isdigit((unsigned char)s[i + 1])) &&
+               (*len = i, true);
+    *len = i;
+    return true;
+}
+
+/* An IPv4 or IPv6 address token at s (hex digits, colons and dots). */
+static bool ip_at(const char *s, size_t n, size_t *len)
+{
+    if (ip4_at(s, n, len))
+        return true;
+    if (ci_prefix(s, n, "IPv6:")) {
+        s += 5;
+        n -= 5;
+    }
+    size_t i = 0, colons = 0;
+    while (i < n && i < 45 && (isxdigit((unsigned char)s[i]) || s[i] == ':' || s[i] == '.')) {
+        if (s[i] == ':')
+            colons++;
+        i++;
+    }
+    if (colons < 2)
+        return false;
+    char tmp[64];
+    memcpy(tmp, s, i);
+    tmp[i] = '\0';
+    if (i == 0 || !g_hostname_is_ip_address(tmp))
+        return false;
+    *len = i;
+    return true;
+}
+
+/* ------------------------------------------------------------- header-like field blocks */
+
+typedef struct fld {
+    const char *name; /* NULL: a blank line (block separator) */
+    size_t nlen;
+    const char *val; /* unfolded, in the scratch arena, NUL-terminated */
+    size_t vlen;
+} fld_t;
+
+typedef struct flds {
+    fld_t *v;
+    size_t n, cap;
+} flds_t;
+
+/*
+ * Reads "Name: value" lines (RFC 5322 2.2, with folding) from [s, s+n). Blank lines are
+ * kept as separators; lines that are not fields are skipped (stop_at_junk: end there).
+ * At most BOUNCE_FIELDS_MAX fields.
+ */
+static void fields_read(arena_t *tmp, const char *s, size_t n, bool stop_at_junk, flds_t *out)
+{
+    out->v = NULL;
+    out->n = out->cap = 0;
+    size_t i = 0;
+    str_t val = STR_INIT;
+    const char *name = NULL;
+    size_t nlen = 0;
+    bool have = false;
+#define FLUSH()                                                                          \
+    do {                                                                                 \
+        if (have && out->n < BOUNCE_FIELDS_MAX) {                                        \
+            if (out->n == out->cap) {                                                    \
+                size_t nc = out->cap ? out->cap * 2 : 16;                                \
+                fld_t *nv = arena_alloc(tmp, xmul(nc, sizeof *nv));                      \
+                if (out->n)                                                              \
+                    memcpy(nv, out->v, out->n * sizeof *nv);                             \
+                out->v = nv;                                                             \
+                out->cap = nc;                                                           \
+            }                                                                            \
+            const char *vs = str_cstr(&val);                                             \
+            size_t vl = val.len;                                                         \
+            trim(&vs, &vl);                                                              \
+            out->v[out->n++] = (fld_t){name, nlen, arena_strndup(tmp, vs, vl), vl};      \
+        }                                                                                \
+        have = false;                                                                    \
+        str_clear(&val);                                                                 \
+    } while (0)
+    while (i < n) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        const char *l = s + i;
+        size_t ll = e - i;
+        i = e < n ? e + 1 : e;
+        if (ll > 0 && l[ll - 1] == '\r')
+            ll--;
+        bool blank = true;
+        for (size_t k = 0; k < ll; k++)
+            if (!isspace((unsigned char)l[k]))
+                blank = false;
+        if (blank) {
+            FLUSH();
+            if (out->n < BOUNCE_FIELDS_MAX && (out->n == 0 || out->v[out->n - 1].name != NULL)) {
+                have = true;
+                name = NULL;
+                nlen = 0;
+                FLUSH();
+            }
+            continue;
+        }
+        if (is_sp(l[0]) && have) {
+            str_appendc(&val, ' ');
+            str_append(&val, l, ll);
+            continue;
+        }
+        size_t c = 0;
+        while (c < ll && l[c] != ':' && l[c] > ' ' && l[c] < 0x7F)
+            c++;
+        if (c > 0 && c < ll && l[c] == ':' && c <= 76) {
+            FLUSH();
+            name = l;
+            nlen = c;
+            have = true;
+            str_append(&val, l + c + 1, ll - c - 1);
+            continue;
+        }
+        FLUSH();
+        if (stop_at_junk)
+            break;
+    }
+    FLUSH();
+#undef FLUSH
+    str_free(&val);
+}
+
+static bool fld_is(const fld_t *f, const char *name)
+{
+    return f->name != NULL && mem_ieq(f->name, f->nlen, name, strlen(name));
+}
+
+static const char *flds_get(const flds_t *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (fld_is(&f->v[i], name))
+            return f->v[i].val;
+    return NULL;
+}
+
+/* "type; value" (RFC 3464 2.1.2 address-type / diagnostic-type): the value. */
+static const char *strip_type(const char *v)
+{
+    const char *semi = strchr(v, ';');
+    if (semi == NULL)
+        return v;
+    for (const char *p = v; p < semi; p++)
+        if (isspace((unsigned char)*p) && p + 1 < semi && !isspace((unsigned char)p[1]))
+            return v; /* "type" is one word; otherwise the ';' is part of the text */
+    semi++;
+    while (is_sp(*semi))
+        semi++;
+    return semi;
+}
+
+/* ------------------------------------------------------------------------ parse state */
+
+typedef struct rec {
+    str_t addr;
+    str_t orig;
+    bounce_action_t action;
+    char status[16];
+    int code;
+    str_t diag;
+    str_t remote;
+    str_t last;
+    str_t hint; /* the human text about this recipient, read for codes the diag lacks */
+    const char *command;
+    bool led; /* introduced by a lead naming it a recipient, or a Sendmail result line */
+} rec_t;
+
+typedef struct ctx {
+    arena_t *tmp;
+    str_t human; /* human-readable text parts, UTF-8 */
+    str_t html;  /* text/html parts with tags removed (used when there is no text/plain) */
+    str_t dsn;   /* message/delivery-status bodies */
+    str_t arf;   /* message/feedback-report bodies */
+    str_t orig;  /* the returned original's header section */
+    bool have_orig_part;
+    size_t parts;
+    bool truncated;
+    rec_t *recs;
+    size_t nrecs, capr;
+    GMimeMessage *msg;
+    GMimeMessage *attached; /* the first message/rfc822 part (a reference is held) */
+} ctx_t;
+
+static rec_t *rec_add(ctx_t *c)
+{
+    if (c->nrecs >= BOUNCE_RCPT_MAX) {
+        c->truncated = true;
+        return NULL;
+    }
+    if (c->nrecs == c->capr) {
+        size_t nc = c->capr ? c->capr * 2 : 8;
+        if (nc > BOUNCE_RCPT_MAX)
+            nc = BOUNCE_RCPT_MAX;
+        c->recs = xrealloc(c->recs, xmul(nc, sizeof *c->recs));
+        c->capr = nc;
+    }
+    rec_t *r = &c->recs[c->nrecs++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void recs_free(ctx_t *c)
+{
+    for (size_t i = 0; i < c->nrecs; i++) {
+        str_free(&c->recs[i].addr);
+        str_free(&c->recs[i].orig);
+        str_free(&c->recs[i].diag);
+        str_free(&c->recs[i].remote);
+        str_free(&c->recs[i].last);
+        str_free(&c->recs[i].hint);
+    }
+    free(c->recs);
+    c->recs = NULL;
+    c->nrecs = c->capr = 0;
+}
+
+static rec_t *rec_find(ctx_t *c, const char *a, size_t n)
+{
+    for (size_t i = 0; i < c->nrecs; i++)
+        if (mem_ieq(c->recs[i].addr.data ? c->recs[i].addr.data : "", c->recs[i].addr.len, a, n))
+            return &c->recs[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ MIME walking */
+
+/* Appends the decoded content of part to out as UTF-8, at most BOUNCE_PART_TEXT_MAX bytes;
+ * NUL bytes become spaces. */
+static void part_text(ctx_t *c, GMimePart *part, str_t *out)
+{
+    GMimeDataWrapper *w = g_mime_part_get_content(part);
+    if (w == NULL)
+        return;
+    GMimeStream *ms = g_mime_stream_mem_new();
+    g_mime_data_wrapper_write_to_stream(w, ms);
+    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+    size_t n = ba->len;
+    if (n > BOUNCE_PART_TEXT_MAX) {
+        n = BOUNCE_PART_TEXT_MAX;
+        c->truncated = true;
+    }
+    const char *raw = (const char *)ba->data;
+    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    char *conv = NULL;
+    if (n > 0 && cs != NULL && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
+        g_ascii_strcasecmp(cs, "us-ascii") != 0) {
+        const char *ic = g_mime_charset_iconv_name(cs);
+        gsize wr = 0;
+        conv = g_convert(raw, (gssize)n, "UTF-8", ic ? ic : cs, NULL, &wr, NULL);
+        if (conv != NULL) {
+            raw = conv;
+            n = wr;
+        }
+    }
+    char *dec = NULL;
+    if (n > 0 && conv == NULL && !g_utf8_validate(raw, (gssize)n, NULL)) {
+        dec = g_mime_utils_decode_8bit(NULL, raw, n);
+        if (dec != NULL) {
+            raw = dec;
+            n = strlen(dec);
+        }
+    }
+    size_t start = out->len;
+    str_append(out, raw, n);
+    for (size_t i = start; i < out->len; i++)
+        if (out->data[i] == '\0' || out->data[i] == '\r')
+            out->data[i] = out->data[i] == '\r' ? '\n' : ' ';
+    str_appendc(out, '\n');
+    g_free(conv);
+    g_free(dec);
+    g_object_unref(ms);
+}
+
+/* Crude text from HTML: tags dropped (block tags become line breaks), a few entities. */
+static void html_to_text(const char *s, size_t n, str_t *out)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (s[i] == '<') {
+            size_t e = i + 1;
+            while (e < n && s[e] != '>')
+                e++;
+            const char *t = s + i + 1;
+            size_t tl = e - i - 1;
+            if (ci_prefix(t, tl, "br") || ci_prefix(t, tl, "/p") || ci_prefix(t, tl, "p") ||
+                ci_prefix(t, tl, "/div") || ci_prefix(t, tl, "/tr") || ci_prefix(t, tl, "li") ||
+                ci_prefix(t, tl, "/h"))
+                str_appendc(out, '\n');
+            if (ci_prefix(t, tl, "style") || ci_prefix(t, tl, "script") || ci_prefix(t, tl, "head")) {
+                const char *close = ci_prefix(t, tl, "style") ? "</style" : ci_prefix(t, tl, "script") ? "</script" : "</head";
+                const char *q = ci_find(s + e, n - e, close);
+                if (q != NULL) {
+                    e = (size_t)(q - s);
+                    while (e < n && s[e] != '>')
+                        e++;
+                }
+            }
+            i = e < n ? e + 1 : n;
+            continue;
+        }
+        if (s[i] == '&') {
+            static const struct {
+                const char *ent;
+                char ch;
+            } ents[] = {{"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&nbsp;", ' '},
+                        {"&quot;", '"'}, {"&#39;", '\''}, {"&#160;", ' '}};
+            bool done = false;
+            for (size_t k = 0; k < sizeof ents / sizeof ents[0]; k++)
+                if (ci_prefix(s + i, n - i, ents[k].ent)) {
+                    str_appendc(out, ents[k].ch);
+                    i += strlen(ents[k].ent);
+                    done = true;
+                    break;
+                }
+            if (done)
+                continue;
+        }
+        str_appendc(out, s[i] == '\n' ? ' ' : s[i]);
+        i++;
+    }
+    str_appendc(out, '\n');
+}
+
+static void take_orig_headers(ctx_t *c, GMimeObject *obj)
+{
+    if (c->have_orig_part)
+        return;
+    char *h = g_mime_object_get_headers(obj, NULL);
+    if (h != NULL) {
+        size_t n = strlen(h);
+        str_append(&c->orig, h, n < MAX_ORIG_HDR ? n : MAX_ORIG_HDR);
+        c->have_orig_part = true;
+    }
+    g_free(h);
+}
+
+static void walk(ctx_t *c, GMimeObject *obj, int depth)
+{
+    if (obj == NULL)
+        return;
+    if (depth > BOUNCE_DEPTH_MAX || c->parts >= BOUNCE_PARTS_MAX) {
+        c->truncated = true;
+        return;
+    }
+    c->parts++;
+    if (GMIME_IS_MULTIPART(obj)) {
+        GMimeMultipart *mp = GMIME_MULTIPART(obj);
+        int cnt = g_mime_multipart_get_count(mp);
+        for (int i = 0; i < cnt; i++)
+            walk(c, g_mime_multipart_get_part(mp, i), depth + 1);
+        return;
+    }
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        if (m == NULL)
+            return;
+        GMimeObject *inner = g_mime_message_get_mime_part(m);
+        GMimeContentType *ict = inner ? g_mime_object_get_content_type(inner) : NULL;
+        const char *rt = ict ? g_mime_content_type_get_parameter(ict, "report-type") : NULL;
+        if (rt != NULL && GMIME_IS_MULTIPART(inner)) {
+            /* a report attached to a report (one per recipient), or a bounce forwarded as
+             * an attachment: read it as well */
+            walk(c, inner, depth + 1);
+            return;
+        }
+        take_orig_headers(c, GMIME_OBJECT(m));
+        if (c->attached == NULL)
+            c->attached = g_object_ref(m);
+        return;
+    }
+    if (!GMIME_IS_PART(obj))
+        return;
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
+    const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain";
+    if (type == NULL || sub == NULL)
+        return;
+    bool msg = !g_ascii_strcasecmp(type, "message");
+    bool text = !g_ascii_strcasecmp(type, "text");
+    if (msg && (!g_ascii_strcasecmp(sub, "delivery-status") ||
+                !g_ascii_strcasecmp(sub, "global-delivery-status"))) {
+        if (c->dsn.len < MAX_HUMAN_TEXT) {
+            part_text(c, GMIME_PART(obj), &c->dsn);
+            str_appendz(&c->dsn, "\n");
+        } else {
+            c->truncated = true;
+        }
+    } else if (msg && !g_ascii_strcasecmp(sub, "feedback-report")) {
+        if (c->arf.len < MAX_HUMAN_TEXT) {
+            part_text(c, GMIME_PART(obj), &c->arf);
+            str_appendz(&c->arf, "\n");
+        } else {
+            c->truncated = true;
+        }
+    } else if ((text && (!g_ascii_strcasecmp(sub, "rfc822-headers") ||
+                         !g_ascii_strcasecmp(sub, "rfc822-header"))) ||
+               (msg && (!g_ascii_strcasecmp(sub, "rfc822-headers") ||
+                        !g_ascii_strcasecmp(sub, "global-headers") ||
+                        !g_ascii_strcasecmp(sub, "rfc822") ||
+                        !g_ascii_strcasecmp(sub, "global")))) {
+        if (!c->have_orig_part) {
+            str_t t = STR_INIT;
+            part_text(c, GMIME_PART(obj), &t);
+            str_append(&c->orig, t.data ? t.data : "", t.len < MAX_ORIG_HDR ? t.len : MAX_ORIG_HDR);
+            c->have_orig_part = true;
+            str_free(&t);
+        }
+    } else if (text && !g_ascii_strcasecmp(sub, "html")) {
+        if (c->html.len < MAX_HUMAN_TEXT) {
+            str_t t = STR_INIT;
+            part_text(c, GMIME_PART(obj), &t);
+            html_to_text(t.data ? t.data : "", t.len, &c->html);
+            str_free(&t);
+        }
+    } else if (text || (ct == NULL)) {
+        if (c->human.len < MAX_HUMAN_TEXT) {
+            part_text(c, GMIME_PART(obj), &c->human);
+            str_appendc(&c->human, '\n');
+        } else {
+            c->truncated = true;
+        }
+    }
+}
+
+/* --------------------------------------------------------------- the original message */
+
+/* Where a free-form bounce starts quoting the original message (line prefixes, after
+ * leading spaces; case-insensitive). */
+static const char *const orig_markers[] = {
+    "--- Below this line is a copy of the message",
+    "------ This is a copy of the message",
+    "----- Original message -----",
+    "----- Original Message -----",
+    "------- Returned Message --------",
+    "----- Unsent message follows -----",
+    "------ Original message ------",
+    "----- The header of the original message is following. -----",
+    "--- The header of the original message is following. ---",
+    "Original message follows",
+    "Original message headers:",
+    "------ Returned message ------",
+    "----- Message header follows -----",
+    "------- Original message follows",
+    "--------Returned Mail--------",
+    "--- Original message follows.",
+    "----- Original message follows -----",
+    "--Original message--",
+    "Headers of the original message",
+    "Content-Type: message/rfc822",
+    "Included is a copy of the message header",
+    "Message headers follow",
+    "--- Enclosed is a copy of the message",
+    "The header of the original message",
+    "Your original message headers",
+    "Content-Type: text/rfc822-headers",
+};
+
+/* Offset where the quoted original starts in the human text, or n. */
+static size_t orig_cut(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        const char *l = s + i;
+        size_t ll = e - i;
+        while (ll > 0 && is_sp(*l))
+            l++, ll--;
+        for (size_t k = 0; k < sizeof orig_markers / sizeof orig_markers[0]; k++)
+            if (ci_prefix(l, ll, orig_markers[k]))
+                return i;
+        i = e < n ? e + 1 : e;
+    }
+    return n;
+}
+
+/* First address inside a header value ("Name <a@b>" or "a@b"), copied into tmp. */
+static const char *addr_in(arena_t *tmp, const char *v)
+{
+    if (v == NULL)
+        return NULL;
+    size_t n = strlen(v), off, len;
+    const char *lt = strchr(v, '<');
+    size_t from = 0;
+    if (lt != NULL && strchr(lt, '@') != NULL)
+        from = (size_t)(lt - v) + 1;
+    if (!find_addr(v, n, from, &off, &len) && !find_addr(v, n, 0, &off, &len))
+        return NULL;
+    return arena_strndup(tmp, v + off, len);
+}
+
+static const char *domain_of(const char *addr)
+{
+    if (addr == NULL)
+        return NULL;
+    const char *at = strrchr(addr, '@');
+    return at ? at + 1 : NULL;
+}
+
+/* DKIM-Signature tag value (RFC 6376 3.2 tag-list), copied into tmp. */
+static const char *dkim_tag(arena_t *tmp, const char *v, char tag)
+{
+    const char *p = v;
+    while (p && *p) {
+        while (*p == ' ' || *p == '\t' || *p == ';')
+            p++;
+        const char *eq = strchr(p, '=');
+        const char *semi = strchr(p, ';');
+        if (eq == NULL)
+            break;
+        if (semi != NULL && semi < eq) {
+            p = semi + 1;
+            continue;
+        }
+        const char *name = p, *ne = eq;
+        while (ne > name && is_sp(ne[-1]))
+            ne--;
+        const char *val = eq + 1;
+        const char *ve = semi ? semi : val + strlen(val);
+        if (ne - name == 1 && *name == tag) {
+            while (val < ve && is_sp(*val))
+                val++;
+            while (ve > val && is_sp(ve[-1]))
+                ve--;
+            /* folding white space inside the value is removed */
+            str_t t = STR_INIT;
+            for (const char *q = val; q < ve; q++)
+                if (!isspace((unsigned char)*q))
+                    str_appendc(&t, *q);
+            const char *r = arena_strndup(tmp, t.data ? t.data : "", t.len);
+            str_free(&t);
+            return r;
+        }
+        p = semi ? semi + 1 : NULL;
+    }
+    return NULL;
+}
+
+typedef struct orig_ids {
+    const char *ip, *helo, *sender, *from, *dkim_d, *dkim_s, *msgid, *to, *subject;
+} orig_ids_t;
+
+/* Received: from NAME (... [IP]) or qmail's "from X (HELO name) (IP)". */
+static void received_ids(arena_t *tmp, const char *v, orig_ids_t *o)
+{
+    size_t n = strlen(v);
+    if (!ci_prefix(v, n, "from "))
+        return;
+    const char *p = v + 5;
+    while (is_sp(*p))
+        p++;
+    size_t hl = 0;
+    while (p[hl] && !isspace((unsigned char)p[hl]) && p[hl] != '(' && p[hl] != ';')
+        hl++;
+    const char *by = ci_find(v, n, " by ");
+    size_t lim = by ? (size_t)(by - v) : n;
+    const char *ip = NULL;
+    size_t il = 0;
+    for (size_t i = 0; i < lim; i++) {
+        if (v[i] == '[' || (v[i] == '(' && i + 1 < lim && isdigit((unsigned char)v[i + 1]))) {
+            size_t l;
+            if (ip_at(v + i + 1, lim - i - 1, &l)) {
+                ip = v + i + 1;
+                il = l;
+                break;
+            }
+        }
+    }
+    const char *helo_q = ci_find(v, lim, "(HELO ");
+    if (helo_q == NULL)
+        helo_q = ci_find(v, lim, "(EHLO ");
+    if (helo_q != NULL) {
+        const char *h = helo_q + 6;
+        size_t l = 0;
+        while (h[l] && h[l] != ')' && !isspace((unsigned char)h[l]))
+            l++;
+        o->helo = arena_strndup(tmp, h, l);
+    } else if (hl > 0) {
+        o->helo = arena_strndup(tmp, p, hl);
+    }
+    if (ip != NULL)
+        o->ip = arena_strndup(tmp, ip, il);
+}
+
+static bool loopback_ip(const char *ip)
+{
+    return ip == NULL || strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
+}
+
+static void orig_read(ctx_t *c, const char *s, size_t n, orig_ids_t *o)
+{
+    flds_t f;
+    /* skip to the first line that looks like a header field */
+    size_t i = 0;
+    while (i < n) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        size_t k = i;
+        while (k < e && s[k] != ':' && s[k] > ' ' && s[k] < 0x7F)
+            k++;
+        if (k > i && k < e && s[k] == ':')
+            break;
+        i = e < n ? e + 1 : e;
+    }
+    fields_read(c->tmp, s + i, n - i, true, &f);
+    bool recv_done = false;
+    for (size_t k = 0; k < f.n; k++) {
+        const fld_t *x = &f.v[k];
+        if (x->name == NULL)
+            break;
+        if (fld_is(x, "Received") && !recv_done) {
+            orig_ids_t r = {0};
+            received_ids(c->tmp, x->val, &r);
+            /* a hop without an address ("from NAME by ...") or from loopback is skipped */
+            if (r.ip != NULL && !loopback_ip(r.ip)) {
+                o->ip = r.ip;
+                o->helo = r.helo;
+                recv_done = true;
+            }
+        } else if (fld_is(x, "Return-Path") && o->sender == NULL) {
+            o->sender = addr_in(c->tmp, x->val);
+        } else if (fld_is(x, "From") && o->from == NULL) {
+            o->from = addr_in(c->tmp, x->val);
+        } else if (fld_is(x, "To") && o->to == NULL) {
+            o->to = addr_in(c->tmp, x->val);
+        } else if (fld_is(x, "Message-ID") && o->msgid == NULL) {
+            const char *v = x->val;
+            size_t l = strlen(v);
+            if (l > 0 && v[0] == '<') {
+                v++;
+                l--;
+                const char *gt = memchr(v, '>', l);
+                if (gt)
+                    l = (size_t)(gt - v);
+            }
+            o->msgid = arena_strndup(c->tmp, v, l);
+        } else if (fld_is(x, "DKIM-Signature") && o->dkim_d == NULL) {
+            o->dkim_d = dkim_tag(c->tmp, x->val, 'd');
+            o->dkim_s = dkim_tag(c->tmp, x->val, 's');
+        } else if (fld_is(x, "Subject") && o->subject == NULL) {
+            char *d = g_mime_utils_header_decode_text(NULL, x->val);
+            o->subject = arena_strdup(c->tmp, d ? d : x->val);
+            g_free(d);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------- formats */
+
+typedef struct fmt_rule {
+    const char *name;
+    char where; /* 'b' body text, 's' subject, 'f' From, 'h' a header name present,
+                   'r' one of the first Received values, 'd' the delivery-status text */
+    const char *pat;
+} fmt_rule_t;
+
+static const fmt_rule_t fmt_rules[] = {
+    /* providers first: they run one of the MTAs below but word their own reports */
+    {"amazonses", 'h', "X-SES-Outgoing"},
+    {"amazonses", 'f', "amazonses.com"},
+    {"gmx", 'f', "gmx."},
+    {"mailru", 'f', "mail.ru"},
+    {"mcafee", 'h', "X-NAI-Header"},
+    {"zoho", 'h', "X-ZohoMail"},
+    {"yandex", 'f', "yandex."},
+    /* MTA software */
+    {"qmail", 'b', "This is the qmail-send program"},
+    {"qmail", 'b', "qmail-send program at"},
+    {"gmail", 'b', "Delivery to the following recipient failed permanently"},
+    {"gmail", 'b', "Google tried to deliver your message"},
+    {"gmail", 'f', "mailer-daemon@googlemail.com"},
+    {"office365", 'b', "Delivery has failed to these recipients or groups"},
+    {"office365", 'h', "X-MS-Exchange-Message-Is-Ndr"},
+    {"exchange", 'b', "did not reach the following recipient(s)"},
+    {"exchange", 'b', "Delivery has failed to these recipients or distribution lists"},
+    {"exchange", 'h', "X-MS-Embedded-Report"},
+    {"exim", 'b', "This message was created automatically by mail delivery software"},
+    {"exim", 'b', "SMTP error from remote mail server"},
+    {"postfix", 'b', "This is the mail system at host"},
+    {"postfix", 'b', "The Postfix program"},
+    {"postfix", 'd', "X-Postfix-Queue-ID:"},
+    {"postfix", 'd', "X-Postfix-Sender:"},
+    {"sendmail", 'b', "----- Transcript of session follows -----"},
+    {"sendmail", 'b', "The following addresses had permanent fatal errors"},
+    {"yahoo", 'b', "Sorry, we were unable to deliver your message to the following address"},
+    {"domino", 'b', "was not delivered to:"},
+    {"domino", 'b', "Lotus Domino"},
+    {"courier", 'b', "Courier mail server at"},
+    {"opensmtpd", 'b', "This is the MAILER-DAEMON, please DO NOT REPLY"},
+    {"opensmtpd", 'b', "An error has occurred while attempting to deliver a message"},
+    {"dragonfly", 'b', "This is the DragonFly Mail Agent"},
+    {"messagingserver", 'b', "This report relates to a message you sent"},
+    {"notes", 'b', "Lotus Notes"},
+    {"outlook", 'f', "hotmail.com"},
+    {"outlook", 'f', "outlook.com"},
+    {"postfix", 'r', "(Postfix)"},
+    {"sendmail", 'r', "(8."},
+    {"exim", 'r', "with esmtp (Exim"},
+    {"exim", 'r', "(Exim "},
+};
+
+/* Bounce markers in the text (any one makes a message with recipients a free-form bounce). */
+static const char *const bounce_markers[] = {
+    "could not be delivered",  "couldn't be delivered",     "undeliverable",
+    "undelivered",             "delivery failed",           "delivery has failed",
+    "failed permanently",      "permanent error",           "permanent fatal error",
+    "delivery status notification", "mail delivery failed", "returned mail",
+    "wasn't able to deliver",  "was not able to deliver",   "unable to deliver",
+    "not delivered",           "did not reach",             "delivery to the following",
+    "mail system",             "smtp error",                "failure notice",
+    "delivery failure",        "non-delivery",              "nondeliverable",
+    "delivery problem",        "could not deliver",         "couldn't deliver",
+    "rejected",                "user unknown",              "mailbox unavailable",
+    "delivery notification",   "mailer-daemon",             "transcript of session",
+    "has not been delivered",  "not yet been delivered",    "delivery incomplete",
+    "delivery delayed",        "warning: message",          "message not delivered",
+    "said:",                   "error occurred",            "bounce",
+    "invalid user",            "no such user",              "unknown user",
+};
+
+static bool has_bounce_marker(const char *s, size_t n)
+{
+    for (size_t k = 0; k < sizeof bounce_markers / sizeof bounce_markers[0]; k++)
+        if (ci_find(s, n, bounce_markers[k]))
+            return true;
+    return false;
+}
+
+static const char *detect_format(ctx_t *c, const char *body, size_t blen, const char *subj,
+                                 const char *from)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(c->msg));
+    int hn = g_mime_header_list_get_count(hl);
+    for (size_t k = 0; k < sizeof fmt_rules / sizeof fmt_rules[0]; k++) {
+        const fmt_rule_t *r = &fmt_rules[k];
+        switch (r->where) {
+        case 'b':
+            if (ci_find(body, blen, r->pat))
+                return r->name;
+            break;
+        case 'd':
+            if (c->dsn.len > 0 && ci_find(c->dsn.data, c->dsn.len, r->pat))
+                return r->name;
+            break;
+        case 's':
+            if (subj && ci_find(subj, strlen(subj), r->pat))
+                return r->name;
+            break;
+        case 'f':
+            if (from && ci_find(from, strlen(from), r->pat))
+                return r->name;
+            break;
+        case 'h':
+            if (g_mime_header_list_contains(hl, r->pat))
+                return r->name;
+            break;
+        case 'r':
+            for (int i = 0; i < hn && i < 3; i++) {
+                GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+                const char *nm = g_mime_header_get_name(h);
+                const char *v = g_mime_header_get_raw_value(h);
+                if (nm && v && !g_ascii_strcasecmp(nm, "Received") &&
+                    ci_find(v, strlen(v), r->pat))
+                    return r->name;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------- DSN and ARF fields */
+
+static bounce_action_t action_of(const char *v)
+{
+    static const struct {
+        const char *w;
+        bounce_action_t a;
+    } t[] = {{"failed", BOUNCE_ACTION_FAILED},       {"failure", BOUNCE_ACTION_FAILED},
+             {"delayed", BOUNCE_ACTION_DELAYED},     {"delivered", BOUNCE_ACTION_DELIVERED},
+             {"deliverable", BOUNCE_ACTION_DELIVERED},
+             {"relayed", BOUNCE_ACTION_RELAYED},     {"expanded", BOUNCE_ACTION_EXPANDED}};
+    size_t n = strlen(v);
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+        if (ci_prefix(v, n, t[k].w))
+            return t[k].a;
+    return BOUNCE_ACTION_NONE;
+}
+
+static void set_status(rec_t *r, const char *s, size_t n)
+{
+    size_t off, len;
+    if (find_status(s, n, &off, &len) && len < sizeof r->status) {
+        memcpy(r->status, s + off, len);
+        r->status[len] = '\0';
+    }
+}
+
+static void str_setz(str_t *s, const char *z)
+{
+    str_clear(s);
+    if (z)
+        str_appendz(s, z);
+}
+
+typedef struct dsn_msg {
+    const char *reporting_mta, *arrival, *pf_sender;
+} dsn_msg_t;
+
+/* One per-recipient field into r; with only_unset, a field already set is kept. */
+static void dsn_rcpt_field(rec_t *r, const fld_t *x, bool only_unset)
+{
+    if (fld_is(x, "Action")) {
+        if (!only_unset || r->action == BOUNCE_ACTION_NONE)
+            r->action = action_of(x->val);
+    } else if (fld_is(x, "Status")) {
+        if (!only_unset || r->status[0] == '\0')
+            set_status(r, x->val, strlen(x->val));
+    } else if (fld_is(x, "Diagnostic-Code")) {
+        if (!only_unset || r->diag.len == 0)
+            str_setz(&r->diag, strip_type(x->val));
+    } else if (fld_is(x, "Remote-MTA")) {
+        if (!only_unset || r->remote.len == 0)
+            str_setz(&r->remote, strip_type(x->val));
+    } else if (fld_is(x, "Last-Attempt-Date")) {
+        if (!only_unset || r->last.len == 0)
+            str_setz(&r->last, x->val);
+    } else if (fld_is(x, "X-Actual-Recipient") && r->addr.len == 0) {
+        str_setz(&r->addr, strip_type(x->val));
+    }
+}
+
+static void dsn_addr(str_t *dst, const char *val)
+{
+    const char *v = strip_type(val);
+    size_t vl = strlen(v);
+    if (vl > 0 && v[0] == '<')
+        v++, vl--;
+    if (vl > 0 && v[vl - 1] == '>')
+        vl--;
+    str_clear(dst);
+    str_append(dst, v, vl);
+}
+
+/*
+ * RFC 3464 2.2 (per-message) and 2.3 (per-recipient) fields. Blocks are separated by blank
+ * lines; a repeated Final-Recipient (or Original-Recipient) inside a block starts another
+ * recipient (reports that leave out the blank line), and per-recipient fields that come
+ * before the first recipient field of their block belong to that recipient. Returns the
+ * records added.
+ */
+static size_t dsn_read(ctx_t *c, const char *s, size_t n, dsn_msg_t *m)
+{
+    flds_t f;
+    fields_read(c->tmp, s, n, false, &f);
+    size_t added = 0;
+    size_t b0 = 0;
+    while (b0 < f.n) {
+        size_t b1 = b0;
+        while (b1 < f.n && f.v[b1].name != NULL)
+            b1++;
+        rec_t *cur = NULL;
+        size_t first_rec = SIZE_MAX, first_fld = b1;
+        bool cur_final = false, cur_orig = false;
+        for (size_t k = b0; k < b1; k++) {
+            const fld_t *x = &f.v[k];
+            if (fld_is(x, "Reporting-MTA")) {
+                if (m->reporting_mta == NULL)
+                    m->reporting_mta = strip_type(x->val);
+                continue;
+            }
+            if (fld_is(x, "Arrival-Date")) {
+                m->arrival = x->val;
+                continue;
+            }
+            if (fld_is(x, "X-Postfix-Sender") || fld_is(x, "X-Original-Sender")) {
+                m->pf_sender = strip_type(x->val);
+                continue;
+            }
+            bool fin = fld_is(x, "Final-Recipient");
+            bool ori = fld_is(x, "Original-Recipient");
+            if (fin || ori) {
+                if (cur == NULL || (fin && cur_final) || (ori && cur_orig)) {
+                    cur = rec_add(c);
+                    if (cur == NULL)
+                        return added;
+                    if (first_rec == SIZE_MAX) {
+                        first_rec = c->nrecs - 1;
+                        first_fld = k;
+                    }
+                    added++;
+                    cur_final = cur_orig = false;
+                }
+                dsn_addr(fin ? &cur->addr : &cur->orig, x->val);
+                if (fin)
+                    cur_final = true;
+                else
+                    cur_orig = true;
+                continue;
+            }
+            if (cur != NULL)
+                dsn_rcpt_field(cur, x, false);
+        }
+        if (first_rec != SIZE_MAX)
+            for (size_t k = b0; k < first_fld; k++)
+                dsn_rcpt_field(&c->recs[first_rec], &f.v[k], true);
+        b0 = b1 + 1;
+    }
+    return added;
+}
+
+/* ------------------------------------------------------------------- free-form reading */
+
+static bool addr_is_daemon(const char *a, size_t n)
+{
+    return ci_prefix(a, n, "mailer-daemon@") || ci_prefix(a, n, "MAILER_DAEMON@");
+}
+
+/*
+ * Is the line introducing a recipient? The address comes first on the line (after blanks,
+ * "<", quotes, list markers or a few lead words), and the line is not a header field nor a
+ * command transcript. Sets *off and *len to the address and *dfrom to where its reply text
+ * starts. Returns 0 (no), 1 (an address first on the line) or 2 (after a lead that names
+ * it a recipient, or Sendmail's result line: surer).
+ */
+static int intro_line(const char *l, size_t ll, size_t *off, size_t *len, size_t *dfrom)
+{
+    int kind = 1;
+    size_t dummy;
+    if (dfrom == NULL)
+        dfrom = &dummy;
+    size_t i = 0;
+    while (i < ll && (is_sp(l[i]) || l[i] == '*' || l[i] == '-' || l[i] == '>' || l[i] == '"' ||
+                      l[i] == '\''))
+        i++;
+    /* transcripts (">>> RCPT TO:<a>") are not introducers: '>' was skipped above, refuse
+     * when the line started with ">>>" */
+    if (ll >= 3 && (memcmp(l, ">>>", 3) == 0 || memcmp(l, "<<<", 3) == 0))
+        return 0;
+    /* Sendmail's per-recipient result line: "550 <a@b>... User unknown", optionally with
+     * an enhanced status after the code */
+    if (i == 0 && ll > 6 && (l[0] == '4' || l[0] == '5') && isdigit((unsigned char)l[1]) &&
+        isdigit((unsigned char)l[2]) && (l[3] == ' ' || l[3] == '-')) {
+        size_t k = 4, so, sl;
+        if (find_status(l + 4, ll - 4, &so, &sl) && so == 0)
+            k = 4 + sl + 1;
+        if (k < ll && l[k] == '<') {
+            size_t o, n;
+            if (find_addr(l, ll, k + 1, &o, &n) && o == k + 1 && o + n + 4 <= ll &&
+                memcmp(l + o + n, ">...", 4) == 0) {
+                *off = o;
+                *len = n;
+                *dfrom = 0; /* the code and status before the address are the reply */
+                return 2;
+            }
+        }
+        return 0;
+    }
+    /* "Recipient address: a@b", "Could not be delivered to: <a@b>", "RCPT TO: a@b": a short
+     * lead ending in ':' that names a recipient (not "From:", "To:", "MAIL FROM:"...) */
+    size_t colon = i;
+    while (colon < ll && colon - i <= 60 && l[colon] != ':' && l[colon] != '@' && l[colon] != '<')
+        colon++;
+    if (colon < ll && l[colon] == ':' && colon > i && colon - i <= 60) {
+        const char *w = l + i;
+        size_t wl = colon - i;
+        static const char *const names[] = {"recipient", "address", "rcpt to", "delivered to",
+                                            "addressee", "user", "mailbox", "destinat",
+                                            "failed", "unknown", "sent to", "delivery to"};
+        bool ok = false;
+        for (size_t k = 0; k < sizeof names / sizeof names[0] && !ok; k++)
+            ok = ci_find(w, wl, names[k]) != NULL;
+        if (ci_find(w, wl, "from") || ci_find(w, wl, "sender") || ci_find(w, wl, "reply"))
+            ok = false;
+        if (!ok)
+            return 0;
+        kind = 2;
+        i = colon + 1;
+        while (i < ll && is_sp(l[i]))
+            i++;
+        if (ci_prefix(l + i, ll - i, "rfc822;")) {
+            i += 7;
+            while (i < ll && is_sp(l[i]))
+                i++;
+        }
+    }
+    if (i < ll && l[i] == '<')
+        i++;
+    size_t o, n;
+    if (!find_addr(l, ll, i, &o, &n) || o != i)
+        return 0;
+    /* What follows the address: end, ">", ":", "...", " on <date>", "(...)", ",", or text.
+     * "a@b said" style lines are still introducers. Lines like "a@b wrote:" are not. */
+    size_t e = o + n;
+    if (e < ll && l[e] == '>')
+        e++;
+    const char *rest = l + e;
+    size_t rl = ll - e;
+    if (ci_prefix(rest, rl, " wrote") || ci_prefix(rest, rl, " schrieb"))
+        return 0;
+    *off = o;
+    *len = n;
+    *dfrom = e;
+    return kind;
+}
+
+typedef struct line {
+    const char *s;
+    size_t n;
+} line_t;
+
+static bool line_blank(line_t L)
+{
+    for (size_t k = 0; k < L.n; k++)
+        if (!isspace((unsigned char)L.s[k]))
+            return 0;
+    return true;
+}
+
+/* A separator line made only of '-', '=', '_' or '*' (at least 5): a paragraph break. */
+static bool line_section(line_t L)
+{
+    const char *s = L.s;
+    size_t n = L.n;
+    trim(&s, &n);
+    if (n < 5)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (s[k] != '-' && s[k] != '=' && s[k] != '_' && s[k] != '*')
+            return false;
+    return true;
+}
+
+static bool text_has_code(const char *s, size_t n)
+{
+    size_t o, l;
+    return find_code(s, n) != 0 || find_status(s, n, &o, &l);
+}
+
+/* The lines of [s, s+n) (LF-separated), in a malloc'ed array the caller frees. */
+static line_t *split_lines(const char *s, size_t n, size_t *count)
+{
+    size_t nl = 0, cap = 64;
+    line_t *L = xmalloc(cap * sizeof *L);
+    for (size_t i = 0; i < n;) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        if (nl == cap) {
+            cap *= 2;
+            L = xrealloc(L, xmul(cap, sizeof *L));
+        }
+        L[nl++] = (line_t){s + i, e - i};
+        i = e + 1;
+    }
+    *count = nl;
+    return L;
+}
+
+/*
+ * The reply text about the address on line i (which starts at offset e of that line): the
+ * rest of the line and the lines after it, up to the next introducer line, MAX_DIAG_LINES
+ * lines, or the end of the first paragraph that holds a reply or status code. Appended to
+ * the record's diagnostic (or returns the record, created when new); NULL at the cap.
+ */
+static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char *addr,
+                      size_t al, size_t e, bool led)
+{
+    rec_t *r = rec_find(c, addr, al);
+    if (r == NULL) {
+        r = rec_add(c);
+        if (r == NULL)
+            return NULL;
+        str_append(&r->addr, addr, al);
+    }
+    r->led |= led;
+    str_t d = STR_INIT;
+    str_append(&d, L[i].s + e, L[i].n - e);
+    bool para_has_code = text_has_code(L[i].s + e, L[i].n - e);
+    for (size_t j = i + 1; j < nl && j < i + 1 + MAX_DIAG_LINES; j++) {
+        size_t o2, l2;
+        if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
+            break;
+        if (line_blank(L[j]) || line_section(L[j])) {
+            if (para_has_code)
+                break;
+            str_appendc(&d, '\n');
+            continue;
+        }
+        str_appendc(&d, '\n');
+        str_append(&d, L[j].s, L[j].n);
+        if (text_has_code(L[j].s, L[j].n))
+            para_has_code = true;
+    }
+    const char *ds = d.data ? d.data : "";
+    size_t dl = d.len;
+    trim(&ds, &dl);
+    while (dl > 0 && (*ds == ':' || *ds == '.' || *ds == ',' || *ds == '>'))
+        ds++, dl--;
+    trim(&ds, &dl);
+    if (dl > 0) {
+        if (r->diag.len > 0)
+            str_appendc(&r->diag, ' ');
+        str_append(&r->diag, ds, dl);
+    }
+    str_free(&d);
+    return r;
+}
+
+/* One recipient at offset at (length al) of [s, s+n), found by other means than an
+ * introducer line: its reply text is read the same way from its line on. */
+static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
+{
+    size_t nl;
+    line_t *L = split_lines(s, n, &nl);
+    for (size_t i = 0; i < nl; i++) {
+        size_t start = (size_t)(L[i].s - s);
+        if (at >= start && at + al <= start + L[i].n) {
+            size_t e = at - start + al;
+            if (e < L[i].n && L[i].s[e] == '>')
+                e++;
+            collect(c, L, nl, i, s + at, al, e, true);
+            break;
+        }
+    }
+    free(L);
+}
+
+/*
+ * Reads recipients and their reply text from free text [s, s+n). Each introducer line
+ * starts (or, for an address seen before, continues) a record; its reply text is read by
+ * collect(). A list of addresses followed by one reason gives the reason to each.
+ */
+static void freeform_read(ctx_t *c, const char *s, size_t n)
+{
+    size_t nl;
+    line_t *L = split_lines(s, n, &nl);
+    size_t first_added = c->nrecs;
+    for (size_t i = 0; i < nl; i++) {
+        size_t o, al, e;
+        int how = intro_line(L[i].s, L[i].n, &o, &al, &e);
+        if (how == 0)
+            continue;
+        const char *addr = L[i].s + o;
+        if (addr_is_daemon(addr, al))
+            continue;
+        if (collect(c, L, nl, i, addr, al, e, how == 2) == NULL)
+            break;
+    }
+    /* A list of addresses followed by one reason: the reason goes to each of them. */
+    for (size_t k = c->nrecs; k-- > first_added + 1;) {
+        rec_t *r = &c->recs[k - 1];
+        if (r->diag.len == 0 && c->recs[k].diag.len > 0)
+            str_append(&r->diag, c->recs[k].diag.data, c->recs[k].diag.len);
+    }
+    free(L);
+}
+
+static bool in_list(const char *list, const char *a, size_t n)
+{
+    size_t ll = strlen(list), from = 0, o, l;
+    while (find_addr(list, ll, from, &o, &l)) {
+        if (mem_ieq(list + o, l, a, n))
+            return true;
+        from = o + l;
+    }
+    return false;
+}
+
+/*
+ * Drops records that are not failed recipients: with X-Failed-Recipients (Exim) naming
+ * some of those found, the others go; with several found, the bounce's own To and the
+ * original's sender and From go (the text names them as the sender).
+ */
+static void freeform_filter(ctx_t *c, const char *xfr, const char *to, const char *s1,
+                            const char *s2)
+{
+    bool xfr_hit = false;
+    for (size_t k = 0; xfr != NULL && k < c->nrecs; k++)
+        if (in_list(xfr, c->recs[k].addr.data ? c->recs[k].addr.data : "", c->recs[k].addr.len))
+            xfr_hit = true;
+    size_t w = 0;
+    for (size_t k = 0; k < c->nrecs; k++) {
+        rec_t *r = &c->recs[k];
+        const char *ad = r->addr.data ? r->addr.data : "";
+        bool drop = false;
+        if (xfr_hit)
+            drop = !in_list(xfr, ad, r->addr.len);
+        else if (c->nrecs > 1)
+            drop = (to && mem_ieq(ad, r->addr.len, to, strlen(to))) ||
+                   (s1 && mem_ieq(ad, r->addr.len, s1, strlen(s1))) ||
+                   (s2 && mem_ieq(ad, r->addr.len, s2, strlen(s2)));
+        if (drop) {
+            str_free(&r->addr);
+            str_free(&r->orig);
+            str_free(&r->diag);
+            str_free(&r->remote);
+            str_free(&r->last);
+            str_free(&r->hint);
+            continue;
+        }
+        c->recs[w++] = *r;
+    }
+    c->nrecs = w;
+}
+
+/* The command of a ">>> " transcript line ("RCPT To:<a>", "DATA", "MAIL From:<>"...). */
+static const char *cmd_word(const char *l, size_t n)
+{
+    static const struct {
+        const char *w, *cmd;
+    } t[] = {{"RCPT", "RCPT"}, {"MAIL", "MAIL"}, {"DATA", "DATA"}, {"EHLO", "EHLO"},
+             {"HELO", "HELO"}, {"STARTTLS", "STARTTLS"}, {"AUTH", "AUTH"}, {"BDAT", "BDAT"},
+             {".", "DATA"}}; /* the end-of-data dot */
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+        if (ci_prefix(l, n, t[k].w))
+            return t[k].cmd;
+    return NULL;
+}
+
+/*
+ * The command a session transcript (Sendmail, Courier: ">>> command" / "<<< reply") shows
+ * the recipient's rejection answering: the last ">>> " line before a "<<< " line that names
+ * the address, or ">>> RCPT To:<address>" itself; with a single recipient and a single
+ * command sent in the transcript, that command.
+ */
+static const char *transcript_command(const char *s, size_t n, const char *addr, size_t al,
+                                      bool single)
+{
+    const char *last = NULL, *only = NULL;
+    size_t sent = 0;
+    for (size_t i = 0; i < n;) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        const char *l = s + i;
+        size_t ll = e - i;
+        while (ll > 0 && is_sp(*l))
+            l++, ll--;
+        if (ll > 4 && memcmp(l, ">>> ", 4) == 0) {
+            last = cmd_word(l + 4, ll - 4);
+            if (last != NULL) {
+                sent++;
+                only = last;
+                if (!strcmp(last, "RCPT") && ci_find(l, ll, addr) && al > 0)
+                    return "RCPT";
+            }
+        } else if (ll > 4 && memcmp(l, "<<< ", 4) == 0 && last != NULL) {
+            const char *q = ci_find(l, ll, addr);
+            if (q != NULL && al > 0)
+                return last;
+        }
+        i = e < n ? e + 1 : e;
+    }
+    return single && sent == 1 ? only : NULL;
+}
+
+/* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
+static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
+{
+    /* one line: runs of white space become one space */
+    if (r->diag.len > 0) {
+        size_t w = 0;
+        bool sp = true;
+        for (size_t k = 0; k < r->diag.len; k++) {
+            char ch = r->diag.data[k];
+            if (isspace((unsigned char)ch)) {
+                if (!sp)
+                    r->diag.data[w++] = ' ';
+                sp = true;
+            } else {
+                r->diag.data[w++] = ch;
+                sp = false;
+            }
+        }
+        while (w > 0 && r->diag.data[w - 1] == ' ')
+            w--;
+        r->diag.len = w;
+        r->diag.data[w] = '\0';
+    }
+    const char *d = r->diag.data ? r->diag.data : "";
+    size_t n = r->diag.len;
+    int dc;
+    char ds[sizeof r->status];
+    code_status(d, n, &dc, ds, sizeof ds);
+    /* Sendmail's "554 <a@b>... 550 Host unknown": the code after the address is the
+     * remote's answer, the first one Sendmail's own summary */
+    if (dc != 0 && ds[0] == '\0' && n > 6 && d[0] == (char)('0' + dc / 100)) {
+        const char *q = memchr(d, '>', n);
+        if (q != NULL && (size_t)(d + n - q) > 5 && memcmp(q, ">... ", 5) == 0) {
+            size_t at = (size_t)(q + 5 - d);
+            int inner = code_at(d, n, at);
+            if (inner != 0)
+                dc = inner;
+        }
+    }
+    if (dc == 0 && ds[0] == '\0' && r->hint.len > 0) {
+        /* from the human text: a code, and a status only where the report gave none */
+        code_status(r->hint.data, r->hint.len, &dc, ds, sizeof ds);
+        if (r->status[0] != '\0')
+            ds[0] = '\0';
+    }
+    if (dc == 0 && ds[0] == '\0' && whole != NULL && single) {
+        /* one recipient and no code in its paragraph: the bounce's text as a whole */
+        code_status(whole, wn, &dc, ds, sizeof ds);
+    }
+    if (r->code == 0)
+        r->code = dc;
+    /* the status in the reply text is more precise than a DSN's Status field (often a
+     * generic "5.0.0", or "4.4.7" for a delay whose cause the text names) */
+    if (ds[0] != '\0')
+        memcpy(r->status, ds, sizeof ds);
+    if (r->command == NULL)
+        r->command = find_command(d, n);
+    if (r->command == NULL && r->hint.len > 0)
+        r->command = find_command(r->hint.data, r->hint.len);
+    if (r->command == NULL && whole != NULL && r->addr.len > 0)
+        r->command = transcript_command(whole, wn, r->addr.data, r->addr.len, single);
+    if (r->command == NULL && whole != NULL && r->addr.len > 0) {
+        /* "RCPT To:<address>" anywhere in the text (a transcript without ">>> ") */
+        str_t pat = STR_INIT;
+        str_appendz(&pat, "RCPT To:<");
+        str_append(&pat, r->addr.data, r->addr.len);
+        if (ci_find(whole, wn, str_cstr(&pat)))
+            r->command = "RCPT";
+        str_free(&pat);
+    }
+    if (r->remote.len == 0) {
+        /* "host NAME[IP] said:" (Postfix), "remote host NAME [IP]", "while talking to NAME." */
+        static const char *const lead[] = {"host ", "while talking to ", "remote server ",
+                                           "Generating server: ", "Remote Server at ", "by "};
+        for (size_t k = 0; k < sizeof lead / sizeof lead[0] && r->remote.len == 0; k++) {
+            const char *q = ci_find(d, n, lead[k]);
+            if (q == NULL)
+                continue;
+            q += strlen(lead[k]);
+            size_t l = 0;
+            while (q + l < d + n && (isalnum((unsigned char)q[l]) || q[l] == '.' || q[l] == '-'))
+                l++;
+            while (l > 0 && q[l - 1] == '.')
+                l--;
+            if (l > 3 && memchr(q, '.', l) != NULL)
+                str_append(&r->remote, q, l);
+        }
+    }
+    if (r->action == BOUNCE_ACTION_NONE) {
+        char cls = r->status[0] ? r->status[0] : r->code ? (char)('0' + r->code / 100) : '5';
+        if (cls == '4' || ci_find(d, n, "will continue trying") || ci_find(d, n, "will keep trying") ||
+            ci_find(d, n, "not yet been delivered") || ci_find(d, n, "delivery delayed"))
+            r->action = cls == '5' ? BOUNCE_ACTION_FAILED : BOUNCE_ACTION_DELAYED;
+        else if (cls == '2')
+            r->action = BOUNCE_ACTION_DELIVERED;
+        else
+            r->action = BOUNCE_ACTION_FAILED;
+    }
+}
+
+/* A client address the reply text names ("Client host [1.2.3.4]", "[1.2.3.4] is listed",
+ * "your IP 1.2.3.4"): an address in brackets not right after a host name. */
+static const char *client_ip_in(arena_t *tmp, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '[')
+            continue;
+        if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '-'))
+            continue; /* "host.example[192.0.2.1]": the remote server, not the client */
+        size_t l;
+        if (ip_at(s + i + 1, n - i - 1, &l) && i + 1 + l < n && s[i + 1 + l] == ']') {
+            /* only when the words before say it is the client */
+            size_t b = i > 40 ? i - 40 : 0;
+            const char *win = s + b;
+            size_t wl = i - b;
+            size_t after = n - (i + 2 + l) < 40 ? n - (i + 2 + l) : 40;
+            const char *aw = s + i + 2 + l;
+            if (ci_find(win, wl, "client") || ci_find(win, wl, "your ip") ||
+                ci_find(win, wl, "sender ip") || ci_find(win, wl, "connecting ip") ||
+                ci_find(win, wl, "from ip") || ci_find(aw, after, "listed") ||
+                ci_find(aw, after, "blocked") || ci_find(aw, after, "banned") ||
+                ci_find(aw, after, "blacklisted") || ci_find(aw, after, "not allowed") ||
+                ci_find(win, wl, "access denied"))
+                return arena_strndup(tmp, s + i + 1, l);
+        }
+    }
+    /* unbracketed, right after words that name the client: "Messages from 192.0.2.1
+     * temporarily deferred", "your IP 192.0.2.1", "Client host 192.0.2.1" */
+    static const char *const lead[] = {"messages from ", "mail from ip ", "your ip ", "your ip address ",
+                                       "sending ip ", "client host ", "client ip ", "sender ip ",
+                                       "connecting ip ", "from ip "};
+    for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++) {
+        const char *q = ci_find(s, n, lead[k]);
+        while (q != NULL) {
+            size_t at = (size_t)(q - s) + strlen(lead[k]), l;
+            if (at < n && (s[at] == '(' || s[at] == '"'))
+                at++;
+            if (at < n && ip_at(s + at, n - at, &l))
+                return arena_strndup(tmp, s + at, l);
+            size_t next = (size_t)(q - s) + 1;
+            q = next < n ? ci_find(s + next, n - next, lead[k]) : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------- Amazon SES JSON notifications */
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/*
+ * Amazon SES event notifications (JSON, sent by e-mail through SNS, possibly wrapped in an
+ * SNS envelope whose "Message" is the JSON as a string): "Bounce", "Complaint" and
+ * "Delivery" events. Returns the kind read, or BOUNCE_KIND_NONE.
+ */
+static bounce_kind_t ses_read(ctx_t *c, const char *t, size_t n, orig_ids_t *oi,
+                              const char **fbtype, const char **rmta)
+{
+    const char *p = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] == '{' && (i == 0 || t[i - 1] == '\n')) {
+            p = t + i;
+            break;
+        }
+    if (p == NULL || (!ci_find(p, n - (size_t)(p - t), "notificationType") &&
+                      !ci_find(p, n - (size_t)(p - t), "eventType")))
+        return BOUNCE_KIND_NONE;
+    /* Lines longer than SMTP allows were broken by a relay as "!" + CRLF + " " (Sendmail's
+     * way); JSON has no line breaks of its own, so every break and such a mark goes. */
+    str_t j = STR_INIT;
+    for (size_t i = (size_t)(p - t); i < n; i++) {
+        if (t[i] == '!' && i + 1 < n && t[i + 1] == '\n')
+            continue;
+        if (t[i] == '\n') {
+            if (i + 1 < n && t[i + 1] == '\n')
+                break; /* the end of the paragraph holding the JSON */
+            while (i + 1 < n && is_sp(t[i + 1]))
+                i++;
+            continue;
+        }
+        str_appendc(&j, t[i]);
+    }
+    json_error_t err;
+    json_t *root = j.len > 0 ? json_loadb(j.data, j.len, JSON_DISABLE_EOF_CHECK, &err) : NULL;
+    str_free(&j);
+    if (root == NULL)
+        return BOUNCE_KIND_NONE;
+    const char *inner = jstr(root, "Message");
+    if (inner != NULL) {
+        json_t *r2 = json_loads(inner, JSON_DISABLE_EOF_CHECK, &err);
+        json_decref(root);
+        root = r2;
+        if (root == NULL)
+            return BOUNCE_KIND_NONE;
+    }
+    const char *type = jstr(root, "notificationType");
+    if (type == NULL)
+        type = jstr(root, "eventType");
+    bounce_kind_t kind = BOUNCE_KIND_NONE;
+    json_t *mail = json_object_get(root, "mail");
+    if (type != NULL && json_is_object(mail)) {
+        const char *src = jstr(mail, "source");
+        if (src != NULL)
+            oi->sender = arena_strdup(c->tmp, src);
+        const char *ip = jstr(mail, "sourceIp");
+        if (ip != NULL)
+            oi->ip = arena_strdup(c->tmp, ip);
+        json_t *ch = json_object_get(mail, "commonHeaders");
+        const char *subj = jstr(ch, "subject");
+        if (subj != NULL)
+            oi->subject = arena_strdup(c->tmp, subj);
+        json_t *to = json_object_get(ch, "to");
+        if (json_is_array(to) && json_is_string(json_array_get(to, 0)))
+            oi->to = addr_in(c->tmp, json_string_value(json_array_get(to, 0)));
+        json_t *fr = json_object_get(ch, "from");
+        if (json_is_array(fr) && json_is_string(json_array_get(fr, 0)))
+            oi->from = addr_in(c->tmp, json_string_value(json_array_get(fr, 0)));
+        const char *mid = jstr(ch, "messageId");
+        if (mid != NULL)
+            oi->msgid = arena_strdup(c->tmp, mid);
+    }
+    if (type != NULL && !g_ascii_strcasecmp(type, "Bounce")) {
+        json_t *b = json_object_get(root, "bounce");
+        json_t *list = json_object_get(b, "bouncedRecipients");
+        const char *rm = jstr(b, "reportingMTA");
+        if (rm != NULL)
+            *rmta = arena_strdup(c->tmp, strip_type(rm));
+        size_t i;
+        json_t *e;
+        json_array_foreach(list, i, e) {
+            const char *ad = jstr(e, "emailAddress");
+            if (ad == NULL)
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, ad);
+            const char *st = jstr(e, "status");
+            if (st != NULL)
+                set_status(r, st, strlen(st));
+            const char *ac = jstr(e, "action");
+            if (ac != NULL)
+                r->action = action_of(ac);
+            const char *dg = jstr(e, "diagnosticCode");
+            if (dg != NULL)
+                str_appendz(&r->diag, strip_type(dg));
+        }
+        kind = BOUNCE_KIND_DSN;
+    } else if (type != NULL && !g_ascii_strcasecmp(type, "Complaint")) {
+        json_t *cp = json_object_get(root, "complaint");
+        const char *ft = jstr(cp, "complaintFeedbackType");
+        /* an SES complaint is a recipient's "this is spam": RFC 5965 "abuse" unless the
+         * notification names the feedback type */
+        *fbtype = arena_strdup(c->tmp, ft != NULL ? ft : "abuse");
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(cp, "complainedRecipients"), i, e) {
+            const char *ad = jstr(e, "emailAddress");
+            if (ad == NULL)
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, ad);
+        }
+        kind = BOUNCE_KIND_ARF;
+    } else if (type != NULL && !g_ascii_strcasecmp(type, "Delivery")) {
+        json_t *d = json_object_get(root, "delivery");
+        const char *resp = jstr(d, "smtpResponse");
+        const char *rm = jstr(d, "reportingMTA");
+        if (rm != NULL)
+            *rmta = arena_strdup(c->tmp, strip_type(rm));
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(d, "recipients"), i, e) {
+            if (!json_is_string(e))
+                continue;
+            rec_t *r = rec_add(c);
+            if (r == NULL)
+                break;
+            str_appendz(&r->addr, json_string_value(e));
+            r->action = BOUNCE_ACTION_DELIVERED;
+            if (resp != NULL)
+                str_appendz(&r->diag, resp);
+        }
+        kind = BOUNCE_KIND_DSN;
+    }
+    json_decref(root);
+    if (c->nrecs == 0)
+        kind = BOUNCE_KIND_NONE;
+    return kind;
+}
+
+/* ------------------------------------------------------------------------ auto-replies */
+
+static bool is_autoreply(GMimeMessage *m, const char *subj)
+{
+    GMimeObject *o = GMIME_OBJECT(m);
+    const char *as = g_mime_object_get_header(o, "Auto-Submitted");
+    if (as != NULL && ci_prefix(as, strlen(as), "auto-replied"))
+        return true;
+    if (g_mime_object_get_header(o, "X-Autoreply") || g_mime_object_get_header(o, "X-Autorespond") ||
+        g_mime_object_get_header(o, "X-Vacation"))
+        return true;
+    const char *prec = g_mime_object_get_header(o, "Precedence");
+    if (prec != NULL && ci_find(prec, strlen(prec), "auto_reply"))
+        return true;
+    if (subj != NULL) {
+        static const char *const pats[] = {"out of office", "out of the office", "automatic reply",
+                                           "auto reply", "autoreply", "auto-reply", "vacation",
+                                           "away until", "away from", "abwesenheit",
+                                           "absence", "auto:", "autosvar", "automatische antwort",
+                                           "自動応答", "不在", "réponse automatique"};
+        size_t n = strlen(subj);
+        for (size_t k = 0; k < sizeof pats / sizeof pats[0]; k++)
+            if (ci_find(subj, n, pats[k]))
+                return true;
+    }
+    if (as != NULL && ci_prefix(as, strlen(as), "auto-generated") && subj != NULL &&
+        ci_find(subj, strlen(subj), "away"))
+        return true;
+    return false;
+}
+
+/* ------------------------------------------------------------------------- the parser */
+
+static void out_empty(bounce_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->format = out->reporting_mta = out->subject = out->from = out->arrival_date = "";
+    out->feedback_type = out->source_ip = "";
+    bounce_orig_t *o = &out->orig;
+    o->sending_ip = o->helo = o->sender = o->sender_domain = o->from_domain = "";
+    o->dkim_domain = o->dkim_selector = o->message_id = o->recipient = o->subject = "";
+}
+
+const char *bounce_kind_name(bounce_kind_t k)
+{
+    switch (k) {
+    case BOUNCE_KIND_DSN: return "dsn";
+    case BOUNCE_KIND_FREEFORM: return "freeform";
+    case BOUNCE_KIND_ARF: return "arf";
+    case BOUNCE_KIND_AUTOREPLY: return "autoreply";
+    default: return "none";
+    }
+}
+
+const char *bounce_action_name(bounce_action_t a)
+{
+    switch (a) {
+    case BOUNCE_ACTION_FAILED: return "failed";
+    case BOUNCE_ACTION_DELAYED: return "delayed";
+    case BOUNCE_ACTION_DELIVERED: return "delivered";
+    case BOUNCE_ACTION_RELAYED: return "relayed";
+    case BOUNCE_ACTION_EXPANDED: return "expanded";
+    default: return "";
+    }
+}
+
+void bounce_shutdown(void)
+{
+    if (gmime_ready) {
+        g_mime_shutdown();
+        gmime_ready = false;
+    }
+}
+
+/*
+ * Copies buf into a fresh buffer: CRLF and lone CR become LF, NUL and C0 controls other than
+ * TAB and LF become spaces, a leading mbox "From " line is dropped. Returns the length.
+ */
+static size_t normalise(const unsigned char *buf, size_t len, char *out)
+{
+    size_t i = 0, o = 0;
+    if (len >= 5 && memcmp(buf, "From ", 5) == 0) {
+        while (i < len && buf[i] != '\n' && buf[i] != '\r')
+            i++;
+        if (i < len && buf[i] == '\r')
+            i++;
+        if (i < len && buf[i] == '\n')
+            i++;
+    }
+    for (; i < len; i++) {
+        unsigned char ch = buf[i];
+        if (ch == '\r') {
+            out[o++] = '\n';
+            if (i + 1 < len && buf[i + 1] == '\n')
+                i++;
+        } else if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F) {
+            out[o++] = ' ';
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    return o;
+}
+
+/* Does the text start with a header field ("Name:" with a printable name)? */
+static bool starts_with_header(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] > ' ' && s[i] < 0x7F && s[i] != ':')
+        i++;
+    return i > 0 && i < n && s[i] == ':';
+}
+
+static const char *copy_or_empty(arena_t *a, const char *z, size_t max)
+{
+    return z == NULL ? "" : clean_z(a, z, max);
+}
+
+static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth);
+
+int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out)
+{
+    return parse_at(buf, len, a, out, 0);
+}
+
+/* depth: 0 for the message given, 1 for a message attached to it (read when the message
+ * itself is no report: a bounce forwarded as an attachment). */
+static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth)
+{
+    out_empty(out);
+    if (buf == NULL || len == 0 || len > BOUNCE_INPUT_MAX)
+        return -1;
+    if (!gmime_ready) {
+        g_mime_init();
+        gmime_ready = true;
+    }
+    char *norm = xmalloc(len + 1);
+    size_t nlen = normalise(buf, len, norm);
+    norm[nlen] = '\0';
+    if (!starts_with_header(norm, nlen)) {
+        free(norm);
+        return -1;
+    }
+    GMimeStream *st = g_mime_stream_mem_new_with_buffer(norm, nlen);
+    GMimeParser *ps = g_mime_parser_new_with_stream(st);
+    g_mime_parser_set_format(ps, GMIME_FORMAT_MESSAGE);
+    GMimeMessage *msg = g_mime_parser_construct_message(ps, NULL);
+    g_object_unref(ps);
+    g_object_unref(st);
+    if (msg == NULL) {
+        free(norm);
+        return -1;
+    }
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    if (hl == NULL || g_mime_header_list_get_count(hl) == 0) {
+        g_object_unref(msg);
+        free(norm);
+        return -1;
+    }
+
+    ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.tmp = arena_new();
+    c.msg = msg;
+    walk(&c, g_mime_message_get_mime_part(msg), 0);
+    if (c.human.len == 0 && c.html.len == 0 && c.dsn.len == 0 && c.arf.len == 0) {
+        /* nothing readable in the MIME structure (e.g. a multipart without its boundary
+         * lines): the raw body after the header section is the text */
+        const char *body = strstr(norm, "\n\n");
+        if (body != NULL) {
+            size_t bl = nlen - (size_t)(body + 2 - norm);
+            str_append(&c.human, body + 2, bl < MAX_HUMAN_TEXT ? bl : MAX_HUMAN_TEXT);
+        }
+    }
+    free(norm);
+    norm = NULL;
+
+    const char *subj = g_mime_message_get_subject(msg);
+    const char *from_hdr = g_mime_object_get_header(GMIME_OBJECT(msg), "From");
+    const char *to_hdr = g_mime_object_get_header(GMIME_OBJECT(msg), "To");
+    const char *from = addr_in(c.tmp, from_hdr);
+    const char *to = addr_in(c.tmp, to_hdr);
+    out->subject = copy_or_empty(a, subj, BOUNCE_FIELD_MAX);
+    out->from = copy_or_empty(a, from, BOUNCE_FIELD_MAX);
+
+    /* the human text, without the quoted original (which becomes the original's headers) */
+    str_t *hs = c.human.len > 0 ? &c.human : &c.html;
+    const char *ht = hs->data ? hs->data : "";
+    size_t hn = hs->len;
+    size_t cut = orig_cut(ht, hn);
+    if (!c.have_orig_part && cut < hn) {
+        /* skip the marker line itself */
+        size_t k = cut;
+        while (k < hn && ht[k] != '\n')
+            k++;
+        size_t take = hn - k < MAX_ORIG_HDR ? hn - k : MAX_ORIG_HDR;
+        str_append(&c.orig, ht + k, take);
+    }
+    size_t body_n = cut;
+
+    orig_ids_t oi = {0};
+    if (c.orig.len > 0)
+        orig_read(&c, c.orig.data, c.orig.len, &oi);
+
+    const char *fmt = detect_format(&c, ht, hn, subj, from);
+    dsn_msg_t dm = {0};
+    bounce_kind_t kind = BOUNCE_KIND_NONE;
+
+    /* ARF (RFC 5965 3.1) */
+    const char *ctype_report = NULL;
+    GMimeContentType *ct = g_mime_object_get_content_type(g_mime_message_get_mime_part(msg));
+    if (ct != NULL)
+        ctype_report = g_mime_content_type_get_parameter(ct, "report-type");
+    if (c.arf.len == 0 && ci_find(ht, body_n, "Feedback-Type:") &&
+        (ctype_report == NULL || !g_ascii_strcasecmp(ctype_report, "feedback-report")) &&
+        ci_find(ht, body_n, "User-Agent:") != NULL) {
+        const char *p = ci_find(ht, body_n, "Feedback-Type:");
+        str_append(&c.arf, p, body_n - (size_t)(p - ht));
+    }
+    if (c.arf.len > 0) {
+        flds_t f;
+        fields_read(c.tmp, c.arf.data, c.arf.len, false, &f);
+        const char *ft = flds_get(&f, "Feedback-Type");
+        if (ft != NULL) {
+            kind = BOUNCE_KIND_ARF;
+            fmt = "arf";
+            out->feedback_type = clean_z(a, ft, BOUNCE_FIELD_MAX);
+            out->source_ip = copy_or_empty(a, flds_get(&f, "Source-IP"), BOUNCE_FIELD_MAX);
+            const char *rm = flds_get(&f, "Reporting-MTA");
+            if (rm)
+                out->reporting_mta = clean_z(a, strip_type(rm), BOUNCE_FIELD_MAX);
+            out->arrival_date = copy_or_empty(a, flds_get(&f, "Arrival-Date"), BOUNCE_FIELD_MAX);
+            const char *omf = flds_get(&f, "Original-Mail-From");
+            if (omf != NULL && oi.sender == NULL)
+                oi.sender = addr_in(c.tmp, omf);
+            for (size_t k = 0; k < f.n; k++) {
+                if (!fld_is(&f.v[k], "Original-Rcpt-To") && !fld_is(&f.v[k], "Removal-Recipient"))
+                    continue;
+                const char *ad = addr_in(c.tmp, f.v[k].val);
+                if (ad == NULL || rec_find(&c, ad, strlen(ad)))
+                    continue;
+                rec_t *r = rec_add(&c);
+                if (r == NULL)
+                    break;
+                str_appendz(&r->addr, ad);
+                if (oi.to == NULL)
+                    oi.to = ad;
+            }
+            if (c.nrecs == 0) {
+                rec_t *r = rec_add(&c);
+                const char *ad = oi.to ? oi.to : to;
+                if (r != NULL && ad != NULL)
+                    str_appendz(&r->addr, ad);
+            }
+            if (out->source_ip[0] && oi.ip == NULL)
+                oi.ip = out->source_ip;
+        }
+    }
+
+    /* Microsoft's complaint loop (JMRP): "complaint about message from IP" with the
+     * reported message attached, in place of an RFC 5965 report */
+    if (kind == BOUNCE_KIND_NONE && subj != NULL && c.have_orig_part &&
+        ci_find(subj, strlen(subj), "complaint about message from ")) {
+        kind = BOUNCE_KIND_ARF;
+        fmt = "arf";
+        out->feedback_type = "abuse";
+        const char *ipq = ci_find(subj, strlen(subj), "complaint about message from ") + 29;
+        size_t il;
+        if (ip_at(ipq, strlen(ipq), &il)) {
+            out->source_ip = clean_copy(a, ipq, il, BOUNCE_FIELD_MAX);
+            oi.ip = arena_strndup(c.tmp, ipq, il);
+        }
+        rec_t *r = rec_add(&c);
+        if (r != NULL && oi.to != NULL)
+            str_appendz(&r->addr, oi.to);
+    }
+
+    /* Amazon SES notifications in JSON */
+    if (kind == BOUNCE_KIND_NONE && c.dsn.len == 0 && ci_find(ht, body_n, "notificationType")) {
+        const char *fb = NULL, *rm = NULL;
+        kind = ses_read(&c, ht, body_n, &oi, &fb, &rm);
+        if (kind != BOUNCE_KIND_NONE) {
+            fmt = "amazonses";
+            if (fb != NULL)
+                out->feedback_type = clean_z(a, fb, BOUNCE_FIELD_MAX);
+            if (rm != NULL)
+                dm.reporting_mta = rm;
+        }
+    }
+
+    /* RFC 3464: message/delivery-status, or its fields in a text part */
+    if (kind == BOUNCE_KIND_NONE) {
+        size_t added = 0;
+        if (c.dsn.len > 0)
+            added = dsn_read(&c, c.dsn.data, c.dsn.len, &dm);
+        if (added == 0) {
+            const char *p = ci_find(ht, body_n, "Final-Recipient:");
+            if (p == NULL)
+                p = ci_find(ht, body_n, "Original-Recipient:");
+            if (p != NULL && ci_find(ht, body_n, "Action:") && ci_find(ht, body_n, "Status:")) {
+                /* start the block at the beginning of its paragraph (Reporting-MTA first) */
+                const char *rm = ci_find(ht, (size_t)(p - ht), "Reporting-MTA:");
+                const char *b = rm ? rm : p;
+                added = dsn_read(&c, b, body_n - (size_t)(b - ht), &dm);
+            }
+        }
+        if (added > 0) {
+            kind = BOUNCE_KIND_DSN;
+            /* Recipients without a diagnostic take the human text said about them. For the
+             * others that text is a hint: the code a diagnostic lacks (Sendmail's "X-Unix;
+             * 77") and the SMTP command, which Postfix states only in the human part
+             * ("(in reply to RCPT TO command)"). */
+            size_t ndsn = c.nrecs;
+            bool need = false;
+            for (size_t k = 0; k < ndsn; k++)
+                if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len) ||
+                    find_command(c.recs[k].diag.data, c.recs[k].diag.len) == NULL)
+                    need = true;
+            if (need && body_n > 0) {
+                ctx_t h;
+                memset(&h, 0, sizeof h);
+                h.tmp = c.tmp;
+                freeform_read(&h, ht, body_n);
+                for (size_t k = 0; k < ndsn; k++) {
+                    rec_t *r = &c.recs[k];
+                    bool empty = r->diag.len == 0;
+                    rec_t *m = rec_find(&h, r->addr.data ? r->addr.data : "", r->addr.len);
+                    if (m == NULL && r->orig.len > 0)
+                        m = rec_find(&h, r->orig.data, r->orig.len);
+                    if (m == NULL && h.nrecs == 1 && ndsn == 1)
+                        m = &h.recs[0];
+                    str_t *dst = empty ? &r->diag : &r->hint;
+                    if (m != NULL && m->diag.len > 0)
+                        str_append(dst, m->diag.data, m->diag.len);
+                    else if (ndsn == 1)
+                        str_append(dst, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                }
+                recs_free(&h);
+            }
+            if (fmt == NULL)
+                fmt = "rfc3464";
+        }
+    }
+
+    /* free text */
+    const char *xfr = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Failed-Recipients");
+    /* the raw From: "MAILER-DAEMON" alone has no address */
+    const char *fromv = from != NULL ? from : from_hdr;
+    bool daemon_from = fromv != NULL && (ci_find(fromv, strlen(fromv), "mailer-daemon") ||
+                                         ci_prefix(fromv, strlen(fromv), "postmaster") ||
+                                         ci_find(fromv, strlen(fromv), "daemon"));
+    bool strong = xfr != NULL || daemon_from || fmt != NULL;
+    bool autoreply = is_autoreply(msg, subj);
+    bool marker = has_bounce_marker(ht, body_n) || (subj && has_bounce_marker(subj, strlen(subj)));
+    if (kind == BOUNCE_KIND_NONE && (strong || marker)) {
+        freeform_read(&c, ht, body_n);
+        freeform_filter(&c, xfr, to, oi.sender, oi.from);
+        if (xfr != NULL && c.nrecs == 0) {
+            /* X-Failed-Recipients (Exim): the authoritative list. */
+            size_t xl = strlen(xfr), from_i = 0, o, l;
+            size_t before = c.nrecs;
+            while (find_addr(xfr, xl, from_i, &o, &l)) {
+                if (rec_find(&c, xfr + o, l) == NULL) {
+                    /* its reply text: read from where the text names it, else the text */
+                    str_t pat = STR_INIT;
+                    str_append(&pat, xfr + o, l);
+                    const char *q = ci_find(ht, body_n, str_cstr(&pat));
+                    str_free(&pat);
+                    if (q != NULL) {
+                        freeform_at(&c, ht, body_n, (size_t)(q - ht), l);
+                    } else {
+                        rec_t *r = rec_add(&c);
+                        if (r == NULL)
+                            break;
+                        str_append(&r->addr, xfr + o, l);
+                        str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                    }
+                }
+                from_i = o + l;
+            }
+            (void)before;
+        }
+        if (c.nrecs == 0 && (strong || (subj && has_bounce_marker(subj, strlen(subj)) &&
+                                        has_bounce_marker(ht, body_n)))) {
+            /* No layout matched: the first address in angle brackets (after "RCPT TO:" when
+             * the text has one), else the first address at all, that is neither the
+             * bounce's sender nor its addressee; else the original's To. */
+            const char *rc = ci_find(ht, body_n, "RCPT TO:");
+            size_t start = rc ? (size_t)(rc - ht) : 0;
+            size_t o = 0, l = 0;
+            bool found = false;
+            for (int pass = 0; pass < 2 && !found; pass++) {
+                size_t from_i = start;
+                while (find_addr(ht, body_n, from_i, &o, &l)) {
+                    bool bracketed = o > 0 && ht[o - 1] == '<';
+                    if ((pass == 1 || bracketed) && !addr_is_daemon(ht + o, l) &&
+                        !(to && mem_ieq(ht + o, l, to, strlen(to))) &&
+                        !(from && mem_ieq(ht + o, l, from, strlen(from)))) {
+                        found = true;
+                        break;
+                    }
+                    from_i = o + l;
+                }
+            }
+            if (found) {
+                freeform_at(&c, ht, body_n, o, l);
+            } else if (oi.to != NULL && strong) {
+                rec_t *r = rec_add(&c);
+                if (r != NULL) {
+                    str_appendz(&r->addr, oi.to);
+                    str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                }
+            }
+        }
+        /* Without a strong sign (X-Failed-Recipients, a MAILER-DAEMON sender, a known
+         * MTA's wording), a message that only sounds like a bounce (an auto-reply, a
+         * person's mail with words such as "rejected") must carry a reply or status code
+         * for some recipient, or name it a recipient ("Could not be delivered to: <a@b>"),
+         * which an auto-reply's own words do not suffice for. */
+        bool coded = false, led = false;
+        for (size_t k = 0; k < c.nrecs; k++) {
+            coded |= c.recs[k].diag.len > 0 && text_has_code(c.recs[k].diag.data, c.recs[k].diag.len);
+            led |= c.recs[k].led;
+        }
+        if (c.nrecs > 0 && (strong || coded || (led && !autoreply)))
+            kind = BOUNCE_KIND_FREEFORM;
+        else
+            recs_free(&c);
+    }
+
+    /* RFC 3834 auto-reply */
+    if (kind == BOUNCE_KIND_NONE && autoreply) {
+        kind = BOUNCE_KIND_AUTOREPLY;
+        fmt = "rfc3834";
+        rec_t *r = from != NULL ? rec_add(&c) : NULL;
+        if (r != NULL) {
+            str_appendz(&r->addr, from);
+            str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
+        }
+    }
+
+    if (kind == BOUNCE_KIND_NONE) {
+        recs_free(&c);
+    }
+
+    /* per-recipient details from the text */
+    for (size_t k = 0; k < c.nrecs; k++) {
+        rec_t *r = &c.recs[k];
+        if (kind == BOUNCE_KIND_ARF || kind == BOUNCE_KIND_AUTOREPLY) {
+            r->action = BOUNCE_ACTION_NONE;
+            continue;
+        }
+        rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM);
+    }
+
+    /* evidence: a client address the receiver names in its reply is what it judged, so it
+     * comes before the Received: field of the returned original (which, in a bounce made
+     * by the sender's own MTA, shows the hop before it) */
+    if (kind != BOUNCE_KIND_ARF) {
+        const char *said = NULL;
+        for (size_t k = 0; k < c.nrecs && said == NULL; k++)
+            if (c.recs[k].diag.len > 0)
+                said = client_ip_in(c.tmp, c.recs[k].diag.data, c.recs[k].diag.len);
+        if (said != NULL)
+            oi.ip = said;
+    }
+    const char *sender = oi.sender;
+    if ((sender == NULL || *sender == '\0') && dm.pf_sender != NULL)
+        sender = addr_in(c.tmp, dm.pf_sender);
+    if (sender == NULL || *sender == '\0')
+        sender = oi.from;
+    out->orig.sending_ip = copy_or_empty(a, oi.ip, BOUNCE_FIELD_MAX);
+    out->orig.helo = copy_or_empty(a, oi.helo, BOUNCE_FIELD_MAX);
+    out->orig.sender = copy_or_empty(a, sender, BOUNCE_FIELD_MAX);
+    out->orig.sender_domain = copy_or_empty(a, domain_of(sender), BOUNCE_FIELD_MAX);
+    out->orig.from_domain = copy_or_empty(a, domain_of(oi.from), BOUNCE_FIELD_MAX);
+    out->orig.dkim_domain = copy_or_empty(a, oi.dkim_d, BOUNCE_FIELD_MAX);
+    out->orig.dkim_selector = copy_or_empty(a, oi.dkim_s, BOUNCE_FIELD_MAX);
+    out->orig.message_id = copy_or_empty(a, oi.msgid, BOUNCE_FIELD_MAX);
+    out->orig.recipient = copy_or_empty(a, oi.to, BOUNCE_FIELD_MAX);
+    out->orig.subject = copy_or_empty(a, oi.subject, BOUNCE_FIELD_MAX);
+    if (dm.reporting_mta != NULL && out->reporting_mta[0] == '\0')
+        out->reporting_mta = clean_z(a, dm.reporting_mta, BOUNCE_FIELD_MAX);
+    if (dm.arrival != NULL && out->arrival_date[0] == '\0')
+        out->arrival_date = clean_z(a, dm.arrival, BOUNCE_FIELD_MAX);
+
+    out->kind = kind;
+    out->format = kind == BOUNCE_KIND_NONE ? "" : fmt ? fmt : "";
+    out->truncated = c.truncated;
+    if (c.nrecs > 0) {
+        out->rcpts = arena_calloc(a, c.nrecs, sizeof *out->rcpts);
+        for (size_t k = 0; k < c.nrecs; k++) {
+            rec_t *r = &c.recs[k];
+            bounce_rcpt_t *o = &out->rcpts[out->nrcpts];
+            const char *ad = r->addr.data ? r->addr.data : "";
+            size_t al = r->addr.len;
+            trim(&ad, &al);
+            if (al == 0 && r->orig.len > 0) {
+                ad = r->orig.data;
+                al = r->orig.len;
+            }
+            o->recipient = clean_copy(a, ad, al, BOUNCE_FIELD_MAX);
+            o->original_recipient = clean_copy(a, r->orig.data, r->orig.len, BOUNCE_FIELD_MAX);
+            o->action = r->action;
+            o->status = arena_strdup(a, r->status);
+            o->reply_code = r->code;
+            o->diagnostic = clean_copy(a, r->diag.data, r->diag.len, BOUNCE_DIAG_MAX);
+            o->remote_mta = clean_copy(a, r->remote.data, r->remote.len, BOUNCE_FIELD_MAX);
+            o->command = r->command ? r->command : "";
+            o->last_attempt = clean_copy(a, r->last.data, r->last.len, BOUNCE_FIELD_MAX);
+            out->nrcpts++;
+        }
+    }
+
+    recs_free(&c);
+    str_free(&c.human);
+    str_free(&c.html);
+    str_free(&c.dsn);
+    str_free(&c.arf);
+    str_free(&c.orig);
+    arena_free(c.tmp);
+    if (kind == BOUNCE_KIND_NONE && c.attached != NULL && depth == 0) {
+        /* a bounce forwarded as an attachment: the attached message is read as one */
+        char *inner = g_mime_object_to_string(GMIME_OBJECT(c.attached), NULL);
+        if (inner != NULL) {
+            bounce_t ib;
+            size_t il = strlen(inner);
+            if (parse_at((const unsigned char *)inner, il, a, &ib, depth + 1) == 0 &&
+                ib.kind != BOUNCE_KIND_NONE && ib.kind != BOUNCE_KIND_AUTOREPLY) {
+                *out = ib;
+            }
+            g_free(inner);
+        }
+    }
+    if (c.attached != NULL)
+        g_object_unref(c.attached);
+    g_object_unref(msg);
+    return 0;
+}

@@ -1,0 +1,405 @@
+/*
+ * explain: see explain.h.
+ */
+#include "explain/explain.h"
+
+#include <string.h>
+
+#include "core/catalog.h"
+#include "explain/reply.h"
+#include "util/str.h"
+
+/* Header fields looked at before deciding that the input is a message. */
+#define EX_HEADER_PROBE 8
+
+/* Is line[0..n) "field-name:" followed by anything (RFC 5322 2.2: printable ASCII except the
+ * colon and space, then a colon)? */
+static bool header_line(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && p[i] > 0x20 && p[i] < 0x7f && p[i] != ':')
+        i++;
+    return i > 0 && i < n && p[i] == ':';
+}
+
+bool explain_is_message(const unsigned char *buf, size_t len)
+{
+    size_t pos = 0;
+    /* leading blank lines, and an mbox "From " separator line */
+    while (pos < len && (buf[pos] == '\n' || buf[pos] == '\r'))
+        pos++;
+    if (len - pos >= 5 && memcmp(buf + pos, "From ", 5) == 0) {
+        const unsigned char *nl = memchr(buf + pos, '\n', len - pos);
+        if (nl == NULL)
+            return false;
+        pos = (size_t)(nl - buf) + 1;
+    }
+    int fields = 0;
+    for (int k = 0; k < EX_HEADER_PROBE && pos < len; k++) {
+        const unsigned char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t n = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+        const unsigned char *line = buf + pos;
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        if (n == 0)
+            break; /* the end of the header block */
+        if (line[0] == ' ' || line[0] == '\t') {
+            if (fields == 0)
+                return false; /* a continuation line before any field */
+        } else if (header_line(line, n)) {
+            fields++;
+        } else {
+            return fields >= 2;
+        }
+        pos = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+    }
+    return fields >= 2;
+}
+
+/* Is p[0..n) at i "NNN-X.Y.Z" or "NNN X.Y.Z" with NNN == code (a reply's line prefix)?
+ * Returns its length (with the space after it), 0 if not. */
+static size_t line_prefix(const char *p, size_t n, size_t i, int code)
+{
+    if (i + 4 > n || p[i] < '2' || p[i] > '5' || p[i + 1] < '0' || p[i + 1] > '9' ||
+        p[i + 2] < '0' || p[i + 2] > '9' || (p[i + 3] != '-' && p[i + 3] != ' '))
+        return 0;
+    if (code > 0 && (p[i] - '0') * 100 + (p[i + 1] - '0') * 10 + (p[i + 2] - '0') != code)
+        return 0;
+    size_t j = i + 4;
+    /* an enhanced code: digit "." 1-3 digits "." 1-3 digits */
+    if (j + 5 <= n && p[j] >= '2' && p[j] <= '5' && p[j + 1] == '.') {
+        size_t k = j + 2, d = 0;
+        while (k < n && p[k] >= '0' && p[k] <= '9' && d < 3)
+            k++, d++;
+        if (d > 0 && k < n && p[k] == '.') {
+            size_t e = k + 1;
+            d = 0;
+            while (e < n && p[e] >= '0' && p[e] <= '9' && d < 3)
+                e++, d++;
+            if (d > 0 && (e == n || p[e] == ' '))
+                j = e;
+        }
+    }
+    while (j < n && p[j] == ' ')
+        j++;
+    return j - i;
+}
+
+/*
+ * The text of a diagnostic for people: a multi-line reply unfolded into one line keeps the
+ * "550-5.7.25" prefix of each line; drop those (the code and status are shown apart).
+ * Prefixes are removed only at the start and after a space, and only with the reply's own
+ * code, so numbers inside the text stay.
+ */
+static const char *clean_text(arena_t *a, const char *s, int code)
+{
+    size_t n = strlen(s);
+    char *out = arena_alloc(a, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        if (code > 0 && (i == 0 || s[i - 1] == ' ')) {
+            size_t k = line_prefix(s, n, i, code);
+            if (k > 0) {
+                i += k;
+                continue;
+            }
+        }
+        out[o++] = s[i++];
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    return out;
+}
+
+/* ---- the SMTP command a diagnostic text names ---- */
+
+/* Caseless search for the NUL-terminated needle in s[from..n); the offset or n. */
+static size_t find_ci(const char *s, size_t n, size_t from, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = from; i + k <= n; i++)
+        if (mem_ieq(s + i, k, needle, k))
+            return i;
+    return n;
+}
+
+static size_t skip_space(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n'))
+        i++;
+    return i;
+}
+
+/* Does s[i..n) start with word (caseless), followed by a non-letter or the end? */
+static bool word_at(const char *s, size_t n, size_t i, const char *word)
+{
+    size_t k = strlen(word);
+    if (i + k > n || !mem_ieq(s + i, k, word, k))
+        return false;
+    return i + k == n || !((s[i + k] | 0x20) >= 'a' && (s[i + k] | 0x20) <= 'z');
+}
+
+/* The command named at s[i..n): "end of data" and "data" are DATA, "rcpt" and "rcpt to"
+ * RCPT, "mail" and "mail from" MAIL, "bdat" BDAT, "helo"/"ehlo"; NULL for anything else.
+ * When verbs_only, the bare words that are also ordinary English ("data", "mail") count
+ * only followed by "command" or ":" or in their two-word forms. */
+static const char *command_at(const char *s, size_t n, size_t i, bool verbs_only)
+{
+    i = skip_space(s, n, i);
+    if (word_at(s, n, i, "end")) {
+        size_t j = skip_space(s, n, i + 3);
+        if (word_at(s, n, j, "of") && word_at(s, n, skip_space(s, n, j + 2), "data"))
+            return "DATA";
+        return NULL;
+    }
+    if (word_at(s, n, i, "rcpt")) /* also "RCPT_TO" */
+        return "RCPT";
+    if (word_at(s, n, i, "bdat"))
+        return "BDAT";
+    if (word_at(s, n, i, "helo") || word_at(s, n, i, "ehlo"))
+        return "HELO";
+    if (word_at(s, n, i, "mail")) {
+        size_t j = skip_space(s, n, i + 4);
+        if (!verbs_only || word_at(s, n, j, "from") || word_at(s, n, j, "command"))
+            return "MAIL";
+        return NULL;
+    }
+    if (word_at(s, n, i, "data")) {
+        size_t j = skip_space(s, n, i + 4);
+        if (!verbs_only || word_at(s, n, j, "command") || j == n || s[j] == ')' ||
+            s[j] == ':')
+            return "DATA";
+    }
+    return NULL;
+}
+
+/*
+ * The SMTP command a reply answered, from the wording MTAs put around it: Postfix's "(in
+ * reply to end of DATA command)" (possibly folded across lines), Exim's "after end of data"
+ * or "after RCPT TO:", a session transcript (">>> DATA" then "<<< 550 ..."), "did not like
+ * our RCPT TO", "error following RCPT command", "SMTP:RCPT", "[RCPT_TO]", "for TEXT
+ * command" (the message text, i.e. DATA). The first statement found wins; NULL when none.
+ */
+static const char *command_of_text(const char *s)
+{
+    size_t n = strlen(s);
+    static const struct {
+        const char *lead;
+        bool verbs_only;
+    } leads[] = {
+        {"in reply to", false}, {"after", true}, {"did not like our", false},
+        {"error following", false}, {"smtp:", false}, {"[", true},
+    };
+    /* a transcript: the last ">>> command" before the first "<<< 4xx" or "<<< 5xx" */
+    size_t reply = find_ci(s, n, 0, "<<< ");
+    while (reply < n && (reply + 4 >= n || (s[reply + 4] != '4' && s[reply + 4] != '5')))
+        reply = find_ci(s, n, reply + 4, "<<< ");
+    if (reply < n) {
+        const char *cmd = NULL;
+        for (size_t i = find_ci(s, reply, 0, ">>> "); i < reply;
+             i = find_ci(s, reply, i + 4, ">>> ")) {
+            const char *c = command_at(s, reply, i + 4, false);
+            if (c != NULL)
+                cmd = c;
+        }
+        if (cmd != NULL)
+            return cmd;
+    }
+    size_t best = n;
+    const char *found = NULL;
+    for (size_t k = 0; k < sizeof leads / sizeof *leads; k++) {
+        size_t ln = strlen(leads[k].lead);
+        for (size_t i = find_ci(s, n, 0, leads[k].lead); i < best;
+             i = find_ci(s, n, i + 1, leads[k].lead)) {
+            if (ln > 1 && i > 0 && (s[i - 1] | 0x20) >= 'a' && (s[i - 1] | 0x20) <= 'z')
+                continue; /* inside a word */
+            const char *c = command_at(s, n, i + ln, leads[k].verbs_only);
+            if (c != NULL) {
+                best = i;
+                found = c;
+                break;
+            }
+        }
+    }
+    if (found == NULL && find_ci(s, n, 0, "for text command") < n)
+        found = "DATA";
+    return found;
+}
+
+static ex_action_t map_action(bounce_action_t a)
+{
+    switch (a) {
+    case BOUNCE_ACTION_FAILED: return EX_ACTION_FAILED;
+    case BOUNCE_ACTION_DELAYED: return EX_ACTION_DELAYED;
+    case BOUNCE_ACTION_DELIVERED:
+    case BOUNCE_ACTION_RELAYED:
+    case BOUNCE_ACTION_EXPANDED: return EX_ACTION_DELIVERED;
+    case BOUNCE_ACTION_NONE: break;
+    }
+    return EX_ACTION_UNKNOWN;
+}
+
+static const char *nz(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static void classify_into(ex_result_t *r, int code, const char *status, const char *text,
+                          const char *remote, const char *command, ex_action_t action)
+{
+    classify_in_t in = {
+        .code = code,
+        .enhanced = status,
+        .text = text,
+        .text_len = text != NULL ? strlen(text) : 0,
+        .remote_mta = remote,
+        .command = command,
+        .action = action,
+    };
+    classify_t c;
+    classify_reply(&in, &c);
+    r->reason = c.reason;
+    r->finding = c.finding;
+    r->provider = c.provider;
+    r->blocklist = c.blocklist;
+    /* only a permanent failure can be a hard bounce: never a 2xx, 3xx or 4xx reply */
+    r->hard = c.hard && (code == 0 || code >= 500);
+    r->layer = c.layer;
+}
+
+/* One result per recipient record of a bounce, with what only the whole bounce tells. */
+static void from_bounce(const bounce_t *b, arena_t *a, ex_report_t *out)
+{
+    out->input = EX_INPUT_MESSAGE;
+    out->form = b->format;
+    out->kind = b->kind;
+    out->feedback_type = nz(b->feedback_type);
+    out->sending_ip = nz(b->orig.sending_ip) != NULL ? b->orig.sending_ip : nz(b->source_ip);
+    out->helo = nz(b->orig.helo);
+    out->sender = nz(b->orig.sender);
+    out->sender_domain = nz(b->orig.sender_domain);
+    out->dkim_domain = nz(b->orig.dkim_domain);
+    out->dkim_selector = nz(b->orig.dkim_selector);
+    out->reporting_mta = nz(b->reporting_mta);
+    out->subject = nz(b->subject);
+    if (b->kind == BOUNCE_KIND_NONE)
+        return;
+    size_t n = b->nrcpts;
+    bool synthetic = n == 0; /* a report or an auto-reply naming no recipient record */
+    out->results = arena_calloc(a, synthetic ? 1 : n, sizeof *out->results);
+    out->nresults = synthetic ? 1 : n;
+    for (size_t i = 0; i < out->nresults; i++) {
+        ex_result_t *r = &out->results[i];
+        const bounce_rcpt_t *br = synthetic ? NULL : &b->rcpts[i];
+        r->recipient = br != NULL ? nz(br->recipient) : nz(b->orig.recipient);
+        r->reply_code = br != NULL ? br->reply_code : 0;
+        r->status = br != NULL && br->status != NULL ? br->status : "";
+        r->text = br != NULL && br->diagnostic != NULL
+                      ? clean_text(a, br->diagnostic, r->reply_code)
+                      : "";
+        r->remote_mta = br != NULL ? nz(br->remote_mta) : NULL;
+        r->command = br != NULL ? nz(br->command) : NULL;
+        if (r->command == NULL)
+            r->command = command_of_text(r->text);
+        ex_action_t act = br != NULL ? map_action(br->action) : EX_ACTION_UNKNOWN;
+        r->action = br != NULL && br->action != BOUNCE_ACTION_NONE ? bounce_action_name(br->action)
+                                                                   : NULL;
+        if (b->kind == BOUNCE_KIND_ARF) {
+            r->reason = EX_FEEDBACK;
+            r->layer = CLASSIFY_LAYER_REGISTRY;
+            continue;
+        }
+        if (b->kind == BOUNCE_KIND_AUTOREPLY) {
+            r->reason = EX_VACATION;
+            r->layer = CLASSIFY_LAYER_REGISTRY;
+            continue;
+        }
+        classify_into(r, r->reply_code, r->status, r->text, r->remote_mta, r->command, act);
+        if (act == EX_ACTION_DELIVERED) {
+            r->reason = EX_DELIVERED;
+            r->hard = false;
+        }
+    }
+}
+
+int explain_input(const unsigned char *buf, size_t len, arena_t *a, ex_report_t *out,
+                  const char **why)
+{
+    memset(out, 0, sizeof *out);
+    if (len > BOUNCE_INPUT_MAX) {
+        *why = "the input is too large";
+        return -1;
+    }
+    if (memchr(buf, '\r', len) != NULL) {
+        /* CRLF (as sent) and CR-only (old Mac mail stores) line endings become LF */
+        unsigned char *c = arena_alloc(a, len + 1);
+        size_t o = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (buf[i] == '\r') {
+                c[o++] = '\n';
+                if (i + 1 < len && buf[i + 1] == '\n')
+                    i++;
+            } else {
+                c[o++] = buf[i];
+            }
+        }
+        c[o] = '\0';
+        buf = c;
+        len = o;
+    }
+    if (explain_is_message(buf, len)) {
+        bounce_t b;
+        if (bounce_parse(buf, len, a, &b) == 0) {
+            from_bounce(&b, a, out);
+            return 0;
+        }
+    }
+    reply_t rp;
+    if (len > REPLY_INPUT_MAX || reply_parse((const char *)buf, len, a, &rp) != 0) {
+        *why = "no SMTP reply, log line or mail message found in the input";
+        return -1;
+    }
+    out->input = rp.form == REPLY_FORM_SMTP ? EX_INPUT_REPLY : EX_INPUT_LOG;
+    out->form = reply_form_name(rp.form);
+    out->sending_ip = nz(rp.client_ip);
+    out->helo = nz(rp.helo);
+    out->sender = nz(rp.sender);
+    if (out->sender != NULL) {
+        const char *at = strrchr(out->sender, '@');
+        out->sender_domain = at != NULL && at[1] != '\0' ? at + 1 : NULL;
+    }
+    out->results = arena_calloc(a, 1, sizeof *out->results);
+    out->nresults = 1;
+    ex_result_t *r = &out->results[0];
+    r->recipient = nz(rp.recipient);
+    r->reply_code = rp.code;
+    r->status = arena_strdup(a, rp.enhanced); /* rp is on this stack */
+    r->text = rp.text != NULL ? rp.text : "";
+    r->remote_mta = nz(rp.remote_name);
+    r->command = nz(rp.command);
+    r->action = rp.action != EX_ACTION_UNKNOWN ? ex_action_name(rp.action) : NULL;
+    classify_into(r, rp.code, rp.enhanced, r->text, r->remote_mta, r->command, rp.action);
+    if (rp.action == EX_ACTION_DELIVERED) {
+        r->reason = EX_DELIVERED;
+        r->hard = false;
+    }
+    return 0;
+}
+
+static const catalog_entry_t *catalog_of(const ex_result_t *r)
+{
+    return r->finding != NULL ? catalog_find(r->finding, strlen(r->finding)) : NULL;
+}
+
+const char *explain_explanation(const ex_result_t *r)
+{
+    const catalog_entry_t *e = catalog_of(r);
+    return e != NULL ? e->explanation : ex_reason_explanation(r->reason);
+}
+
+const char *explain_fix(const ex_result_t *r)
+{
+    const catalog_entry_t *e = catalog_of(r);
+    return e != NULL ? e->fix : ex_reason_fix(r->reason);
+}

@@ -1,0 +1,73 @@
+/*
+ * reason: the vocabulary `mailblock explain` answers in. The 36 reason names are those of
+ * sisimai's bounce classification, so results can be compared with other tools that use
+ * that vocabulary; the one-line meaning and the fix are our own, written for the sender
+ * who got the bounce. Also the DSN action (RFC 3464 section 2.3.3) the classifier takes
+ * as input, since the explain modules share it.
+ */
+#ifndef MB_EXPLAIN_REASON_H
+#define MB_EXPLAIN_REASON_H
+
+#include <stddef.h>
+
+typedef enum ex_reason {
+    EX_AUTHFAILURE,
+    EX_BADREPUTATION,
+    EX_BLOCKED,
+    EX_CONTENTERROR,
+    EX_DELIVERED,
+    EX_EXCEEDLIMIT,
+    EX_EXPIRED,
+    EX_FAILEDSTARTTLS,
+    EX_FEEDBACK,
+    EX_FILTERED,
+    EX_HASMOVED,
+    EX_HOSTUNKNOWN,
+    EX_MAILBOXFULL,
+    EX_MAILERERROR,
+    EX_MESGTOOBIG,
+    EX_NETWORKERROR,
+    EX_NORELAYING,
+    EX_NOTACCEPT,
+    EX_NOTCOMPLIANTRFC,
+    EX_ONHOLD,
+    EX_POLICYVIOLATION,
+    EX_REJECTED,
+    EX_REQUIREPTR,
+    EX_SECURITYERROR,
+    EX_SPAMDETECTED,
+    EX_SPEEDING,
+    EX_SUPPRESSED,
+    EX_SUSPEND,
+    EX_SYNTAXERROR,
+    EX_SYSTEMERROR,
+    EX_SYSTEMFULL,
+    EX_TOOMANYCONN,
+    EX_UNDEFINED,
+    EX_USERUNKNOWN,
+    EX_VACATION,
+    EX_VIRUSDETECTED,
+    EX_REASON_COUNT
+} ex_reason_t;
+
+/* The DSN action of the delivery attempt, when the input says it (RFC 3464 2.3.3). */
+typedef enum ex_action {
+    EX_ACTION_UNKNOWN,
+    EX_ACTION_FAILED,
+    EX_ACTION_DELAYED,
+    EX_ACTION_DELIVERED
+} ex_action_t;
+
+/* The lower-case name ("userunknown"); "undefined" for a value out of range. */
+const char *ex_reason_name(ex_reason_t r);
+/* The reason named by s[0..len) (ASCII case-insensitive, no NUL needed); -1 if unknown. */
+int ex_reason_parse(const char *s, size_t len);
+/* One line saying what the reason means for the sender (static text, never NULL). */
+const char *ex_reason_explanation(ex_reason_t r);
+/* One line saying what the sender should do (static text, never NULL). */
+const char *ex_reason_fix(ex_reason_t r);
+
+/* "failed", "delayed", "delivered", "" for unknown. */
+const char *ex_action_name(ex_action_t a);
+
+#endif

@@ -52,6 +52,9 @@ typedef struct rule {
  * before the registry.
  */
 static const rule_t strong_rules[] = {
+    /* Postfix's smtpd restrictions name the client's HELO as the cause ("Helo command
+     * rejected: Host not found", "... need fully-qualified hostname"), whatever the class */
+    R("\\b(helo|ehlo) command rejected", EX_BLOCKED, NULL),
     R("out of (the )?office|away (on vacation|until|from)|\\bon vacation\\b|auto-?reply|"
       "traveling for work",
       EX_VACATION, NULL),
@@ -355,7 +358,10 @@ static const rule_t microsoft_rules[] = {
     RC('5', 4, 1, 1, "relay", EX_NORELAYING, NULL),
     RC('5', 4, 1, 1, NULL, EX_USERUNKNOWN, NULL),
     RC('5', 2, 121, 122, NULL, EX_SPEEDING, NULL),
-    R("\\(as\\d{3,}\\)", EX_POLICYVIOLATION, NULL),
+    /* an AS(nnnn) tag marks most Exchange Online refusals: alone it says policy, but
+     * beside a named blocklist the listing is the cause */
+    R("^(?!.*(blocked using|block ?list|black ?list|spamhaus|spamcop|barracuda)).*\\(as\\d{3,}\\)",
+      EX_POLICYVIOLATION, NULL),
     R("sender was not authenticated|sender not (in allowed|authenticated)|"
       "not authenticated for",
       EX_REJECTED, NULL),

@@ -213,6 +213,13 @@ static const ccase_t cases[] = {
     {"mx.example.net",
      "550 5.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]", "requireptr",
      "client.no_ptr", "-", "-", "pattern", 0},
+    {"mx.example.net", "450 4.7.1 <mail>: Helo command rejected: Host not found", "blocked",
+     "helo.no_dns", "-", "-", NULL, 0},
+    {"example-com.mail.protection.outlook.com",
+     "550 5.7.1 Service unavailable, Client host [198.51.100.7] blocked using Spamhaus. To "
+     "request removal from this list see https://www.spamhaus.org/query/ip/198.51.100.7 "
+     "(AS3130023) [DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]",
+     "blocked", "client.dnsbl", "microsoft", "Spamhaus", NULL, 0},
     {"mx.example.net", "504 5.5.2 <PC01>: Helo command rejected: need fully-qualified hostname",
      "blocked", "helo.not_fqdn", "-", "-", NULL, 0},
     {"mx.example.net", "501 5.5.2 <bad_helo>: Helo command rejected: Invalid name", "blocked",

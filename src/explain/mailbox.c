@@ -21,11 +21,19 @@ typedef struct lnr {
     size_t start, len, next; /* line [start, start+len), next line at next */
 } lnr_t;
 
-static void line_at(const unsigned char *b, size_t n, size_t i, lnr_t *l)
+/* The line at i. has_cr: the buffer holds a CR somewhere; without one, the line end is
+ * found with memchr. */
+static void line_at(const unsigned char *b, size_t n, size_t i, bool has_cr, lnr_t *l)
 {
-    size_t e = i;
-    while (e < n && b[e] != '\n' && b[e] != '\r')
-        e++;
+    size_t e;
+    if (!has_cr) {
+        const unsigned char *nl = memchr(b + i, '\n', n - i);
+        e = nl != NULL ? (size_t)(nl - b) : n;
+    } else {
+        e = i;
+        while (e < n && b[e] != '\n' && b[e] != '\r')
+            e++;
+    }
     l->start = i;
     l->len = e - i;
     if (e < n && b[e] == '\r') {
@@ -36,6 +44,51 @@ static void line_at(const unsigned char *b, size_t n, size_t i, lnr_t *l)
         e++;
     }
     l->next = e;
+}
+
+/* Copies src[0..n) to dst with CRLF and lone CR turned into LF; returns the length. */
+static size_t copy_lf(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (src[i] == '\r') {
+            dst[o++] = '\n';
+            if (i + 1 < n && src[i + 1] == '\n')
+                i++;
+        } else {
+            dst[o++] = src[i];
+        }
+    }
+    return o;
+}
+
+/* A buffer that is not an mbox: one message from its first non-blank line on, copied
+ * once, line endings made LF and the last line ended. */
+static long single_message(const unsigned char *buf, size_t len, bool has_cr, arena_t *a,
+                           mbox_msg_t **msgs)
+{
+    size_t i = 0;
+    while (i < len && (buf[i] == '\n' || buf[i] == '\r'))
+        i++;
+    if (i == len)
+        return 0;
+    size_t n = len - i;
+    unsigned char *d = arena_alloc(a, n + 2);
+    size_t o;
+    if (has_cr) {
+        o = copy_lf(d, buf + i, n);
+    } else {
+        memcpy(d, buf + i, n);
+        o = n;
+    }
+    if (d[o - 1] != '\n')
+        d[o++] = '\n';
+    d[o] = '\0';
+    mbox_msg_t *out = arena_calloc(a, 1, sizeof *out);
+    out->data = d;
+    out->len = o;
+    *msgs = out;
+    return 1;
 }
 
 static bool is_from(const unsigned char *b, const lnr_t *l)
@@ -77,22 +130,20 @@ long mbox_split(const unsigned char *buf, size_t len, arena_t *a, mbox_msg_t **m
     }
     if (buf == NULL || len == 0)
         return 0;
+    bool has_cr = memchr(buf, '\r', len) != NULL;
+    bool mbox = len >= 5 && memcmp(buf, "From ", 5) == 0;
+    if (!mbox)
+        return single_message(buf, len, has_cr, a, msgs);
     /* first pass: count separators, to size the array once */
     size_t count = 0;
     bool prev_blank = true;
     lnr_t l;
-    bool any_content = false;
     for (size_t i = 0; i < len; i = l.next) {
-        line_at(buf, len, i, &l);
+        line_at(buf, len, i, has_cr, &l);
         if (is_from(buf, &l) && (i == 0 || prev_blank))
             count++;
-        if (l.len > 0)
-            any_content = true;
         prev_blank = l.len == 0;
     }
-    bool mbox = len >= 5 && memcmp(buf, "From ", 5) == 0;
-    if (!mbox)
-        count = any_content ? 1 : 0; /* not an mbox: the whole buffer is one message */
     if (count == 0)
         return 0;
     if (count > MAILBOX_MSGS_MAX) {
@@ -102,19 +153,11 @@ long mbox_split(const unsigned char *buf, size_t len, arena_t *a, mbox_msg_t **m
     mbox_msg_t *out = arena_calloc(a, count, sizeof *out);
     str_t cur = STR_INIT;
     size_t n = 0;
-    bool started = !mbox;
+    bool started = false;
     prev_blank = true;
-    size_t i = 0;
-    if (!mbox) { /* leading blank lines are not part of the message */
-        for (; i < len; i = l.next) {
-            line_at(buf, len, i, &l);
-            if (l.len > 0)
-                break;
-        }
-    }
-    for (; i < len; i = l.next) {
-        line_at(buf, len, i, &l);
-        if (mbox && is_from(buf, &l) && (i == 0 || prev_blank)) {
+    for (size_t i = 0; i < len; i = l.next) {
+        line_at(buf, len, i, has_cr, &l);
+        if (is_from(buf, &l) && (i == 0 || prev_blank)) {
             if (started && n < count)
                 finish(a, &cur, &out[n++], true);
             started = true;
@@ -122,7 +165,7 @@ long mbox_split(const unsigned char *buf, size_t len, arena_t *a, mbox_msg_t **m
             continue;
         }
         prev_blank = l.len == 0;
-        if (mbox && is_quoted_from(buf, &l))
+        if (is_quoted_from(buf, &l))
             str_append(&cur, buf + l.start + 1, l.len - 1);
         else
             str_append(&cur, buf + l.start, l.len);

@@ -28,6 +28,17 @@
 #define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
 
 static bool gmime_ready;
+/* One parser per thread, kept between messages (re-initialised with each message's stream):
+ * building a parser costs more than most small messages. */
+static _Thread_local GMimeParser *parser;
+static _Thread_local GMimeStream *parser_idle; /* an empty stream the idle parser holds */
+
+static GMimeStream *empty_stream(void)
+{
+    if (parser_idle == NULL)
+        parser_idle = g_mime_stream_mem_new();
+    return parser_idle;
+}
 
 /* ------------------------------------------------------------------ small text helpers */
 
@@ -607,51 +618,119 @@ static rec_t *rec_find(ctx_t *c, const char *a, size_t n)
 
 /* ------------------------------------------------------------------------ MIME walking */
 
-/* Appends the decoded content of part to out as UTF-8, at most BOUNCE_PART_TEXT_MAX bytes;
- * NUL bytes become spaces. */
+/* Is [s, s+n) plain ASCII (no byte over 0x7F) without ESC, the shift byte of the 7-bit
+ * ISO 2022 charsets? */
+static bool all_ascii(const char *s, size_t n)
+{
+    unsigned char acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= (unsigned char)s[i];
+    return acc < 0x80 && memchr(s, 0x1B, n) == NULL;
+}
+
+/* 7-bit charsets whose ASCII bytes are not ASCII text (RFC 2152 UTF-7, RFC 1843 HZ). */
+static bool stateful_7bit(const char *cs)
+{
+    return cs != NULL && (ci_prefix(cs, strlen(cs), "utf-7") || ci_prefix(cs, strlen(cs), "hz"));
+}
+
+/*
+ * The raw (still transfer-encoded) bytes of a part's content without copying them: the
+ * parser keeps each part's content as a bounded view of the in-memory message stream.
+ * Returns false when the content is held some other way.
+ */
+static bool content_view(GMimeStream *s, const char **p, size_t *n)
+{
+    if (s == NULL || !GMIME_IS_STREAM_MEM(s))
+        return false;
+    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+    if (ba == NULL)
+        return false;
+    gint64 st = s->bound_start, en = s->bound_end < 0 ? (gint64)ba->len : s->bound_end;
+    if (st < 0 || en > (gint64)ba->len || st > en)
+        return false;
+    *p = (const char *)ba->data + st;
+    *n = (size_t)(en - st);
+    return true;
+}
+
+/*
+ * Appends the decoded content of part to out as UTF-8, at most BOUNCE_PART_TEXT_MAX bytes;
+ * NUL bytes become spaces, CR a line break. Identity, base64 and quoted-printable content
+ * is decoded straight from the message buffer in one step (no stream or filter objects);
+ * a charset conversion runs only when the text is not ASCII already.
+ */
 static void part_text(ctx_t *c, GMimePart *part, str_t *out)
 {
     GMimeDataWrapper *w = g_mime_part_get_content(part);
     if (w == NULL)
         return;
-    GMimeStream *ms = g_mime_stream_mem_new();
-    g_mime_data_wrapper_write_to_stream(w, ms);
-    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
-    size_t n = ba->len;
+    GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(w);
+    const char *raw = NULL;
+    size_t n = 0;
+    char *decoded = NULL;  /* g_malloc'ed: a base64 or quoted-printable decoding */
+    GMimeStream *ms = NULL; /* a copy made by GMime, for other contents */
+    bool direct = content_view(g_mime_data_wrapper_get_stream(w), &raw, &n);
+    if (direct && (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+                   enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)) {
+        /* decoding never grows the text: a bounded input bounds the output */
+        size_t in = n < 2 * (size_t)BOUNCE_PART_TEXT_MAX ? n : 2 * (size_t)BOUNCE_PART_TEXT_MAX;
+        GMimeEncoding st;
+        g_mime_encoding_init_decode(&st, enc);
+        decoded = g_malloc(g_mime_encoding_outlen(&st, in) + 1);
+        n = g_mime_encoding_step(&st, raw, in, decoded);
+        raw = decoded;
+    } else if (!direct || (enc != GMIME_CONTENT_ENCODING_DEFAULT &&
+                           enc != GMIME_CONTENT_ENCODING_7BIT &&
+                           enc != GMIME_CONTENT_ENCODING_8BIT &&
+                           enc != GMIME_CONTENT_ENCODING_BINARY)) {
+        ms = g_mime_stream_mem_new();
+        g_mime_data_wrapper_write_to_stream(w, ms);
+        GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+        raw = (const char *)ba->data;
+        n = ba->len;
+    }
     if (n > BOUNCE_PART_TEXT_MAX) {
         n = BOUNCE_PART_TEXT_MAX;
         c->truncated = true;
     }
-    const char *raw = (const char *)ba->data;
-    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    const char *direct_raw = direct && decoded == NULL && ms == NULL ? raw : NULL;
     char *conv = NULL;
-    if (n > 0 && cs != NULL && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
-        g_ascii_strcasecmp(cs, "us-ascii") != 0) {
-        const char *ic = g_mime_charset_iconv_name(cs);
-        gsize wr = 0;
-        conv = g_convert(raw, (gssize)n, "UTF-8", ic ? ic : cs, NULL, &wr, NULL);
-        if (conv != NULL) {
-            raw = conv;
-            n = wr;
-        }
-    }
     char *dec = NULL;
-    if (n > 0 && conv == NULL && !g_utf8_validate(raw, (gssize)n, NULL)) {
-        dec = g_mime_utils_decode_8bit(NULL, raw, n);
-        if (dec != NULL) {
-            raw = dec;
-            n = strlen(dec);
+    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    if (n > 0 && (!all_ascii(raw, n) || stateful_7bit(cs))) {
+        if (cs != NULL && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
+            g_ascii_strcasecmp(cs, "us-ascii") != 0) {
+            const char *ic = g_mime_charset_iconv_name(cs);
+            gsize wr = 0;
+            conv = g_convert(raw, (gssize)n, "UTF-8", ic ? ic : cs, NULL, &wr, NULL);
+            if (conv != NULL) {
+                raw = conv;
+                n = wr;
+            }
+        }
+        if (conv == NULL && !g_utf8_validate(raw, (gssize)n, NULL)) {
+            dec = g_mime_utils_decode_8bit(NULL, raw, n);
+            if (dec != NULL) {
+                raw = dec;
+                n = strlen(dec);
+            }
         }
     }
     size_t start = out->len;
     str_append(out, raw, n);
-    for (size_t i = start; i < out->len; i++)
-        if (out->data[i] == '\0' || out->data[i] == '\r')
-            out->data[i] = out->data[i] == '\r' ? '\n' : ' ';
+    /* the message buffer itself holds no NUL or CR any more (normalise()); decoded or
+     * converted text may */
+    if (raw != direct_raw)
+        for (size_t i = start; i < out->len; i++)
+            if (out->data[i] == '\0' || out->data[i] == '\r')
+                out->data[i] = out->data[i] == '\r' ? '\n' : ' ';
     str_appendc(out, '\n');
     g_free(conv);
     g_free(dec);
-    g_object_unref(ms);
+    g_free(decoded);
+    if (ms != NULL)
+        g_object_unref(ms);
 }
 
 /* Crude text from HTML: tags dropped (block tags become line breaks), a few entities. */
@@ -2007,6 +2086,14 @@ const char *bounce_action_name(bounce_action_t a)
 
 void bounce_shutdown(void)
 {
+    if (parser != NULL) {
+        g_object_unref(parser);
+        parser = NULL;
+    }
+    if (parser_idle != NULL) {
+        g_object_unref(parser_idle);
+        parser_idle = NULL;
+    }
     if (gmime_ready) {
         g_mime_shutdown();
         gmime_ready = false;
@@ -2027,6 +2114,33 @@ static size_t normalise(const unsigned char *buf, size_t len, char *out)
             i++;
         if (i < len && buf[i] == '\n')
             i++;
+    }
+    if (memchr(buf + i, '\r', len - i) == NULL) {
+        /* no CR (the usual case): copied whole, then control bytes replaced in place; eight
+         * bytes at a time are tested for one below 0x20 or equal to 0x7F */
+        size_t n = len - i;
+        memcpy(out, buf + i, n);
+        const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+        size_t k = 0;
+        for (; k + 8 <= n; k += 8) {
+            uint64_t w;
+            memcpy(&w, out + k, 8);
+            uint64_t low = (w - ones * 0x20) & ~w & high;     /* a byte < 0x20 */
+            uint64_t del = ((w ^ (ones * 0x7F)) - ones) & ~(w ^ (ones * 0x7F)) & high; /* 0x7F */
+            if ((low | del) == 0)
+                continue;
+            for (size_t j = k; j < k + 8; j++) {
+                unsigned char ch = (unsigned char)out[j];
+                if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F)
+                    out[j] = ' ';
+            }
+        }
+        for (; k < n; k++) {
+            unsigned char ch = (unsigned char)out[k];
+            if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F)
+                out[k] = ' ';
+        }
+        return n;
     }
     for (; i < len; i++) {
         unsigned char ch = buf[i];
@@ -2075,27 +2189,34 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
         g_mime_init();
         gmime_ready = true;
     }
-    char *norm = xmalloc(len + 1);
+    /* the normalised copy is the parser's stream buffer: the parts' contents are views of
+     * it (no copies), and it is freed with the last object that refers to it */
+    GByteArray *ba = g_byte_array_sized_new((guint)len + 1);
+    g_byte_array_set_size(ba, (guint)len + 1);
+    char *norm = (char *)ba->data;
     size_t nlen = normalise(buf, len, norm);
     norm[nlen] = '\0';
+    g_byte_array_set_size(ba, (guint)nlen);
     if (!starts_with_header(norm, nlen)) {
-        free(norm);
+        g_byte_array_free(ba, TRUE);
         return -1;
     }
-    GMimeStream *st = g_mime_stream_mem_new_with_buffer(norm, nlen);
-    GMimeParser *ps = g_mime_parser_new_with_stream(st);
-    g_mime_parser_set_format(ps, GMIME_FORMAT_MESSAGE);
-    GMimeMessage *msg = g_mime_parser_construct_message(ps, NULL);
-    g_object_unref(ps);
-    g_object_unref(st);
+    GMimeStream *st = g_mime_stream_mem_new_with_byte_array(ba); /* owns ba */
+    if (parser == NULL)
+        parser = g_mime_parser_new();
+    g_mime_parser_init_with_stream(parser, st);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    /* the parser lets go of the stream; the message's parts keep it while they need it */
+    g_mime_parser_init_with_stream(parser, empty_stream());
     if (msg == NULL) {
-        free(norm);
+        g_object_unref(st);
         return -1;
     }
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
     if (hl == NULL || g_mime_header_list_get_count(hl) == 0) {
         g_object_unref(msg);
-        free(norm);
+        g_object_unref(st);
         return -1;
     }
 
@@ -2107,13 +2228,18 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
     if (c.human.len == 0 && c.html.len == 0 && c.dsn.len == 0 && c.arf.len == 0) {
         /* nothing readable in the MIME structure (e.g. a multipart without its boundary
          * lines): the raw body after the header section is the text */
-        const char *body = strstr(norm, "\n\n");
+        const char *body = NULL;
+        for (size_t k = 0; k + 1 < nlen; k++)
+            if (norm[k] == '\n' && norm[k + 1] == '\n') {
+                body = norm + k;
+                break;
+            }
         if (body != NULL) {
             size_t bl = nlen - (size_t)(body + 2 - norm);
             str_append(&c.human, body + 2, bl < MAX_HUMAN_TEXT ? bl : MAX_HUMAN_TEXT);
         }
     }
-    free(norm);
+    g_object_unref(st);
     norm = NULL;
 
     const char *subj = g_mime_message_get_subject(msg);

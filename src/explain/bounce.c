@@ -573,6 +573,8 @@ typedef struct ctx {
     size_t nrecs, capr;
     GMimeMessage *msg;
     GMimeMessage *attached; /* the first message/rfc822 part (a reference is held) */
+    const char *buf;        /* the normalised message GMime parsed (during the walk) */
+    size_t buflen;
 } ctx_t;
 
 static rec_t *rec_add(ctx_t *c)
@@ -783,10 +785,57 @@ static void html_to_text(const char *s, size_t n, str_t *out)
     str_appendc(out, '\n');
 }
 
+/* Is every line of [s, s+n) a field ("Name:") or a continuation (leading blank)? GMime
+ * reads other lines into the field before them; the field reader here does not. */
+static bool field_lines(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t e = nl != NULL ? (size_t)(nl - s) : n;
+        if (e > i && !is_sp(s[i])) {
+            size_t k = i;
+            while (k < e && s[k] != ':' && s[k] > ' ' && s[k] < 0x7F)
+                k++;
+            if (k == i || k >= e || s[k] != ':')
+                return false;
+        }
+        i = e + 1;
+    }
+    return true;
+}
+
+/*
+ * The header section of an attached message as it stands in the message buffer: from its
+ * first field (GMime records where each field starts) to the blank line after its last.
+ * Falls back to GMime's serialisation when the offsets do not point at the fields.
+ */
 static void take_orig_headers(ctx_t *c, GMimeObject *obj)
 {
     if (c->have_orig_part)
         return;
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+    int cnt = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+    if (cnt > 0 && c->buf != NULL) {
+        GMimeHeader *h0 = g_mime_header_list_get_header_at(hl, 0);
+        GMimeHeader *hz = g_mime_header_list_get_header_at(hl, cnt - 1);
+        gint64 b = g_mime_header_get_offset(h0), z = g_mime_header_get_offset(hz);
+        const char *name = g_mime_header_get_name(h0);
+        size_t nl = name != NULL ? strlen(name) : 0;
+        if (b >= 0 && z >= b && (size_t)z < c->buflen && nl > 0 && (size_t)b + nl <= c->buflen &&
+            mem_ieq(c->buf + b, nl, name, nl)) {
+            size_t e = (size_t)z;
+            while (e < c->buflen && !(c->buf[e] == '\n' && (e + 1 == c->buflen || c->buf[e + 1] == '\n')))
+                e++;
+            if (e < c->buflen)
+                e++; /* the last field's line end */
+            size_t n = e - (size_t)b;
+            if (field_lines(c->buf + b, n)) {
+                str_append(&c->orig, c->buf + b, n < MAX_ORIG_HDR ? n : MAX_ORIG_HDR);
+                c->have_orig_part = true;
+                return;
+            }
+        }
+    }
     char *h = g_mime_object_get_headers(obj, NULL);
     if (h != NULL) {
         size_t n = strlen(h);
@@ -2020,16 +2069,43 @@ static bounce_kind_t ses_read(ctx_t *c, const char *t, size_t n, orig_ids_t *oi,
 
 /* ------------------------------------------------------------------------ auto-replies */
 
-static bool is_autoreply(GMimeMessage *m, const char *subj)
+/*
+ * The value of the header field name of o, unfolded and trimmed, copied into tmp; NULL when
+ * absent. Taken from the raw value (GMime decodes a value, encoded words and all, when it
+ * is asked for the decoded one; none of the fields read this way needs that).
+ */
+static const char *hdr_raw(arena_t *tmp, GMimeObject *o, const char *name)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+    GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, name) : NULL;
+    const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
+    if (raw == NULL)
+        return NULL;
+    size_t n = strlen(raw);
+    char *out = arena_alloc(tmp, n + 1);
+    size_t o2 = 0;
+    for (size_t i = 0; i < n; i++)
+        if (raw[i] != '\n' && raw[i] != '\r')
+            out[o2++] = raw[i];
+    const char *v = out;
+    size_t vl = o2;
+    trim(&v, &vl);
+    ((char *)v)[vl] = '\0';
+    return v;
+}
+
+static bool is_autoreply(arena_t *tmp, GMimeMessage *m, const char *subj)
 {
     GMimeObject *o = GMIME_OBJECT(m);
-    const char *as = g_mime_object_get_header(o, "Auto-Submitted");
+    const char *as = hdr_raw(tmp, o, "Auto-Submitted");
     if (as != NULL && ci_prefix(as, strlen(as), "auto-replied"))
         return true;
-    if (g_mime_object_get_header(o, "X-Autoreply") || g_mime_object_get_header(o, "X-Autorespond") ||
-        g_mime_object_get_header(o, "X-Vacation"))
+    GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+    if (g_mime_header_list_contains(hl, "X-Autoreply") ||
+        g_mime_header_list_contains(hl, "X-Autorespond") ||
+        g_mime_header_list_contains(hl, "X-Vacation"))
         return true;
-    const char *prec = g_mime_object_get_header(o, "Precedence");
+    const char *prec = hdr_raw(tmp, o, "Precedence");
     if (prec != NULL && ci_find(prec, strlen(prec), "auto_reply"))
         return true;
     if (subj != NULL) {
@@ -2224,7 +2300,10 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
     memset(&c, 0, sizeof c);
     c.tmp = arena_new();
     c.msg = msg;
+    c.buf = norm;
+    c.buflen = nlen;
     walk(&c, g_mime_message_get_mime_part(msg), 0);
+    c.buf = NULL;
     if (c.human.len == 0 && c.html.len == 0 && c.dsn.len == 0 && c.arf.len == 0) {
         /* nothing readable in the MIME structure (e.g. a multipart without its boundary
          * lines): the raw body after the header section is the text */
@@ -2243,8 +2322,8 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
     norm = NULL;
 
     const char *subj = g_mime_message_get_subject(msg);
-    const char *from_hdr = g_mime_object_get_header(GMIME_OBJECT(msg), "From");
-    const char *to_hdr = g_mime_object_get_header(GMIME_OBJECT(msg), "To");
+    const char *from_hdr = hdr_raw(c.tmp, GMIME_OBJECT(msg), "From");
+    const char *to_hdr = hdr_raw(c.tmp, GMIME_OBJECT(msg), "To");
     const char *from = addr_in(c.tmp, from_hdr);
     const char *to = addr_in(c.tmp, to_hdr);
     out->subject = copy_or_empty(a, subj, BOUNCE_FIELD_MAX);
@@ -2410,14 +2489,14 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
     }
 
     /* free text */
-    const char *xfr = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Failed-Recipients");
+    const char *xfr = hdr_raw(c.tmp, GMIME_OBJECT(msg), "X-Failed-Recipients");
     /* the raw From: "MAILER-DAEMON" alone has no address */
     const char *fromv = from != NULL ? from : from_hdr;
     bool daemon_from = fromv != NULL && (ci_find(fromv, strlen(fromv), "mailer-daemon") ||
                                          ci_prefix(fromv, strlen(fromv), "postmaster") ||
                                          ci_find(fromv, strlen(fromv), "daemon"));
     bool strong = xfr != NULL || daemon_from || fmt != NULL;
-    bool autoreply = is_autoreply(msg, subj);
+    bool autoreply = is_autoreply(c.tmp, msg, subj);
     bool marker = has_bounce_marker(ht, body_n) || (subj && has_bounce_marker(subj, strlen(subj)));
     if (kind == BOUNCE_KIND_NONE && (strong || marker)) {
         freeform_read(&c, ht, body_n);

@@ -315,55 +315,140 @@ static void code_status(const char *s, size_t n, int *code, char *status, size_t
     }
 }
 
-/* The SMTP command a reply text says it answered. */
-static const char *find_command(const char *s, size_t n)
+#define CMD_TEXT_MAX (16u * 1024u) /* bytes of text searched for the SMTP command */
+
+struct cmd_pat {
+    const char *pat, *cmd;
+};
+
+/* Commands named after a context phrase ("in reply to RCPT TO command"). A bare command
+ * name (the entries in capitals) counts only as written in capitals: "after DATA", not
+ * "for data storage". */
+static const struct cmd_pat cmd_tab[] = {
+    {"end of data", "DATA"},      {"end of message", "DATA"},
+    {"data command", "DATA"},     {"data:", "DATA"},
+    {"final data", "DATA"},       {"data block", "DATA"},
+    {"text command", "DATA"},     {"message text", "DATA"},
+    {"bdat", "BDAT"},             {"pipelined data", "DATA"},
+    {"pipelined rcpt", "RCPT"},   {"pipelined mail", "MAIL"},
+    {"DATA", "DATA"},
+    {"rcpt to", "RCPT"},          {"rcpt command", "RCPT"},
+    {"RCPT", "RCPT"},
+    {"mail from", "MAIL"},        {"mail command", "MAIL"},
+    {"initial greeting", "CONN"}, {"initial connection", "CONN"},
+    {"initial server greeting", "CONN"}, {"connection greeting", "CONN"},
+    {"smtp greeting", "CONN"},
+    {"ehlo", "EHLO"},             {"helo", "HELO"},
+    {"starttls", "STARTTLS"},     {"auth command", "AUTH"},
+};
+
+/* Where a text says what a reply answered; the command follows, after an optional "the ". */
+static const char *const cmd_ctx[] = {
+    "in reply to ",        "after ",      "most progress was ", "for ",
+    "during ",             "response to ", "while sending ",    "did not like our ",
+    "while performing ",   "while receiving ", "error on ",     "failed on ",
+    "rejected at ",        "rejected after ",
+};
+
+/* Phrases that name the step themselves (qmail's summaries, for one). */
+static const struct cmd_pat cmd_phrase[] = {
+    {"does not like recipient", "RCPT"},
+    {"failed after i sent the message", "DATA"},
+    {"sender was rejected", "MAIL"},
+    {"greeting failed", "CONN"},
+    {"my name was rejected", "HELO"},
+};
+
+/* Is the word at s[at] (length m) followed by a non-letter? "data" must not match
+ * "database". */
+static bool word_end(const char *s, size_t n, size_t at)
 {
-    static const struct {
-        const char *pat, *cmd;
-    } tab[] = {
-        {"end of data", "DATA"},      {"end of message", "DATA"},
-        {"after data", "DATA"},       {"DATA command", "DATA"},
-        {">>> DATA", "DATA"},         {"after BDAT", "BDAT"},
-        {"final DATA", "DATA"},       {"DATA:", "DATA"},
-        {"RCPT TO", "RCPT"},          {"RCPT command", "RCPT"},
-        {">>> RCPT", "RCPT"},         {"MAIL FROM", "MAIL"},
-        {"MAIL command", "MAIL"},     {">>> MAIL", "MAIL"},
-        {"initial greeting", "CONN"}, {"initial connection", "CONN"},
-        {"connection greeting", "CONN"}, {"SMTP greeting", "CONN"},
-        {"EHLO", "EHLO"},             {"HELO", "HELO"},
-        {"STARTTLS", "STARTTLS"},     {"AUTH command", "AUTH"},
-    };
-    /* Only where the text says what the reply was an answer to. */
-    static const char *ctx[] = {"in reply to ", "after ", ">>> ", "most progress was ",
-                                "for ", "during ", "response to ", "while sending ",
-                                "did not like our ", "did not like our final "};
+    return at >= n || !isalpha((unsigned char)s[at]);
+}
+
+/*
+ * The SMTP command a reply text says it answered: the earliest phrase of the kinds above.
+ * Runs of white space (line breaks of a folded report included) count as one space; at
+ * most CMD_TEXT_MAX bytes are read. ">>> CMD" transcript lines are read elsewhere
+ * (transcript_command), but a ">>> " inside one line of text counts here too.
+ */
+static const char *find_command(const char *s0, size_t n0)
+{
+    if (s0 == NULL || n0 == 0)
+        return NULL;
+    if (n0 > CMD_TEXT_MAX)
+        n0 = CMD_TEXT_MAX;
+    char buf[CMD_TEXT_MAX];
+    size_t n = 0;
+    bool sp = false;
+    for (size_t i = 0; i < n0; i++) {
+        unsigned char ch = (unsigned char)s0[i];
+        if (isspace(ch)) {
+            sp = n > 0;
+            continue;
+        }
+        if (sp)
+            buf[n++] = ' ';
+        sp = false;
+        buf[n++] = (char)ch;
+    }
+    const char *s = buf;
     const char *best = NULL;
     size_t bestpos = (size_t)-1;
-    for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
-        const char *p = s;
-        size_t left = n;
+    for (size_t k = 0; k < sizeof cmd_ctx / sizeof cmd_ctx[0]; k++) {
+        size_t from = 0;
         const char *q;
-        while ((q = ci_find(p, left, ctx[k])) != NULL) {
-            size_t at = (size_t)(q - s) + strlen(ctx[k]);
-            for (size_t t = 0; t < sizeof tab / sizeof tab[0]; t++) {
-                const char *pat = tab[t].pat;
-                if (pat[0] == '>' ) {
-                    if (k != 2 || !ci_prefix(s + at, n - at, pat + 4))
-                        continue;
-                } else if (!ci_prefix(s + at, n - at, pat)) {
-                    if (!(ci_prefix(s + at, n - at, "the ") &&
-                          ci_prefix(s + at + 4, n - at - 4, pat)))
-                        continue;
-                }
-                if (at < bestpos) {
-                    bestpos = at;
-                    best = tab[t].cmd;
-                }
+        while (from < n && (q = ci_find(s + from, n - from, cmd_ctx[k])) != NULL) {
+            size_t at = (size_t)(q - s) + strlen(cmd_ctx[k]);
+            from = (size_t)(q - s) + 1;
+            if (at >= bestpos)
+                break;
+            size_t at2 = ci_prefix(s + at, n - at, "the ") ? at + 4 : at;
+            for (size_t t = 0; t < sizeof cmd_tab / sizeof cmd_tab[0]; t++) {
+                const char *pat = cmd_tab[t].pat;
+                size_t m = strlen(pat);
+                bool exact = isupper((unsigned char)pat[0]);
+                size_t p = SIZE_MAX;
+                if (exact)
+                    p = n - at >= m && memcmp(s + at, pat, m) == 0     ? at
+                        : n - at2 >= m && memcmp(s + at2, pat, m) == 0 ? at2
+                                                                       : SIZE_MAX;
+                else
+                    p = ci_prefix(s + at, n - at, pat)     ? at
+                        : ci_prefix(s + at2, n - at2, pat) ? at2
+                                                           : SIZE_MAX;
+                if (p == SIZE_MAX)
+                    continue;
+                char last = pat[m - 1];
+                if (isalpha((unsigned char)last) && !word_end(s, n, p + m))
+                    continue;
+                bestpos = at;
+                best = cmd_tab[t].cmd;
                 break;
             }
-            left -= (size_t)(q - p) + 1;
-            p = q + 1;
+            if (best != NULL && bestpos == at)
+                break;
         }
+    }
+    for (size_t k = 0; k < sizeof cmd_phrase / sizeof cmd_phrase[0]; k++) {
+        const char *q = ci_find(s, n, cmd_phrase[k].pat);
+        if (q != NULL && (size_t)(q - s) < bestpos) {
+            bestpos = (size_t)(q - s);
+            best = cmd_phrase[k].cmd;
+        }
+    }
+    /* a transcript quoted inside one line: ">>> RCPT To:<a>" */
+    const char *q = ci_find(s, n, ">>> ");
+    if (q != NULL && (size_t)(q - s) < bestpos) {
+        size_t at = (size_t)(q - s) + 4;
+        static const struct cmd_pat tw[] = {{"rcpt", "RCPT"}, {"mail", "MAIL"}, {"data", "DATA"},
+                                            {"bdat", "BDAT"}, {"ehlo", "EHLO"}, {"helo", "HELO"},
+                                            {"starttls", "STARTTLS"}, {"auth", "AUTH"}};
+        for (size_t t = 0; t < sizeof tw / sizeof tw[0]; t++)
+            if (ci_prefix(s + at, n - at, tw[t].pat)) {
+                best = tw[t].cmd;
+                break;
+            }
     }
     return best;
 }
@@ -1734,13 +1819,41 @@ static const char *cmd_word(const char *l, size_t n)
 }
 
 /*
+ * With pipelining (RFC 2920) a client sends RCPT and DATA together, and a transcript shows
+ * a recipient's rejection after ">>> DATA"; the server's next answer then refuses DATA for
+ * want of a recipient ("503 5.5.1 No valid recipients", "503 Need RCPT command"). For such
+ * a reply (the transcript line ending at from), "RCPT"; else cmd.
+ */
+static const char *pipelined(const char *s, size_t n, size_t from, const char *cmd)
+{
+    if (strcmp(cmd, "DATA") != 0)
+        return cmd;
+    for (size_t i = from, lines = 0; i < n && lines < 4; lines++) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        const char *l = s + i;
+        size_t ll = e - i;
+        while (ll > 0 && is_sp(*l))
+            l++, ll--;
+        if (ll > 4 && memcmp(l, ">>> ", 4) == 0)
+            break;
+        if (ll > 7 && memcmp(l, "<<< 503", 7) == 0 &&
+            (ci_find(l, ll, "rcpt") || ci_find(l, ll, "recipient")))
+            return "RCPT";
+        i = e < n ? e + 1 : e;
+    }
+    return cmd;
+}
+
+/*
  * The command a session transcript (Sendmail, Courier: ">>> command" / "<<< reply") shows
  * the recipient's rejection answering: the last ">>> " line before a "<<< " line that names
  * the address, or ">>> RCPT To:<address>" itself; with a single recipient and a single
  * command sent in the transcript, that command.
  */
 static const char *transcript_command(const char *s, size_t n, const char *addr, size_t al,
-                                      bool single)
+                                      const char *diag, size_t dl, bool single)
 {
     const char *last = NULL, *only = NULL;
     size_t sent = 0;
@@ -1763,7 +1876,15 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
         } else if (ll > 4 && memcmp(l, "<<< ", 4) == 0 && last != NULL) {
             const char *q = ci_find(l, ll, addr);
             if (q != NULL && al > 0)
-                return last;
+                return pipelined(s, n, e < n ? e + 1 : e, last);
+            /* the reply the record's diagnostic quotes (a DSN whose Final-Recipient is an
+             * alias of the address the transcript names) */
+            char rep[41];
+            size_t rl = ll - 4 < sizeof rep - 1 ? ll - 4 : sizeof rep - 1;
+            memcpy(rep, l + 4, rl);
+            rep[rl] = '\0';
+            if (rl >= 12 && memchr(rep, '\0', rl) == NULL && diag != NULL && ci_find(diag, dl, rep))
+                return pipelined(s, n, e < n ? e + 1 : e, last);
         }
         i = e < n ? e + 1 : e;
     }
@@ -1771,7 +1892,40 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
 }
 
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
-static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
+/*
+ * The command the text says the recipient's reply answered, read in the paragraphs that
+ * name the address (at most CMD_MENTIONS of them), else, with one recipient in the
+ * bounce, in the whole text.
+ */
+#define CMD_MENTIONS 8
+static const char *command_near(const char *s, size_t n, const char *addr, size_t al,
+                                bool one_rcpt)
+{
+    char pat[BOUNCE_FIELD_MAX + 1];
+    if (al == 0 || al > BOUNCE_FIELD_MAX || memchr(addr, '\0', al) != NULL)
+        return one_rcpt ? find_command(s, n) : NULL;
+    memcpy(pat, addr, al);
+    pat[al] = '\0';
+    size_t from = 0;
+    for (int k = 0; k < CMD_MENTIONS && from < n; k++) {
+        const char *q = ci_find(s + from, n - from, pat);
+        if (q == NULL)
+            break;
+        size_t at = (size_t)(q - s);
+        size_t b = at, e = at;
+        while (b > 0 && !(s[b - 1] == '\n' && b >= 2 && s[b - 2] == '\n'))
+            b--;
+        while (e < n && !(s[e] == '\n' && e + 1 < n && s[e + 1] == '\n'))
+            e++;
+        const char *c = find_command(s + b, e - b);
+        if (c != NULL)
+            return c;
+        from = e > at + al ? e : at + al;
+    }
+    return one_rcpt ? find_command(s, n) : NULL;
+}
+
+static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, bool one_rcpt)
 {
     /* one line: runs of white space become one space */
     if (r->diag.len > 0) {
@@ -1830,7 +1984,7 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
     if (r->command == NULL && r->hint.len > 0)
         r->command = find_command(r->hint.data, r->hint.len);
     if (r->command == NULL && whole != NULL && r->addr.len > 0)
-        r->command = transcript_command(whole, wn, r->addr.data, r->addr.len, single);
+        r->command = transcript_command(whole, wn, r->addr.data, r->addr.len, d, n, single);
     if (r->command == NULL && whole != NULL && r->addr.len > 0) {
         /* "RCPT To:<address>" anywhere in the text (a transcript without ">>> ") */
         str_t pat = STR_INIT;
@@ -1840,6 +1994,9 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
             r->command = "RCPT";
         str_free(&pat);
     }
+    if (r->command == NULL && whole != NULL)
+        r->command = command_near(whole, wn, r->addr.data ? r->addr.data : "", r->addr.len,
+                                  one_rcpt);
     if (r->remote.len == 0) {
         /* "host NAME[IP] said:" (Postfix), "remote host NAME [IP]", "while talking to NAME." */
         static const char *const lead[] = {"host ", "while talking to ", "remote server ",
@@ -2596,7 +2753,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
             r->action = BOUNCE_ACTION_NONE;
             continue;
         }
-        rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM);
+        rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM, c.nrecs == 1);
     }
 
     /* evidence: a client address the receiver names in its reply is what it judged, so it

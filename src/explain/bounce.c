@@ -347,17 +347,52 @@ static const char *const cmd_ctx[] = {
     "in reply to ",        "after ",      "most progress was ", "for ",
     "during ",             "response to ", "while sending ",    "did not like our ",
     "while performing ",   "while receiving ", "error on ",     "failed on ",
-    "rejected at ",        "rejected after ",
+    "rejected at ",        "rejected after ", "following ",
 };
 
-/* Phrases that name the step themselves (qmail's summaries, for one). */
+/* Phrases that name the step themselves (qmail's summaries, tags such as "[RCPT_TO]" or
+ * "(DATA)"); those with capitals must match as written. */
 static const struct cmd_pat cmd_phrase[] = {
     {"does not like recipient", "RCPT"},
     {"failed after i sent the message", "DATA"},
     {"sender was rejected", "MAIL"},
     {"greeting failed", "CONN"},
     {"my name was rejected", "HELO"},
+    {"in rcpt to", "RCPT"},
+    {"in mail from", "MAIL"},
+    {"[RCPT_TO]", "RCPT"},
+    {"[MAIL_FROM]", "MAIL"},
+    {"(DATA)", "DATA"},
+    {"(RCPT TO)", "RCPT"},
+    {"(MAIL FROM)", "MAIL"},
+    {"SMTP command DATA", "DATA"},
+    {"SMTP command: DATA", "DATA"},
+    {"failed to connect", "CONN"},
+    {"unable to connect", "CONN"},
+    {"requests to connect", "CONN"},
+    {"failed connect()", "CONN"},
+    {"rejected MAIL FROM", "MAIL"},
+    {"rejected RCPT TO", "RCPT"},
 };
+
+/* First occurrence of pat in [s, s+n): case-insensitive, or exact when pat holds a
+ * capital letter. */
+static const char *phrase_find(const char *s, size_t n, const char *pat)
+{
+    bool exact = false;
+    for (const char *p = pat; *p != '\0'; p++)
+        exact |= isupper((unsigned char)*p) != 0;
+    if (!exact)
+        return ci_find(s, n, pat);
+    size_t m = strlen(pat);
+    for (size_t from = 0; from < n;) {
+        const char *q = ci_find(s + from, n - from, pat);
+        if (q == NULL || memcmp(q, pat, m) == 0)
+            return q;
+        from = (size_t)(q - s) + 1;
+    }
+    return NULL;
+}
 
 /* Is the word at s[at] (length m) followed by a non-letter? "data" must not match
  * "database". */
@@ -431,7 +466,7 @@ static const char *find_command(const char *s0, size_t n0)
         }
     }
     for (size_t k = 0; k < sizeof cmd_phrase / sizeof cmd_phrase[0]; k++) {
-        const char *q = ci_find(s, n, cmd_phrase[k].pat);
+        const char *q = phrase_find(s, n, cmd_phrase[k].pat);
         if (q != NULL && (size_t)(q - s) < bestpos) {
             bestpos = (size_t)(q - s);
             best = cmd_phrase[k].cmd;
@@ -1979,6 +2014,9 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, b
      * generic "5.0.0", or "4.4.7" for a delay whose cause the text names) */
     if (ds[0] != '\0')
         memcpy(r->status, ds, sizeof ds);
+    /* Postfix: "connect to host[192.0.2.1]:25: Connection refused" */
+    if (r->command == NULL && ci_prefix(d, n, "connect to "))
+        r->command = "CONN";
     if (r->command == NULL)
         r->command = find_command(d, n);
     if (r->command == NULL && r->hint.len > 0)

@@ -599,6 +599,242 @@ static void test_dsn_details(void **state)
     arena_free(a);
 }
 
+/* ---------------------------------------------------------- the SMTP command per record */
+
+#define FF_HEAD                                                                            \
+    "From: MAILER-DAEMON@mx.example.net\n"                                                 \
+    "To: alice@example.org\n"                                                              \
+    "Subject: Undelivered Mail Returned to Sender\n"                                       \
+    "\n"
+
+typedef struct ccase {
+    const char *name;
+    const char *msg;
+    const char *recipient; /* the record checked */
+    const char *command;   /* expected, "" when the text states none */
+} ccase_t;
+
+static const ccase_t cmd_cases[] = {
+    {"postfix, phrase folded across lines", FF_HEAD
+     "<bob@example.com>: host mx1.example.com[192.0.2.7] said: 554 5.7.1 Message rejected\n"
+     "    as spam (in reply to end of DATA\n"
+     "    command)\n",
+     "bob@example.com", "DATA"},
+    {"postfix, 'RCPT TO' split over two lines", FF_HEAD
+     "<bob@example.com>: host mx1.example.com[192.0.2.7] said: 550 5.1.1 Address\n"
+     "    rejected bob@example.com (in reply to RCPT\n"
+     "    TO command)\n",
+     "bob@example.com", "RCPT"},
+    {"postfix dsn, command in the human part only",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "To: alice@example.org\n"
+     "Subject: Undelivered Mail Returned to Sender\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+     "\n"
+     "--B\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "<bob@example.com>: host mx1.example.com[192.0.2.7] said: 553 5.1.8 Domain of\n"
+     "    sender address does not exist (in reply to\n"
+     "    MAIL FROM command)\n"
+     "\n"
+     "--B\n"
+     "Content-Type: message/delivery-status\n"
+     "\n"
+     "Reporting-MTA: dns; mx.example.net\n"
+     "\n"
+     "Final-Recipient: rfc822; bob@example.com\n"
+     "Action: failed\n"
+     "Status: 5.1.8\n"
+     "Diagnostic-Code: smtp; 553 5.1.8 Domain of sender address does not exist\n"
+     "\n"
+     "--B--\n",
+     "bob@example.com", "MAIL"},
+    {"dsn, phrase in a Diagnostic-Code continuation line",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "To: alice@example.org\n"
+     "Subject: Delivery Status Notification (Failure)\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+     "\n"
+     "--B\n"
+     "Content-Type: message/delivery-status\n"
+     "\n"
+     "Reporting-MTA: dns; mx.example.net\n"
+     "\n"
+     "Final-Recipient: rfc822; bob@example.com\n"
+     "Action: failed\n"
+     "Status: 5.7.1\n"
+     "Diagnostic-Code: smtp; 550 5.7.1 Message content rejected (in reply to\n"
+     "    end of DATA command)\n"
+     "\n"
+     "--B--\n",
+     "bob@example.com", "DATA"},
+    {"sendmail transcript, reply after DATA", FF_HEAD
+     "   ----- The following addresses had permanent fatal errors -----\n"
+     "<bob@example.com>\n"
+     "    (reason: 554 5.7.1 Message refused)\n"
+     "\n"
+     "   ----- Transcript of session follows -----\n"
+     "... while talking to mx1.example.com.:\n"
+     ">>> DATA\n"
+     "<<< 554 5.7.1 <bob@example.com>... Message refused\n"
+     "554 5.0.0 Service unavailable\n",
+     "bob@example.com", "DATA"},
+    {"sendmail transcript, RCPT To line", FF_HEAD
+     "   ----- The following addresses had permanent fatal errors -----\n"
+     "<bob@example.com>\n"
+     "    (reason: 550 5.1.1 User unknown)\n"
+     "\n"
+     "   ----- Transcript of session follows -----\n"
+     "... while talking to mx1.example.com.:\n"
+     ">>> RCPT To:<bob@example.com>\n"
+     "<<< 550 5.1.1 User unknown\n",
+     "bob@example.com", "RCPT"},
+    {"sendmail transcript, pipelined RCPT rejected after DATA was sent", FF_HEAD
+     "   ----- The following addresses had permanent fatal errors -----\n"
+     "<bob@example.com>\n"
+     "    (reason: 550 5.1.1 User unknown)\n"
+     "\n"
+     "   ----- Transcript of session follows -----\n"
+     "... while talking to mx1.example.com.:\n"
+     ">>> DATA\n"
+     "<<< 550 5.1.1 <bob@example.com>... User unknown\n"
+     "550 5.1.1 <bob@example.com>... User unknown\n"
+     "<<< 503 5.0.0 Need RCPT (recipient)\n",
+     "bob@example.com", "RCPT"},
+    {"exim, after RCPT TO",
+     "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+     "To: alice@example.org\n"
+     "Subject: Mail delivery failed: returning message to sender\n"
+     "X-Failed-Recipients: bob@example.com\n"
+     "\n"
+     "This message was created automatically by mail delivery software.\n"
+     "\n"
+     "A message that you sent could not be delivered to one or more of its\n"
+     "recipients. This is a permanent error. The following address(es) failed:\n"
+     "\n"
+     "  bob@example.com\n"
+     "    host mx1.example.com [192.0.2.7]\n"
+     "    SMTP error from remote mail server after RCPT TO:<bob@example.com>:\n"
+     "    550 5.1.1 No such user\n",
+     "bob@example.com", "RCPT"},
+    {"exim, after end of data",
+     "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+     "To: alice@example.org\n"
+     "Subject: Mail delivery failed: returning message to sender\n"
+     "X-Failed-Recipients: bob@example.com\n"
+     "\n"
+     "This message was created automatically by mail delivery software.\n"
+     "\n"
+     "  bob@example.com\n"
+     "    host mx1.example.com [192.0.2.7]\n"
+     "    SMTP error from remote mail server after end of data:\n"
+     "    550 5.7.1 Message rejected as spam\n",
+     "bob@example.com", "DATA"},
+    {"exim, after MAIL FROM",
+     "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+     "To: alice@example.org\n"
+     "Subject: Mail delivery failed: returning message to sender\n"
+     "X-Failed-Recipients: bob@example.com\n"
+     "\n"
+     "This message was created automatically by mail delivery software.\n"
+     "\n"
+     "  bob@example.com\n"
+     "    host mx1.example.com [192.0.2.7]\n"
+     "    SMTP error from remote mail server after MAIL FROM:<alice@example.org> SIZE=1234:\n"
+     "    550 5.7.1 Sender rejected\n",
+     "bob@example.com", "MAIL"},
+    {"qmail, does not like recipient",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "To: alice@example.org\n"
+     "Subject: failure notice\n"
+     "\n"
+     "Hi. This is the qmail-send program at mx.example.net.\n"
+     "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+     "\n"
+     "<bob@example.com>:\n"
+     "192.0.2.7 does not like recipient.\n"
+     "Remote host said: 550 5.1.1 <bob@example.com>... User Unknown\n"
+     "Giving up on 192.0.2.7.\n",
+     "bob@example.com", "RCPT"},
+    {"qmail, failed after the message was sent",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "To: alice@example.org\n"
+     "Subject: failure notice\n"
+     "\n"
+     "Hi. This is the qmail-send program at mx.example.net.\n"
+     "\n"
+     "<bob@example.com>:\n"
+     "192.0.2.7 failed after I sent the message.\n"
+     "Remote host said: 554 5.7.1 Message rejected\n",
+     "bob@example.com", "DATA"},
+    {"qmail, sender rejected",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "To: alice@example.org\n"
+     "Subject: failure notice\n"
+     "\n"
+     "Hi. This is the qmail-send program at mx.example.net.\n"
+     "\n"
+     "<bob@example.com>:\n"
+     "Connected to 192.0.2.7 but sender was rejected.\n"
+     "Remote host said: 553 5.1.8 Sender domain does not exist\n",
+     "bob@example.com", "MAIL"},
+    {"the command in another paragraph naming the recipient", FF_HEAD
+     "There was an error delivering your mail to <bob@example.com>.\n"
+     "\n"
+     "mx1.example.com [192.0.2.7] did not like our RCPT TO:\n"
+     "550 5.7.26 <bob@example.com>: Recipient address rejected: authentication failed\n",
+     "bob@example.com", "RCPT"},
+    {"a provider's tag", FF_HEAD
+     "Sorry, we were unable to deliver your message to the following address.\n"
+     "\n"
+     "<bob@example.com>:\n"
+     "Remote host said: 550 5.1.1 <bob@example.com>... User Unknown [RCPT_TO]\n",
+     "bob@example.com", "RCPT"},
+    {"postfix, connection failure", FF_HEAD
+     "<bob@example.com>: connect to mx1.example.com[192.0.2.7]:25: Connection timed out\n",
+     "bob@example.com", "CONN"},
+    {"postfix, HELO handshake", FF_HEAD
+     "<bob@example.com>: lost connection with mx1.example.com[192.0.2.7] while performing\n"
+     "    the HELO handshake\n",
+     "bob@example.com", "HELO"},
+    {"no command: 'data' as an ordinary word", FF_HEAD
+     "<bob@example.com>: host mx1.example.com[192.0.2.7] said: 552 5.2.2 Quota exceeded\n"
+     "    for data storage\n",
+     "bob@example.com", ""},
+    {"no command: a time after which delivery stopped", FF_HEAD
+     "<bob@example.com>: message still undelivered after 4 hours; 451 4.4.1 no answer\n",
+     "bob@example.com", ""},
+};
+
+static void test_commands(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    size_t bad = 0; /* every case is run; the failures are listed, then counted */
+    for (size_t k = 0; k < sizeof cmd_cases / sizeof cmd_cases[0]; k++) {
+        const ccase_t *c = &cmd_cases[k];
+        arena_reset(a);
+        bounce_t b;
+        const bounce_rcpt_t *r = NULL;
+        if (bounce_parse((const unsigned char *)c->msg, strlen(c->msg), a, &b) == 0)
+            for (size_t i = 0; i < b.nrcpts && r == NULL; i++)
+                if (strcmp(b.rcpts[i].recipient, c->recipient) == 0)
+                    r = &b.rcpts[i];
+        if (r == NULL) {
+            printf("  %s: no record for %s\n", c->name, c->recipient);
+            bad++;
+        } else if (strcmp(r->command, c->command) != 0) {
+            printf("  %s: command \"%s\", expected \"%s\"\n", c->name, r->command, c->command);
+            bad++;
+        }
+    }
+    arena_free(a);
+    assert_int_equal(bad, 0);
+}
+
 static void test_not_mail(void **state)
 {
     (void)state;
@@ -1097,6 +1333,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),     cmocka_unit_test(test_dsn_details),
+        cmocka_unit_test(test_commands),
         cmocka_unit_test(test_not_mail),  cmocka_unit_test(test_rcpt_cap),
         cmocka_unit_test(test_nul_in_part), cmocka_unit_test(test_sanitised),
         cmocka_unit_test(test_mbox_split), cmocka_unit_test(test_maildir),

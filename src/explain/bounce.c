@@ -2320,6 +2320,65 @@ static bool is_autoreply(arena_t *tmp, GMimeMessage *m, const char *subj)
     return false;
 }
 
+/* ------------------------------------------------------------- mailing list refusals */
+
+/* What a list manager says when it refuses a post. */
+static const char *const list_refusals[] = {
+    "not a member",          "are not member",       "not member of",
+    "only members",          "members only",         "not allowed to post",
+    "posting is restricted", "loop alert",           "duplicated message-id",
+};
+
+/*
+ * A mailing list manager's answer refusing a post (fml, and others that mark their mail
+ * with list fields): the message carries X-MLServer or X-ML-Name, or List-Id / Mailing-List
+ * with an owner or admin sender, and its text says why the post was refused. One record:
+ * the list, as the first address in angle brackets in the text (else the first address
+ * that is not the bounce's addressee), with the refusing line as its text.
+ */
+static bool list_refusal(ctx_t *c, GMimeMessage *msg, const char *t, size_t n, const char *to)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    bool manager = g_mime_header_list_contains(hl, "X-MLServer") ||
+                   g_mime_header_list_contains(hl, "X-ML-Name");
+    if (!manager && (g_mime_header_list_contains(hl, "List-Id") ||
+                     g_mime_header_list_contains(hl, "Mailing-List"))) {
+        const char *f = hdr_raw(c->tmp, GMIME_OBJECT(msg), "From");
+        size_t fl = f != NULL ? strlen(f) : 0;
+        manager = f != NULL && (ci_find(f, fl, "-admin@") || ci_find(f, fl, "-owner@") ||
+                                ci_find(f, fl, "owner-") || ci_find(f, fl, "-request@"));
+    }
+    if (!manager || n == 0)
+        return false;
+    const char *why = NULL;
+    for (size_t k = 0; k < sizeof list_refusals / sizeof list_refusals[0] && why == NULL; k++)
+        why = ci_find(t, n, list_refusals[k]);
+    if (why == NULL)
+        return false;
+    size_t o = 0, l = 0, from = 0;
+    bool found = false;
+    for (int pass = 0; pass < 2 && !found; pass++)
+        for (from = 0; find_addr(t, n, from, &o, &l); from = o + l)
+            if ((pass == 1 || (o > 0 && t[o - 1] == '<')) &&
+                !(to != NULL && mem_ieq(t + o, l, to, strlen(to)))) {
+                found = true;
+                break;
+            }
+    if (!found)
+        return false;
+    rec_t *r = rec_add(c);
+    if (r == NULL)
+        return false;
+    str_append(&r->addr, t + o, l);
+    size_t b = (size_t)(why - t), e = b;
+    while (b > 0 && t[b - 1] != '\n')
+        b--;
+    while (e < n && t[e] != '\n')
+        e++;
+    str_append(&r->diag, t + b, e - b);
+    return true;
+}
+
 /* ------------------------------------------------------------------------- the parser */
 
 static void out_empty(bounce_t *out)
@@ -2767,6 +2826,15 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
             kind = BOUNCE_KIND_FREEFORM;
         else
             recs_free(&c);
+    }
+
+    /* a mailing list manager refusing a post (not a member, a loop) */
+    if (kind == BOUNCE_KIND_NONE && list_refusal(&c, msg, ht, body_n, to)) {
+        kind = BOUNCE_KIND_FREEFORM;
+        fmt = g_mime_header_list_contains(g_mime_object_get_header_list(GMIME_OBJECT(msg)),
+                                          "X-MLServer")
+                  ? "fml"
+                  : "mailinglist";
     }
 
     /* RFC 3834 auto-reply */

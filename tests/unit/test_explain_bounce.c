@@ -835,6 +835,43 @@ static void test_commands(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* A list manager refusing a post is a bounce for the list's address; list traffic that
+ * merely talks about membership is not. */
+static void test_list_refusal(void **state)
+{
+    (void)state;
+    static const char refusal[] =
+        "From: neko-admin@lists.example.org\n"
+        "To: alice@example.org\n"
+        "Subject: You alice@example.org are not member (neko ML)\n"
+        "X-MLServer: fml [fml 4.0.3 release]\n"
+        "\n"
+        "You are not a member of this mailing list <neko@lists.example.org>.\n"
+        "\n"
+        "If you know the general guide of this list, please send mail to\n"
+        "neko-ctl@lists.example.org\n";
+    static const char post[] =
+        "From: Bob <bob@example.com>\n"
+        "To: neko@lists.example.org\n"
+        "Subject: Re: membership\n"
+        "List-Id: <neko.lists.example.org>\n"
+        "\n"
+        "If you are not a member of the list <neko@lists.example.org>, ask the owner.\n";
+    arena_t *a = arena_new();
+    bounce_t b;
+    assert_int_equal(bounce_parse((const unsigned char *)refusal, sizeof refusal - 1, a, &b), 0);
+    assert_int_equal(b.kind, BOUNCE_KIND_FREEFORM);
+    assert_string_equal(b.format, "fml");
+    assert_int_equal(b.nrcpts, 1);
+    assert_string_equal(b.rcpts[0].recipient, "neko@lists.example.org");
+    assert_string_equal(b.rcpts[0].diagnostic,
+                        "You are not a member of this mailing list <neko@lists.example.org>.");
+    assert_int_equal(bounce_parse((const unsigned char *)post, sizeof post - 1, a, &b), 0);
+    assert_int_equal(b.kind, BOUNCE_KIND_NONE);
+    assert_int_equal(b.nrcpts, 0);
+    arena_free(a);
+}
+
 static void test_not_mail(void **state)
 {
     (void)state;
@@ -1333,7 +1370,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),     cmocka_unit_test(test_dsn_details),
-        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_commands), cmocka_unit_test(test_list_refusal),
         cmocka_unit_test(test_not_mail),  cmocka_unit_test(test_rcpt_cap),
         cmocka_unit_test(test_nul_in_part), cmocka_unit_test(test_sanitised),
         cmocka_unit_test(test_mbox_split), cmocka_unit_test(test_maildir),

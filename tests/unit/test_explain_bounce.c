@@ -992,6 +992,23 @@ static void test_mbox_split(void **state)
     assert_int_equal(n, 1);
     assert_string_equal((const char *)m[0].data, "Subject: z\n\nFrom me\n");
     assert_int_equal(mbox_split((const unsigned char *)"", 0, a, &m, &err), 0);
+    /* a message appended without the empty line: its full "From " line (sender, asctime
+     * date) followed by a header field still starts it; a looser "From " line does not */
+    const char *glued = "From a@example.org Thu Jul  2 12:05:05 2020\n"
+                        "Subject: one\n\n--B--\n"
+                        "From double-bounce@example.org  Thu Jul  2 12:05:05 2020\n"
+                        "Subject: two\n\nhello\n"
+                        "From the desk of Bob Thu Jul  2 12:05:05 2020\n"
+                        "Subject: the sender is no single word\n"
+                        "From bob Thu Jul  2 12:05:05 2020\n"
+                        "no header field\n";
+    n = mbox_split((const unsigned char *)glued, strlen(glued), a, &m, &err);
+    assert_int_equal(n, 2);
+    assert_string_equal((const char *)m[0].data, "Subject: one\n\n--B--\n");
+    assert_string_equal((const char *)m[1].data,
+                        "Subject: two\n\nhello\nFrom the desk of Bob Thu Jul  2 12:05:05 2020\n"
+                        "Subject: the sender is no single word\n"
+                        "From bob Thu Jul  2 12:05:05 2020\nno header field\n");
     arena_free(a);
 }
 
@@ -1258,6 +1275,56 @@ static void run_buffer(tally_t *t, const char *sample, const unsigned char *buf,
     arena_free(a);
 }
 
+/*
+ * A maildir file holding several messages one after another (an mbox: the command reads it
+ * with mbox_split() as well) counts as one sample whose records are those of every message
+ * in order.
+ */
+static void run_file(tally_t *t, const char *sample, const unsigned char *buf, size_t len)
+{
+    arena_t *a = arena_new();
+    mbox_msg_t *m;
+    const char *err = NULL;
+    long n = mbox_split(buf, len, a, &m, &err);
+    if (n <= 1) {
+        arena_free(a);
+        run_buffer(t, sample, buf, len);
+        return;
+    }
+    t->msgs++;
+    bounce_t all;
+    memset(&all, 0, sizeof all);
+    size_t cap = 0;
+    for (long i = 0; i < n; i++) {
+        bounce_t b;
+        if (bounce_parse(m[i].data, m[i].len, a, &b) != 0) {
+            t->parse_fail++;
+            printf("  FAIL %s#%ld: bounce_parse failed\n", sample, i + 1);
+            continue;
+        }
+        if (all.format == NULL || (all.nrcpts == 0 && b.nrcpts > 0)) {
+            bounce_rcpt_t *keep = all.rcpts;
+            size_t kn = all.nrcpts;
+            all = b;
+            all.rcpts = keep;
+            all.nrcpts = kn;
+        }
+        if (all.nrcpts + b.nrcpts > cap) {
+            cap = (all.nrcpts + b.nrcpts) * 2;
+            bounce_rcpt_t *v = arena_calloc(a, cap, sizeof *v);
+            if (all.nrcpts > 0)
+                memcpy(v, all.rcpts, all.nrcpts * sizeof *v);
+            all.rcpts = v;
+        }
+        if (b.nrcpts > 0)
+            memcpy(all.rcpts + all.nrcpts, b.rcpts, b.nrcpts * sizeof *b.rcpts);
+        all.nrcpts += b.nrcpts;
+    }
+    if (all.format != NULL)
+        judge(t, sample, &all);
+    arena_free(a);
+}
+
 static void test_corpus(void **state)
 {
     (void)state;
@@ -1293,7 +1360,7 @@ static void test_corpus(void **state)
                 fail_msg("%s: %s", paths[i], err);
             const char *rel = strstr(paths[i], "/maildir/") + 1;
             t.files++;
-            run_buffer(&t, rel, buf, len);
+            run_file(&t, rel, buf, len);
             free(buf);
         }
         arena_free(la);

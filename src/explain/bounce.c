@@ -693,6 +693,8 @@ typedef struct ctx {
     size_t nrecs, capr;
     GMimeMessage *msg;
     GMimeMessage *attached; /* the first message/rfc822 part (a reference is held) */
+    bool own_report;        /* a delivery-status part outside any attached message */
+    int in_attached;        /* walking inside an attached report */
     const char *buf;        /* the normalised message GMime parsed (during the walk) */
     size_t buflen;
 } ctx_t;
@@ -988,10 +990,14 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
         GMimeObject *inner = g_mime_message_get_mime_part(m);
         GMimeContentType *ict = inner ? g_mime_object_get_content_type(inner) : NULL;
         const char *rt = ict ? g_mime_content_type_get_parameter(ict, "report-type") : NULL;
-        if (rt != NULL && GMIME_IS_MULTIPART(inner)) {
+        if (rt != NULL && GMIME_IS_MULTIPART(inner) && !c->own_report) {
             /* a report attached to a report (one per recipient), or a bounce forwarded as
-             * an attachment: read it as well */
+             * an attachment: read it as well. When the message has a report of its own,
+             * an attached report is the message that could not be returned (a double
+             * bounce): the original, not more records. */
+            c->in_attached++;
             walk(c, inner, depth + 1);
+            c->in_attached--;
             return;
         }
         take_orig_headers(c, GMIME_OBJECT(m));
@@ -1010,6 +1016,8 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
     bool text = !g_ascii_strcasecmp(type, "text");
     if (msg && (!g_ascii_strcasecmp(sub, "delivery-status") ||
                 !g_ascii_strcasecmp(sub, "global-delivery-status"))) {
+        if (c->in_attached == 0)
+            c->own_report = true;
         if (c->dsn.len < MAX_HUMAN_TEXT) {
             part_text(c, GMIME_PART(obj), &c->dsn);
             str_appendz(&c->dsn, "\n");

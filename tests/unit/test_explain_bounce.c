@@ -872,6 +872,85 @@ static void test_list_refusal(void **state)
     arena_free(a);
 }
 
+/* An attached report is read for more records, except when the message has a report of its
+ * own: then the attached one is the bounce that could not be returned (a double bounce). */
+#define INNER_REPORT(rcpt)                                                                 \
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\n"                       \
+    "To: <alice@example.org>\n"                                                            \
+    "Subject: Returned mail: see transcript for details\n"                                 \
+    "MIME-Version: 1.0\n"                                                                  \
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"I\"\n"        \
+    "\n"                                                                                   \
+    "--I\n"                                                                                \
+    "Content-Type: message/delivery-status\n"                                              \
+    "\n"                                                                                   \
+    "Reporting-MTA: dns; mx.example.net\n"                                                 \
+    "\n"                                                                                   \
+    "Final-Recipient: rfc822; " rcpt "\n"                                                  \
+    "Action: failed\n"                                                                     \
+    "Status: 5.3.5\n"                                                                      \
+    "Diagnostic-Code: smtp; 553 5.3.5 system config error\n"                               \
+    "\n"                                                                                   \
+    "--I--\n"
+
+static void test_attached_reports(void **state)
+{
+    (void)state;
+    static const char dbl[] =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx2.example.net>\n"
+        "To: postmaster@mx2.example.net\n"
+        "Subject: Postmaster notify: see transcript for details\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"O\"\n"
+        "\n"
+        "--O\n"
+        "Content-Type: message/delivery-status\n"
+        "\n"
+        "Reporting-MTA: dns; mx2.example.net\n"
+        "\n"
+        "Final-Recipient: rfc822; alice@example.org\n"
+        "Action: failed\n"
+        "Status: 5.0.0\n"
+        "Diagnostic-Code: smtp; 554 delivery error: no such user (alice@example.org)\n"
+        "\n"
+        "--O\n"
+        "Content-Type: message/rfc822\n"
+        "\n" INNER_REPORT("bob@example.com") "\n"
+        "--O--\n";
+    static const char per_rcpt[] =
+        "From: MAILER-DAEMON@mx.example.net\n"
+        "To: alice@example.org\n"
+        "Subject: Delivery reports\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"O\"\n"
+        "\n"
+        "--O\n"
+        "Content-Type: text/plain\n"
+        "\n"
+        "Two recipients failed; their reports are attached.\n"
+        "\n"
+        "--O\n"
+        "Content-Type: message/rfc822\n"
+        "\n" INNER_REPORT("bob@example.com") "\n"
+        "--O\n"
+        "Content-Type: message/rfc822\n"
+        "\n" INNER_REPORT("carol@example.com") "\n"
+        "--O--\n";
+    arena_t *a = arena_new();
+    bounce_t b;
+    assert_int_equal(bounce_parse((const unsigned char *)dbl, sizeof dbl - 1, a, &b), 0);
+    assert_int_equal(b.kind, BOUNCE_KIND_DSN);
+    assert_int_equal(b.nrcpts, 1);
+    assert_string_equal(b.rcpts[0].recipient, "alice@example.org");
+    assert_int_equal(b.rcpts[0].reply_code, 554);
+    assert_int_equal(bounce_parse((const unsigned char *)per_rcpt, sizeof per_rcpt - 1, a, &b), 0);
+    assert_int_equal(b.kind, BOUNCE_KIND_DSN);
+    assert_int_equal(b.nrcpts, 2);
+    assert_string_equal(b.rcpts[0].recipient, "bob@example.com");
+    assert_string_equal(b.rcpts[1].recipient, "carol@example.com");
+    arena_free(a);
+}
+
 static void test_not_mail(void **state)
 {
     (void)state;
@@ -1086,10 +1165,11 @@ static void test_maildir(void **state)
 /* ---------------------------------------------------------------------------- corpus */
 
 /* Agreement thresholds (fractions) the corpus test asserts, a little under what is
- * reached (98.9 % recipients, 98.6 % status, 98.2 % reply code, 26 of 27 feedback types). */
-#define MIN_RCPT_AGREE 0.98
-#define MIN_STATUS_AGREE 0.98
-#define MIN_CODE_AGREE 0.97
+ * reached (753 of 753 recipient counts, 99.3 % status, 98.9 % reply code, 26 of 27
+ * feedback types). */
+#define MIN_RCPT_AGREE 0.995
+#define MIN_STATUS_AGREE 0.99
+#define MIN_CODE_AGREE 0.98
 #define MIN_FEEDBACK_AGREE 0.95
 
 typedef struct erow {
@@ -1438,6 +1518,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),     cmocka_unit_test(test_dsn_details),
         cmocka_unit_test(test_commands), cmocka_unit_test(test_list_refusal),
+        cmocka_unit_test(test_attached_reports),
         cmocka_unit_test(test_not_mail),  cmocka_unit_test(test_rcpt_cap),
         cmocka_unit_test(test_nul_in_part), cmocka_unit_test(test_sanitised),
         cmocka_unit_test(test_mbox_split), cmocka_unit_test(test_maildir),

@@ -315,7 +315,7 @@ static void code_status(const char *s, size_t n, int *code, char *status, size_t
     }
 }
 
-#define CMD_TEXT_MAX (16u * 1024u) /* bytes of text searched for the SMTP command */
+#define CMD_TEXT_MAX 4096u /* bytes of text searched for the SMTP command */
 
 struct cmd_pat {
     const char *pat, *cmd;

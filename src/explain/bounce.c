@@ -946,7 +946,8 @@ static void take_orig_headers(ctx_t *c, GMimeObject *obj)
         if (b >= 0 && z >= b && (size_t)z < c->buflen && nl > 0 && (size_t)b + nl <= c->buflen &&
             mem_ieq(c->buf + b, nl, name, nl)) {
             size_t e = (size_t)z;
-            while (e < c->buflen && !(c->buf[e] == '\n' && (e + 1 == c->buflen || c->buf[e + 1] == '\n')))
+            while (e < c->buflen &&
+                   !(c->buf[e] == '\n' && (e + 1 == c->buflen || c->buf[e + 1] == '\n')))
                 e++;
             if (e < c->buflen)
                 e++; /* the last field's line end */

@@ -797,8 +797,13 @@ static void part_text(ctx_t *c, GMimePart *part, str_t *out)
     bool direct = content_view(g_mime_data_wrapper_get_stream(w), &raw, &n);
     if (direct && (enc == GMIME_CONTENT_ENCODING_BASE64 ||
                    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)) {
-        /* decoding never grows the text: a bounded input bounds the output */
-        size_t in = n < 2 * (size_t)BOUNCE_PART_TEXT_MAX ? n : 2 * (size_t)BOUNCE_PART_TEXT_MAX;
+        /* decoding never grows the text: a bounded input bounds the output. Four times the
+         * text cap of encoded input gives the whole cap even for quoted-printable that
+         * encodes every byte ("=E3" and soft line breaks). */
+        size_t max_in = 4 * (size_t)BOUNCE_PART_TEXT_MAX;
+        size_t in = n < max_in ? n : max_in;
+        if (in < n)
+            c->truncated = true;
         GMimeEncoding st;
         g_mime_encoding_init_decode(&st, enc);
         decoded = g_malloc(g_mime_encoding_outlen(&st, in) + 1);

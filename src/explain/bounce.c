@@ -13,6 +13,7 @@
 #include "explain/bounce.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,30 +376,67 @@ static const struct cmd_pat cmd_phrase[] = {
     {"rejected RCPT TO", "RCPT"},
 };
 
-/* First occurrence of pat in [s, s+n): case-insensitive, or exact when pat holds a
- * capital letter. */
-static const char *phrase_find(const char *s, size_t n, const char *pat)
-{
-    bool exact = false;
-    for (const char *p = pat; *p != '\0'; p++)
-        exact |= isupper((unsigned char)*p) != 0;
-    if (!exact)
-        return ci_find(s, n, pat);
-    size_t m = strlen(pat);
-    for (size_t from = 0; from < n;) {
-        const char *q = ci_find(s + from, n - from, pat);
-        if (q == NULL || memcmp(q, pat, m) == 0)
-            return q;
-        from = (size_t)(q - s) + 1;
-    }
-    return NULL;
-}
 
 /* Is the word at s[at] (length m) followed by a non-letter? "data" must not match
  * "database". */
 static bool word_end(const char *s, size_t n, size_t at)
 {
     return at >= n || !isalpha((unsigned char)s[at]);
+}
+
+#define CMD_NCTX (sizeof cmd_ctx / sizeof cmd_ctx[0])
+#define CMD_NPHRASE (sizeof cmd_phrase / sizeof cmd_phrase[0])
+_Static_assert(CMD_NCTX + CMD_NPHRASE <= 64, "one bit per context and phrase");
+
+/* For each first byte (folded), the contexts (bits 0..CMD_NCTX-1) and phrases (the bits
+ * after them) that start with it; built once. */
+static uint64_t cmd_first[256];
+static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
+
+static void cmd_index(void)
+{
+    for (size_t k = 0; k < CMD_NCTX; k++)
+        cmd_first[fold((unsigned char)cmd_ctx[k][0])] |= (uint64_t)1 << k;
+    for (size_t k = 0; k < CMD_NPHRASE; k++)
+        cmd_first[fold((unsigned char)cmd_phrase[k].pat[0])] |= (uint64_t)1 << (CMD_NCTX + k);
+}
+
+/* The command named at s[at] after a context phrase (an optional "the " first), or NULL. */
+static const char *cmd_after(const char *s, size_t n, size_t at)
+{
+    size_t at2 = ci_prefix(s + at, n - at, "the ") ? at + 4 : at;
+    for (size_t t = 0; t < sizeof cmd_tab / sizeof cmd_tab[0]; t++) {
+        const char *pat = cmd_tab[t].pat;
+        size_t m = strlen(pat);
+        bool exact = isupper((unsigned char)pat[0]);
+        size_t p = SIZE_MAX;
+        if (exact)
+            p = n - at >= m && memcmp(s + at, pat, m) == 0     ? at
+                : n - at2 >= m && memcmp(s + at2, pat, m) == 0 ? at2
+                                                               : SIZE_MAX;
+        else
+            p = ci_prefix(s + at, n - at, pat)     ? at
+                : ci_prefix(s + at2, n - at2, pat) ? at2
+                                                   : SIZE_MAX;
+        if (p == SIZE_MAX)
+            continue;
+        if (isalpha((unsigned char)pat[m - 1]) && !word_end(s, n, p + m))
+            continue;
+        return cmd_tab[t].cmd;
+    }
+    return NULL;
+}
+
+/* Does pat stand at s[i]: case-insensitive, or exact when pat holds a capital letter? */
+static bool phrase_at(const char *s, size_t n, size_t i, const char *pat)
+{
+    size_t m = strlen(pat);
+    if (n - i < m)
+        return false;
+    for (const char *p = pat; *p != '\0'; p++)
+        if (isupper((unsigned char)*p))
+            return memcmp(s + i, pat, m) == 0;
+    return ci_eq(s + i, pat, m);
 }
 
 /*
@@ -428,64 +466,36 @@ static const char *find_command(const char *s0, size_t n0)
         buf[n++] = (char)ch;
     }
     const char *s = buf;
-    const char *best = NULL;
-    size_t bestpos = (size_t)-1;
-    for (size_t k = 0; k < sizeof cmd_ctx / sizeof cmd_ctx[0]; k++) {
-        size_t from = 0;
-        const char *q;
-        while (from < n && (q = ci_find(s + from, n - from, cmd_ctx[k])) != NULL) {
-            size_t at = (size_t)(q - s) + strlen(cmd_ctx[k]);
-            from = (size_t)(q - s) + 1;
-            if (at >= bestpos)
-                break;
-            size_t at2 = ci_prefix(s + at, n - at, "the ") ? at + 4 : at;
-            for (size_t t = 0; t < sizeof cmd_tab / sizeof cmd_tab[0]; t++) {
-                const char *pat = cmd_tab[t].pat;
-                size_t m = strlen(pat);
-                bool exact = isupper((unsigned char)pat[0]);
-                size_t p = SIZE_MAX;
-                if (exact)
-                    p = n - at >= m && memcmp(s + at, pat, m) == 0     ? at
-                        : n - at2 >= m && memcmp(s + at2, pat, m) == 0 ? at2
-                                                                       : SIZE_MAX;
-                else
-                    p = ci_prefix(s + at, n - at, pat)     ? at
-                        : ci_prefix(s + at2, n - at2, pat) ? at2
-                                                           : SIZE_MAX;
-                if (p == SIZE_MAX)
+    pthread_once(&cmd_once, cmd_index);
+    /* one pass over the word starts: the first statement in the text wins */
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && isalnum((unsigned char)s[i - 1]))
+            continue;
+        unsigned char f = fold((unsigned char)s[i]);
+        for (uint64_t m = cmd_first[f]; m != 0; m &= m - 1) {
+            unsigned k = (unsigned)__builtin_ctzll(m);
+            if (k < CMD_NCTX) {
+                if (!ci_prefix(s + i, n - i, cmd_ctx[k]))
                     continue;
-                char last = pat[m - 1];
-                if (isalpha((unsigned char)last) && !word_end(s, n, p + m))
-                    continue;
-                bestpos = at;
-                best = cmd_tab[t].cmd;
-                break;
+                const char *c = cmd_after(s, n, i + strlen(cmd_ctx[k]));
+                if (c != NULL)
+                    return c;
+            } else if (phrase_at(s, n, i, cmd_phrase[k - CMD_NCTX].pat)) {
+                return cmd_phrase[k - CMD_NCTX].cmd;
             }
-            if (best != NULL && bestpos == at)
-                break;
+        }
+        /* a transcript quoted inside one line: ">>> RCPT To:<a>" */
+        if (f == '>' && n - i > 4 && memcmp(s + i, ">>> ", 4) == 0) {
+            static const struct cmd_pat tw[] = {
+                {"rcpt", "RCPT"}, {"mail", "MAIL"}, {"data", "DATA"},         {"bdat", "BDAT"},
+                {"ehlo", "EHLO"}, {"helo", "HELO"}, {"starttls", "STARTTLS"}, {"auth", "AUTH"}};
+            for (size_t t = 0; t < sizeof tw / sizeof tw[0]; t++)
+                if (ci_prefix(s + i + 4, n - i - 4, tw[t].pat))
+                    return tw[t].cmd;
+            i += 3; /* one ">>> " counts once */
         }
     }
-    for (size_t k = 0; k < sizeof cmd_phrase / sizeof cmd_phrase[0]; k++) {
-        const char *q = phrase_find(s, n, cmd_phrase[k].pat);
-        if (q != NULL && (size_t)(q - s) < bestpos) {
-            bestpos = (size_t)(q - s);
-            best = cmd_phrase[k].cmd;
-        }
-    }
-    /* a transcript quoted inside one line: ">>> RCPT To:<a>" */
-    const char *q = ci_find(s, n, ">>> ");
-    if (q != NULL && (size_t)(q - s) < bestpos) {
-        size_t at = (size_t)(q - s) + 4;
-        static const struct cmd_pat tw[] = {{"rcpt", "RCPT"}, {"mail", "MAIL"}, {"data", "DATA"},
-                                            {"bdat", "BDAT"}, {"ehlo", "EHLO"}, {"helo", "HELO"},
-                                            {"starttls", "STARTTLS"}, {"auth", "AUTH"}};
-        for (size_t t = 0; t < sizeof tw / sizeof tw[0]; t++)
-            if (ci_prefix(s + at, n - at, tw[t].pat)) {
-                best = tw[t].cmd;
-                break;
-            }
-    }
-    return best;
+    return NULL;
 }
 
 static bool ip4_at(const char *s, size_t n, size_t *len)

@@ -376,8 +376,7 @@ static const struct cmd_pat cmd_phrase[] = {
     {"rejected RCPT TO", "RCPT"},
 };
 
-
-/* Is the word at s[at] (length m) followed by a non-letter? "data" must not match
+/* Does a word end at s[at] (end of text or a non-letter)? "data" must not match
  * "database". */
 static bool word_end(const char *s, size_t n, size_t at)
 {

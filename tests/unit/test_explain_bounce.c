@@ -793,6 +793,27 @@ static const ccase_t cmd_cases[] = {
      "<bob@example.com>:\n"
      "Remote host said: 550 5.1.1 <bob@example.com>... User Unknown [RCPT_TO]\n",
      "bob@example.com", "RCPT"},
+    {"a step named in parentheses", FF_HEAD
+     "The following recipients returned permanent errors: bob@example.com.\n"
+     "Reason: SMTP Server <192.0.2.7> refused to accept your message (DATA), with the\n"
+     "following error message: [554 5.4.6 Hop count exceeded - possible mail loop]\n",
+     "bob@example.com", "DATA"},
+    {"the message text as 'TEXT command'", FF_HEAD
+     "bob@example.com:\n"
+     "SMTP error from remote server for TEXT command, host: mx1.example.com (192.0.2.7)\n"
+     "reason: 550 5.2.0 Mail rejected\n",
+     "bob@example.com", "DATA"},
+    {"a relay's summary line 'in RCPT TO'", FF_HEAD
+     "bob:000000:<bob@example.com> : 192.0.2.250 : mx1.example.com:[192.0.2.7] : 550 5.1.1\n"
+     "<bob@example.com>... User Unknown  in RCPT TO\n",
+     "bob@example.com", "RCPT"},
+    {"a labelled command on the next line", FF_HEAD
+     "<bob@example.com>\n"
+     "550 5.7.1 Content rejected\n"
+     "\n"
+     "-------SMTP command\n"
+     "DATA\n",
+     "bob@example.com", "DATA"},
     {"postfix, connection failure", FF_HEAD
      "<bob@example.com>: connect to mx1.example.com[192.0.2.7]:25: Connection timed out\n",
      "bob@example.com", "CONN"},

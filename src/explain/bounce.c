@@ -293,9 +293,13 @@ static void code_status(const char *s, size_t n, int *code, char *status, size_t
             k++;
         size_t so, sl;
         if (k < n && find_status(s + k, n - k, &so, &sl) && so == 0 && s[k] == (char)('0' + c / 100)) {
-            pc = c;
-            po = k;
-            pl = sl;
+            /* a success pair after a failure ("451 4.3.0 ..." then QUIT's "221 2.0.0")
+             * does not replace it */
+            if (pc == 0 || c >= 400 || pc < 400) {
+                pc = c;
+                po = k;
+                pl = sl;
+            }
         }
     }
     *code = 0;

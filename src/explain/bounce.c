@@ -13,6 +13,7 @@
 #include "explain/bounce.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +29,58 @@
 #define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
 
 static bool gmime_ready;
+/* One parser per thread, kept between messages (re-initialised with each message's stream):
+ * building a parser costs more than most small messages. */
+static _Thread_local GMimeParser *parser;
+static _Thread_local GMimeStream *parser_idle; /* an empty stream the idle parser holds */
+
+static GMimeStream *empty_stream(void)
+{
+    if (parser_idle == NULL)
+        parser_idle = g_mime_stream_mem_new();
+    return parser_idle;
+}
 
 /* ------------------------------------------------------------------ small text helpers */
 
 static bool is_sp(int c) { return c == ' ' || c == '\t'; }
 
-/* Case-insensitive search of needle in [h, h+n). */
+static inline unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* ASCII case-insensitive equality of m bytes. */
+static inline bool ci_eq(const char *a, const char *b, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+/*
+ * Case-insensitive (ASCII) search of needle in [h, h+n). Candidates are found with memchr
+ * on both cases of the needle's first byte, so most of the haystack is skipped at memchr's
+ * speed; each candidate is compared whole.
+ */
 static const char *ci_find(const char *h, size_t n, const char *needle)
 {
     size_t m = strlen(needle);
     if (m == 0 || m > n)
         return m == 0 ? h : NULL;
-    for (size_t i = 0; i + m <= n; i++) {
-        if (tolower((unsigned char)h[i]) == tolower((unsigned char)needle[0]) &&
-            mem_ieq(h + i, m, needle, m))
-            return h + i;
+    unsigned char lo = fold((unsigned char)needle[0]);
+    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - 32) : lo;
+    const char *end = h + (n - m) + 1; /* candidates start in [h, end) */
+    const char *pl = memchr(h, lo, (size_t)(end - h));
+    const char *pu = up != lo ? memchr(h, up, (size_t)(end - h)) : NULL;
+    while (pl != NULL || pu != NULL) {
+        bool take_l = pu == NULL || (pl != NULL && pl < pu);
+        const char *p = take_l ? pl : pu;
+        if (ci_eq(p + 1, needle + 1, m - 1))
+            return p;
+        const char *next = p + 1;
+        if (take_l)
+            pl = next < end ? memchr(next, lo, (size_t)(end - next)) : NULL;
+        else
+            pu = next < end ? memchr(next, up, (size_t)(end - next)) : NULL;
     }
     return NULL;
 }
@@ -50,7 +88,7 @@ static const char *ci_find(const char *h, size_t n, const char *needle)
 static bool ci_prefix(const char *s, size_t n, const char *p)
 {
     size_t m = strlen(p);
-    return n >= m && mem_ieq(s, m, p, m);
+    return n >= m && ci_eq(s, p, m);
 }
 
 /* Trims spaces at both ends of [*s, *s+*n). */
@@ -255,9 +293,13 @@ static void code_status(const char *s, size_t n, int *code, char *status, size_t
             k++;
         size_t so, sl;
         if (k < n && find_status(s + k, n - k, &so, &sl) && so == 0 && s[k] == (char)('0' + c / 100)) {
-            pc = c;
-            po = k;
-            pl = sl;
+            /* a success pair after a failure ("451 4.3.0 ..." then QUIT's "221 2.0.0")
+             * does not replace it */
+            if (pc == 0 || c >= 400 || pc < 400) {
+                pc = c;
+                po = k;
+                pl = sl;
+            }
         }
     }
     *code = 0;
@@ -278,57 +320,185 @@ static void code_status(const char *s, size_t n, int *code, char *status, size_t
     }
 }
 
-/* The SMTP command a reply text says it answered. */
-static const char *find_command(const char *s, size_t n)
+#define CMD_TEXT_MAX 4096u /* bytes of text searched for the SMTP command */
+
+struct cmd_pat {
+    const char *pat, *cmd;
+};
+
+/* Commands named after a context phrase ("in reply to RCPT TO command"). A bare command
+ * name (the entries in capitals) counts only as written in capitals: "after DATA", not
+ * "for data storage". */
+static const struct cmd_pat cmd_tab[] = {
+    {"end of data", "DATA"},      {"end of message", "DATA"},
+    {"data command", "DATA"},     {"data:", "DATA"},
+    {"final data", "DATA"},       {"data block", "DATA"},
+    {"text command", "DATA"},     {"message text", "DATA"},
+    {"bdat", "BDAT"},             {"pipelined data", "DATA"},
+    {"pipelined rcpt", "RCPT"},   {"pipelined mail", "MAIL"},
+    {"DATA", "DATA"},
+    {"rcpt to", "RCPT"},          {"rcpt command", "RCPT"},
+    {"RCPT", "RCPT"},
+    {"mail from", "MAIL"},        {"mail command", "MAIL"},
+    {"initial greeting", "CONN"}, {"initial connection", "CONN"},
+    {"initial server greeting", "CONN"}, {"connection greeting", "CONN"},
+    {"smtp greeting", "CONN"},
+    {"ehlo", "EHLO"},             {"helo", "HELO"},
+    {"starttls", "STARTTLS"},     {"auth command", "AUTH"},
+};
+
+/* Where a text says what a reply answered; the command follows, after an optional "the ". */
+static const char *const cmd_ctx[] = {
+    "in reply to ",        "after ",      "most progress was ", "for ",
+    "during ",             "response to ", "while sending ",    "did not like our ",
+    "while performing ",   "while receiving ", "error on ",     "failed on ",
+    "rejected at ",        "rejected after ", "following ",
+};
+
+/* Phrases that name the step themselves (qmail's summaries, tags such as "[RCPT_TO]" or
+ * "(DATA)"); those with capitals must match as written. */
+static const struct cmd_pat cmd_phrase[] = {
+    {"does not like recipient", "RCPT"},
+    {"failed after i sent the message", "DATA"},
+    {"sender was rejected", "MAIL"},
+    {"greeting failed", "CONN"},
+    {"my name was rejected", "HELO"},
+    {"in rcpt to", "RCPT"},
+    {"in mail from", "MAIL"},
+    {"[RCPT_TO]", "RCPT"},
+    {"[MAIL_FROM]", "MAIL"},
+    {"(DATA)", "DATA"},
+    {"(RCPT TO)", "RCPT"},
+    {"(MAIL FROM)", "MAIL"},
+    {"SMTP command DATA", "DATA"},
+    {"SMTP command: DATA", "DATA"},
+    {"failed to connect", "CONN"},
+    {"unable to connect", "CONN"},
+    {"requests to connect", "CONN"},
+    {"failed connect()", "CONN"},
+    {"rejected MAIL FROM", "MAIL"},
+    {"rejected RCPT TO", "RCPT"},
+};
+
+/* Does a word end at s[at] (end of text or a non-letter)? "data" must not match
+ * "database". */
+static bool word_end(const char *s, size_t n, size_t at)
 {
-    static const struct {
-        const char *pat, *cmd;
-    } tab[] = {
-        {"end of data", "DATA"},      {"end of message", "DATA"},
-        {"after data", "DATA"},       {"DATA command", "DATA"},
-        {">>> DATA", "DATA"},         {"after BDAT", "BDAT"},
-        {"final DATA", "DATA"},       {"DATA:", "DATA"},
-        {"RCPT TO", "RCPT"},          {"RCPT command", "RCPT"},
-        {">>> RCPT", "RCPT"},         {"MAIL FROM", "MAIL"},
-        {"MAIL command", "MAIL"},     {">>> MAIL", "MAIL"},
-        {"initial greeting", "CONN"}, {"initial connection", "CONN"},
-        {"connection greeting", "CONN"}, {"SMTP greeting", "CONN"},
-        {"EHLO", "EHLO"},             {"HELO", "HELO"},
-        {"STARTTLS", "STARTTLS"},     {"AUTH command", "AUTH"},
-    };
-    /* Only where the text says what the reply was an answer to. */
-    static const char *ctx[] = {"in reply to ", "after ", ">>> ", "most progress was ",
-                                "for ", "during ", "response to ", "while sending ",
-                                "did not like our ", "did not like our final "};
-    const char *best = NULL;
-    size_t bestpos = (size_t)-1;
-    for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
-        const char *p = s;
-        size_t left = n;
-        const char *q;
-        while ((q = ci_find(p, left, ctx[k])) != NULL) {
-            size_t at = (size_t)(q - s) + strlen(ctx[k]);
-            for (size_t t = 0; t < sizeof tab / sizeof tab[0]; t++) {
-                const char *pat = tab[t].pat;
-                if (pat[0] == '>' ) {
-                    if (k != 2 || !ci_prefix(s + at, n - at, pat + 4))
-                        continue;
-                } else if (!ci_prefix(s + at, n - at, pat)) {
-                    if (!(ci_prefix(s + at, n - at, "the ") &&
-                          ci_prefix(s + at + 4, n - at - 4, pat)))
-                        continue;
-                }
-                if (at < bestpos) {
-                    bestpos = at;
-                    best = tab[t].cmd;
-                }
-                break;
+    return at >= n || !isalpha((unsigned char)s[at]);
+}
+
+#define CMD_NCTX (sizeof cmd_ctx / sizeof cmd_ctx[0])
+#define CMD_NPHRASE (sizeof cmd_phrase / sizeof cmd_phrase[0])
+_Static_assert(CMD_NCTX + CMD_NPHRASE <= 64, "one bit per context and phrase");
+
+/* For each first byte (folded), the contexts (bits 0..CMD_NCTX-1) and phrases (the bits
+ * after them) that start with it; built once. */
+static uint64_t cmd_first[256];
+static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
+
+static void cmd_index(void)
+{
+    for (size_t k = 0; k < CMD_NCTX; k++)
+        cmd_first[fold((unsigned char)cmd_ctx[k][0])] |= (uint64_t)1 << k;
+    for (size_t k = 0; k < CMD_NPHRASE; k++)
+        cmd_first[fold((unsigned char)cmd_phrase[k].pat[0])] |= (uint64_t)1 << (CMD_NCTX + k);
+}
+
+/* The command named at s[at] after a context phrase (an optional "the " first), or NULL. */
+static const char *cmd_after(const char *s, size_t n, size_t at)
+{
+    size_t at2 = ci_prefix(s + at, n - at, "the ") ? at + 4 : at;
+    for (size_t t = 0; t < sizeof cmd_tab / sizeof cmd_tab[0]; t++) {
+        const char *pat = cmd_tab[t].pat;
+        size_t m = strlen(pat);
+        bool exact = isupper((unsigned char)pat[0]);
+        size_t p = SIZE_MAX;
+        if (exact)
+            p = n - at >= m && memcmp(s + at, pat, m) == 0     ? at
+                : n - at2 >= m && memcmp(s + at2, pat, m) == 0 ? at2
+                                                               : SIZE_MAX;
+        else
+            p = ci_prefix(s + at, n - at, pat)     ? at
+                : ci_prefix(s + at2, n - at2, pat) ? at2
+                                                   : SIZE_MAX;
+        if (p == SIZE_MAX)
+            continue;
+        if (isalpha((unsigned char)pat[m - 1]) && !word_end(s, n, p + m))
+            continue;
+        return cmd_tab[t].cmd;
+    }
+    return NULL;
+}
+
+/* Does pat stand at s[i]: case-insensitive, or exact when pat holds a capital letter? */
+static bool phrase_at(const char *s, size_t n, size_t i, const char *pat)
+{
+    size_t m = strlen(pat);
+    if (n - i < m)
+        return false;
+    for (const char *p = pat; *p != '\0'; p++)
+        if (isupper((unsigned char)*p))
+            return memcmp(s + i, pat, m) == 0;
+    return ci_eq(s + i, pat, m);
+}
+
+/*
+ * The SMTP command a reply text says it answered: the earliest phrase of the kinds above.
+ * Runs of white space (line breaks of a folded report included) count as one space; at
+ * most CMD_TEXT_MAX bytes are read. ">>> CMD" transcript lines are read elsewhere
+ * (transcript_command), but a ">>> " inside one line of text counts here too.
+ */
+static const char *find_command(const char *s0, size_t n0)
+{
+    if (s0 == NULL || n0 == 0)
+        return NULL;
+    if (n0 > CMD_TEXT_MAX)
+        n0 = CMD_TEXT_MAX;
+    char buf[CMD_TEXT_MAX];
+    size_t n = 0;
+    bool sp = false;
+    for (size_t i = 0; i < n0; i++) {
+        unsigned char ch = (unsigned char)s0[i];
+        if (isspace(ch)) {
+            sp = n > 0;
+            continue;
+        }
+        if (sp)
+            buf[n++] = ' ';
+        sp = false;
+        buf[n++] = (char)ch;
+    }
+    const char *s = buf;
+    pthread_once(&cmd_once, cmd_index);
+    /* one pass over the word starts: the first statement in the text wins */
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && isalnum((unsigned char)s[i - 1]))
+            continue;
+        unsigned char f = fold((unsigned char)s[i]);
+        for (uint64_t m = cmd_first[f]; m != 0; m &= m - 1) {
+            unsigned k = (unsigned)__builtin_ctzll(m);
+            if (k < CMD_NCTX) {
+                if (!ci_prefix(s + i, n - i, cmd_ctx[k]))
+                    continue;
+                const char *c = cmd_after(s, n, i + strlen(cmd_ctx[k]));
+                if (c != NULL)
+                    return c;
+            } else if (phrase_at(s, n, i, cmd_phrase[k - CMD_NCTX].pat)) {
+                return cmd_phrase[k - CMD_NCTX].cmd;
             }
-            left -= (size_t)(q - p) + 1;
-            p = q + 1;
+        }
+        /* a transcript quoted inside one line: ">>> RCPT To:<a>" */
+        if (f == '>' && n - i > 4 && memcmp(s + i, ">>> ", 4) == 0) {
+            static const struct cmd_pat tw[] = {
+                {"rcpt", "RCPT"}, {"mail", "MAIL"}, {"data", "DATA"},         {"bdat", "BDAT"},
+                {"ehlo", "EHLO"}, {"helo", "HELO"}, {"starttls", "STARTTLS"}, {"auth", "AUTH"}};
+            for (size_t t = 0; t < sizeof tw / sizeof tw[0]; t++)
+                if (ci_prefix(s + i + 4, n - i - 4, tw[t].pat))
+                    return tw[t].cmd;
+            i += 3; /* one ">>> " counts once */
         }
     }
-    return best;
+    return NULL;
 }
 
 static bool ip4_at(const char *s, size_t n, size_t *len)
@@ -536,6 +706,10 @@ typedef struct ctx {
     size_t nrecs, capr;
     GMimeMessage *msg;
     GMimeMessage *attached; /* the first message/rfc822 part (a reference is held) */
+    bool own_report;        /* a delivery-status part outside any attached message */
+    int in_attached;        /* walking inside an attached report */
+    const char *buf;        /* the normalised message GMime parsed (during the walk) */
+    size_t buflen;
 } ctx_t;
 
 static rec_t *rec_add(ctx_t *c)
@@ -581,51 +755,124 @@ static rec_t *rec_find(ctx_t *c, const char *a, size_t n)
 
 /* ------------------------------------------------------------------------ MIME walking */
 
-/* Appends the decoded content of part to out as UTF-8, at most BOUNCE_PART_TEXT_MAX bytes;
- * NUL bytes become spaces. */
+/* Is [s, s+n) plain ASCII (no byte over 0x7F) without ESC, the shift byte of the 7-bit
+ * ISO 2022 charsets? */
+static bool all_ascii(const char *s, size_t n)
+{
+    unsigned char acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= (unsigned char)s[i];
+    return acc < 0x80 && memchr(s, 0x1B, n) == NULL;
+}
+
+/* 7-bit charsets whose ASCII bytes are not ASCII text (RFC 2152 UTF-7, RFC 1843 HZ). */
+static bool stateful_7bit(const char *cs)
+{
+    return cs != NULL && (ci_prefix(cs, strlen(cs), "utf-7") || ci_prefix(cs, strlen(cs), "hz"));
+}
+
+/*
+ * The raw (still transfer-encoded) bytes of a part's content without copying them: the
+ * parser keeps each part's content as a bounded view of the in-memory message stream.
+ * Returns false when the content is held some other way.
+ */
+static bool content_view(GMimeStream *s, const char **p, size_t *n)
+{
+    if (s == NULL || !GMIME_IS_STREAM_MEM(s))
+        return false;
+    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+    if (ba == NULL)
+        return false;
+    gint64 st = s->bound_start, en = s->bound_end < 0 ? (gint64)ba->len : s->bound_end;
+    if (st < 0 || en > (gint64)ba->len || st > en)
+        return false;
+    *p = (const char *)ba->data + st;
+    *n = (size_t)(en - st);
+    return true;
+}
+
+/*
+ * Appends the decoded content of part to out as UTF-8, at most BOUNCE_PART_TEXT_MAX bytes;
+ * NUL bytes become spaces, CR a line break. Identity, base64 and quoted-printable content
+ * is decoded straight from the message buffer in one step (no stream or filter objects);
+ * a charset conversion runs only when the text is not ASCII already.
+ */
 static void part_text(ctx_t *c, GMimePart *part, str_t *out)
 {
     GMimeDataWrapper *w = g_mime_part_get_content(part);
     if (w == NULL)
         return;
-    GMimeStream *ms = g_mime_stream_mem_new();
-    g_mime_data_wrapper_write_to_stream(w, ms);
-    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
-    size_t n = ba->len;
+    GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(w);
+    const char *raw = NULL;
+    size_t n = 0;
+    char *decoded = NULL;  /* g_malloc'ed: a base64 or quoted-printable decoding */
+    GMimeStream *ms = NULL; /* a copy made by GMime, for other contents */
+    bool direct = content_view(g_mime_data_wrapper_get_stream(w), &raw, &n);
+    if (direct && (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+                   enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)) {
+        /* decoding never grows the text: a bounded input bounds the output. Four times the
+         * text cap of encoded input gives the whole cap even for quoted-printable that
+         * encodes every byte ("=E3" and soft line breaks). */
+        size_t max_in = 4 * (size_t)BOUNCE_PART_TEXT_MAX;
+        size_t in = n < max_in ? n : max_in;
+        if (in < n)
+            c->truncated = true;
+        GMimeEncoding st;
+        g_mime_encoding_init_decode(&st, enc);
+        decoded = g_malloc(g_mime_encoding_outlen(&st, in) + 1);
+        n = g_mime_encoding_step(&st, raw, in, decoded);
+        raw = decoded;
+    } else if (!direct || (enc != GMIME_CONTENT_ENCODING_DEFAULT &&
+                           enc != GMIME_CONTENT_ENCODING_7BIT &&
+                           enc != GMIME_CONTENT_ENCODING_8BIT &&
+                           enc != GMIME_CONTENT_ENCODING_BINARY)) {
+        ms = g_mime_stream_mem_new();
+        g_mime_data_wrapper_write_to_stream(w, ms);
+        GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+        raw = (const char *)ba->data;
+        n = ba->len;
+    }
     if (n > BOUNCE_PART_TEXT_MAX) {
         n = BOUNCE_PART_TEXT_MAX;
         c->truncated = true;
     }
-    const char *raw = (const char *)ba->data;
-    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    const char *direct_raw = direct && decoded == NULL && ms == NULL ? raw : NULL;
     char *conv = NULL;
-    if (n > 0 && cs != NULL && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
-        g_ascii_strcasecmp(cs, "us-ascii") != 0) {
-        const char *ic = g_mime_charset_iconv_name(cs);
-        gsize wr = 0;
-        conv = g_convert(raw, (gssize)n, "UTF-8", ic ? ic : cs, NULL, &wr, NULL);
-        if (conv != NULL) {
-            raw = conv;
-            n = wr;
-        }
-    }
     char *dec = NULL;
-    if (n > 0 && conv == NULL && !g_utf8_validate(raw, (gssize)n, NULL)) {
-        dec = g_mime_utils_decode_8bit(NULL, raw, n);
-        if (dec != NULL) {
-            raw = dec;
-            n = strlen(dec);
+    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    if (n > 0 && (!all_ascii(raw, n) || stateful_7bit(cs))) {
+        if (cs != NULL && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
+            g_ascii_strcasecmp(cs, "us-ascii") != 0) {
+            const char *ic = g_mime_charset_iconv_name(cs);
+            gsize wr = 0;
+            conv = g_convert(raw, (gssize)n, "UTF-8", ic ? ic : cs, NULL, &wr, NULL);
+            if (conv != NULL) {
+                raw = conv;
+                n = wr;
+            }
+        }
+        if (conv == NULL && !g_utf8_validate(raw, (gssize)n, NULL)) {
+            dec = g_mime_utils_decode_8bit(NULL, raw, n);
+            if (dec != NULL) {
+                raw = dec;
+                n = strlen(dec);
+            }
         }
     }
     size_t start = out->len;
     str_append(out, raw, n);
-    for (size_t i = start; i < out->len; i++)
-        if (out->data[i] == '\0' || out->data[i] == '\r')
-            out->data[i] = out->data[i] == '\r' ? '\n' : ' ';
+    /* the message buffer itself holds no NUL or CR any more (normalise()); decoded or
+     * converted text may */
+    if (raw != direct_raw)
+        for (size_t i = start; i < out->len; i++)
+            if (out->data[i] == '\0' || out->data[i] == '\r')
+                out->data[i] = out->data[i] == '\r' ? '\n' : ' ';
     str_appendc(out, '\n');
     g_free(conv);
     g_free(dec);
-    g_object_unref(ms);
+    g_free(decoded);
+    if (ms != NULL)
+        g_object_unref(ms);
 }
 
 /* Crude text from HTML: tags dropped (block tags become line breaks), a few entities. */
@@ -678,10 +925,58 @@ static void html_to_text(const char *s, size_t n, str_t *out)
     str_appendc(out, '\n');
 }
 
+/* Is every line of [s, s+n) a field ("Name:") or a continuation (leading blank)? GMime
+ * reads other lines into the field before them; the field reader here does not. */
+static bool field_lines(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t e = nl != NULL ? (size_t)(nl - s) : n;
+        if (e > i && !is_sp(s[i])) {
+            size_t k = i;
+            while (k < e && s[k] != ':' && s[k] > ' ' && s[k] < 0x7F)
+                k++;
+            if (k == i || k >= e || s[k] != ':')
+                return false;
+        }
+        i = e + 1;
+    }
+    return true;
+}
+
+/*
+ * The header section of an attached message as it stands in the message buffer: from its
+ * first field (GMime records where each field starts) to the blank line after its last.
+ * Falls back to GMime's serialisation when the offsets do not point at the fields.
+ */
 static void take_orig_headers(ctx_t *c, GMimeObject *obj)
 {
     if (c->have_orig_part)
         return;
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+    int cnt = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+    if (cnt > 0 && c->buf != NULL) {
+        GMimeHeader *h0 = g_mime_header_list_get_header_at(hl, 0);
+        GMimeHeader *hz = g_mime_header_list_get_header_at(hl, cnt - 1);
+        gint64 b = g_mime_header_get_offset(h0), z = g_mime_header_get_offset(hz);
+        const char *name = g_mime_header_get_name(h0);
+        size_t nl = name != NULL ? strlen(name) : 0;
+        if (b >= 0 && z >= b && (size_t)z < c->buflen && nl > 0 && (size_t)b + nl <= c->buflen &&
+            mem_ieq(c->buf + b, nl, name, nl)) {
+            size_t e = (size_t)z;
+            while (e < c->buflen &&
+                   !(c->buf[e] == '\n' && (e + 1 == c->buflen || c->buf[e + 1] == '\n')))
+                e++;
+            if (e < c->buflen)
+                e++; /* the last field's line end */
+            size_t n = e - (size_t)b;
+            if (field_lines(c->buf + b, n)) {
+                str_append(&c->orig, c->buf + b, n < MAX_ORIG_HDR ? n : MAX_ORIG_HDR);
+                c->have_orig_part = true;
+                return;
+            }
+        }
+    }
     char *h = g_mime_object_get_headers(obj, NULL);
     if (h != NULL) {
         size_t n = strlen(h);
@@ -714,10 +1009,14 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
         GMimeObject *inner = g_mime_message_get_mime_part(m);
         GMimeContentType *ict = inner ? g_mime_object_get_content_type(inner) : NULL;
         const char *rt = ict ? g_mime_content_type_get_parameter(ict, "report-type") : NULL;
-        if (rt != NULL && GMIME_IS_MULTIPART(inner)) {
+        if (rt != NULL && GMIME_IS_MULTIPART(inner) && !c->own_report) {
             /* a report attached to a report (one per recipient), or a bounce forwarded as
-             * an attachment: read it as well */
+             * an attachment: read it as well. When the message has a report of its own,
+             * an attached report is the message that could not be returned (a double
+             * bounce): the original, not more records. */
+            c->in_attached++;
             walk(c, inner, depth + 1);
+            c->in_attached--;
             return;
         }
         take_orig_headers(c, GMIME_OBJECT(m));
@@ -736,6 +1035,8 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
     bool text = !g_ascii_strcasecmp(type, "text");
     if (msg && (!g_ascii_strcasecmp(sub, "delivery-status") ||
                 !g_ascii_strcasecmp(sub, "global-delivery-status"))) {
+        if (c->in_attached == 0)
+            c->own_report = true;
         if (c->dsn.len < MAX_HUMAN_TEXT) {
             part_text(c, GMIME_PART(obj), &c->dsn);
             str_appendz(&c->dsn, "\n");
@@ -1580,13 +1881,41 @@ static const char *cmd_word(const char *l, size_t n)
 }
 
 /*
+ * With pipelining (RFC 2920) a client sends RCPT and DATA together, and a transcript shows
+ * a recipient's rejection after ">>> DATA"; the server's next answer then refuses DATA for
+ * want of a recipient ("503 5.5.1 No valid recipients", "503 Need RCPT command"). For such
+ * a reply (the transcript line ending at from), "RCPT"; else cmd.
+ */
+static const char *pipelined(const char *s, size_t n, size_t from, const char *cmd)
+{
+    if (strcmp(cmd, "DATA") != 0)
+        return cmd;
+    for (size_t i = from, lines = 0; i < n && lines < 4; lines++) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        const char *l = s + i;
+        size_t ll = e - i;
+        while (ll > 0 && is_sp(*l))
+            l++, ll--;
+        if (ll > 4 && memcmp(l, ">>> ", 4) == 0)
+            break;
+        if (ll > 7 && memcmp(l, "<<< 503", 7) == 0 &&
+            (ci_find(l, ll, "rcpt") || ci_find(l, ll, "recipient")))
+            return "RCPT";
+        i = e < n ? e + 1 : e;
+    }
+    return cmd;
+}
+
+/*
  * The command a session transcript (Sendmail, Courier: ">>> command" / "<<< reply") shows
  * the recipient's rejection answering: the last ">>> " line before a "<<< " line that names
  * the address, or ">>> RCPT To:<address>" itself; with a single recipient and a single
  * command sent in the transcript, that command.
  */
 static const char *transcript_command(const char *s, size_t n, const char *addr, size_t al,
-                                      bool single)
+                                      const char *diag, size_t dl, bool single)
 {
     const char *last = NULL, *only = NULL;
     size_t sent = 0;
@@ -1609,7 +1938,15 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
         } else if (ll > 4 && memcmp(l, "<<< ", 4) == 0 && last != NULL) {
             const char *q = ci_find(l, ll, addr);
             if (q != NULL && al > 0)
-                return last;
+                return pipelined(s, n, e < n ? e + 1 : e, last);
+            /* the reply the record's diagnostic quotes (a DSN whose Final-Recipient is an
+             * alias of the address the transcript names) */
+            char rep[41];
+            size_t rl = ll - 4 < sizeof rep - 1 ? ll - 4 : sizeof rep - 1;
+            memcpy(rep, l + 4, rl);
+            rep[rl] = '\0';
+            if (rl >= 12 && memchr(rep, '\0', rl) == NULL && diag != NULL && ci_find(diag, dl, rep))
+                return pipelined(s, n, e < n ? e + 1 : e, last);
         }
         i = e < n ? e + 1 : e;
     }
@@ -1617,7 +1954,40 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
 }
 
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
-static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
+/*
+ * The command the text says the recipient's reply answered, read in the paragraphs that
+ * name the address (at most CMD_MENTIONS of them), else, with one recipient in the
+ * bounce, in the whole text.
+ */
+#define CMD_MENTIONS 8
+static const char *command_near(const char *s, size_t n, const char *addr, size_t al,
+                                bool one_rcpt)
+{
+    char pat[BOUNCE_FIELD_MAX + 1];
+    if (al == 0 || al > BOUNCE_FIELD_MAX || memchr(addr, '\0', al) != NULL)
+        return one_rcpt ? find_command(s, n) : NULL;
+    memcpy(pat, addr, al);
+    pat[al] = '\0';
+    size_t from = 0;
+    for (int k = 0; k < CMD_MENTIONS && from < n; k++) {
+        const char *q = ci_find(s + from, n - from, pat);
+        if (q == NULL)
+            break;
+        size_t at = (size_t)(q - s);
+        size_t b = at, e = at;
+        while (b > 0 && !(s[b - 1] == '\n' && b >= 2 && s[b - 2] == '\n'))
+            b--;
+        while (e < n && !(s[e] == '\n' && e + 1 < n && s[e + 1] == '\n'))
+            e++;
+        const char *c = find_command(s + b, e - b);
+        if (c != NULL)
+            return c;
+        from = e > at + al ? e : at + al;
+    }
+    return one_rcpt ? find_command(s, n) : NULL;
+}
+
+static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, bool one_rcpt)
 {
     /* one line: runs of white space become one space */
     if (r->diag.len > 0) {
@@ -1671,12 +2041,15 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
      * generic "5.0.0", or "4.4.7" for a delay whose cause the text names) */
     if (ds[0] != '\0')
         memcpy(r->status, ds, sizeof ds);
+    /* Postfix: "connect to host[192.0.2.1]:25: Connection refused" */
+    if (r->command == NULL && ci_prefix(d, n, "connect to "))
+        r->command = "CONN";
     if (r->command == NULL)
         r->command = find_command(d, n);
     if (r->command == NULL && r->hint.len > 0)
         r->command = find_command(r->hint.data, r->hint.len);
     if (r->command == NULL && whole != NULL && r->addr.len > 0)
-        r->command = transcript_command(whole, wn, r->addr.data, r->addr.len, single);
+        r->command = transcript_command(whole, wn, r->addr.data, r->addr.len, d, n, single);
     if (r->command == NULL && whole != NULL && r->addr.len > 0) {
         /* "RCPT To:<address>" anywhere in the text (a transcript without ">>> ") */
         str_t pat = STR_INIT;
@@ -1686,6 +2059,9 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single)
             r->command = "RCPT";
         str_free(&pat);
     }
+    if (r->command == NULL && whole != NULL)
+        r->command = command_near(whole, wn, r->addr.data ? r->addr.data : "", r->addr.len,
+                                  one_rcpt);
     if (r->remote.len == 0) {
         /* "host NAME[IP] said:" (Postfix), "remote host NAME [IP]", "while talking to NAME." */
         static const char *const lead[] = {"host ", "while talking to ", "remote server ",
@@ -1915,16 +2291,43 @@ static bounce_kind_t ses_read(ctx_t *c, const char *t, size_t n, orig_ids_t *oi,
 
 /* ------------------------------------------------------------------------ auto-replies */
 
-static bool is_autoreply(GMimeMessage *m, const char *subj)
+/*
+ * The value of the header field name of o, unfolded and trimmed, copied into tmp; NULL when
+ * absent. Taken from the raw value (GMime decodes a value, encoded words and all, when it
+ * is asked for the decoded one; none of the fields read this way needs that).
+ */
+static const char *hdr_raw(arena_t *tmp, GMimeObject *o, const char *name)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+    GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, name) : NULL;
+    const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
+    if (raw == NULL)
+        return NULL;
+    size_t n = strlen(raw);
+    char *out = arena_alloc(tmp, n + 1);
+    size_t o2 = 0;
+    for (size_t i = 0; i < n; i++)
+        if (raw[i] != '\n' && raw[i] != '\r')
+            out[o2++] = raw[i];
+    const char *v = out;
+    size_t vl = o2;
+    trim(&v, &vl);
+    ((char *)v)[vl] = '\0';
+    return v;
+}
+
+static bool is_autoreply(arena_t *tmp, GMimeMessage *m, const char *subj)
 {
     GMimeObject *o = GMIME_OBJECT(m);
-    const char *as = g_mime_object_get_header(o, "Auto-Submitted");
+    const char *as = hdr_raw(tmp, o, "Auto-Submitted");
     if (as != NULL && ci_prefix(as, strlen(as), "auto-replied"))
         return true;
-    if (g_mime_object_get_header(o, "X-Autoreply") || g_mime_object_get_header(o, "X-Autorespond") ||
-        g_mime_object_get_header(o, "X-Vacation"))
+    GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+    if (g_mime_header_list_contains(hl, "X-Autoreply") ||
+        g_mime_header_list_contains(hl, "X-Autorespond") ||
+        g_mime_header_list_contains(hl, "X-Vacation"))
         return true;
-    const char *prec = g_mime_object_get_header(o, "Precedence");
+    const char *prec = hdr_raw(tmp, o, "Precedence");
     if (prec != NULL && ci_find(prec, strlen(prec), "auto_reply"))
         return true;
     if (subj != NULL) {
@@ -1942,6 +2345,65 @@ static bool is_autoreply(GMimeMessage *m, const char *subj)
         ci_find(subj, strlen(subj), "away"))
         return true;
     return false;
+}
+
+/* ------------------------------------------------------------- mailing list refusals */
+
+/* What a list manager says when it refuses a post. */
+static const char *const list_refusals[] = {
+    "not a member",          "are not member",       "not member of",
+    "only members",          "members only",         "not allowed to post",
+    "posting is restricted", "loop alert",           "duplicated message-id",
+};
+
+/*
+ * A mailing list manager's answer refusing a post (fml, and others that mark their mail
+ * with list fields): the message carries X-MLServer or X-ML-Name, or List-Id / Mailing-List
+ * with an owner or admin sender, and its text says why the post was refused. One record:
+ * the list, as the first address in angle brackets in the text (else the first address
+ * that is not the bounce's addressee), with the refusing line as its text.
+ */
+static bool list_refusal(ctx_t *c, GMimeMessage *msg, const char *t, size_t n, const char *to)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    bool manager = g_mime_header_list_contains(hl, "X-MLServer") ||
+                   g_mime_header_list_contains(hl, "X-ML-Name");
+    if (!manager && (g_mime_header_list_contains(hl, "List-Id") ||
+                     g_mime_header_list_contains(hl, "Mailing-List"))) {
+        const char *f = hdr_raw(c->tmp, GMIME_OBJECT(msg), "From");
+        size_t fl = f != NULL ? strlen(f) : 0;
+        manager = f != NULL && (ci_find(f, fl, "-admin@") || ci_find(f, fl, "-owner@") ||
+                                ci_find(f, fl, "owner-") || ci_find(f, fl, "-request@"));
+    }
+    if (!manager || n == 0)
+        return false;
+    const char *why = NULL;
+    for (size_t k = 0; k < sizeof list_refusals / sizeof list_refusals[0] && why == NULL; k++)
+        why = ci_find(t, n, list_refusals[k]);
+    if (why == NULL)
+        return false;
+    size_t o = 0, l = 0, from = 0;
+    bool found = false;
+    for (int pass = 0; pass < 2 && !found; pass++)
+        for (from = 0; find_addr(t, n, from, &o, &l); from = o + l)
+            if ((pass == 1 || (o > 0 && t[o - 1] == '<')) &&
+                !(to != NULL && mem_ieq(t + o, l, to, strlen(to)))) {
+                found = true;
+                break;
+            }
+    if (!found)
+        return false;
+    rec_t *r = rec_add(c);
+    if (r == NULL)
+        return false;
+    str_append(&r->addr, t + o, l);
+    size_t b = (size_t)(why - t), e = b;
+    while (b > 0 && t[b - 1] != '\n')
+        b--;
+    while (e < n && t[e] != '\n')
+        e++;
+    str_append(&r->diag, t + b, e - b);
+    return true;
 }
 
 /* ------------------------------------------------------------------------- the parser */
@@ -1981,6 +2443,14 @@ const char *bounce_action_name(bounce_action_t a)
 
 void bounce_shutdown(void)
 {
+    if (parser != NULL) {
+        g_object_unref(parser);
+        parser = NULL;
+    }
+    if (parser_idle != NULL) {
+        g_object_unref(parser_idle);
+        parser_idle = NULL;
+    }
     if (gmime_ready) {
         g_mime_shutdown();
         gmime_ready = false;
@@ -2001,6 +2471,33 @@ static size_t normalise(const unsigned char *buf, size_t len, char *out)
             i++;
         if (i < len && buf[i] == '\n')
             i++;
+    }
+    if (memchr(buf + i, '\r', len - i) == NULL) {
+        /* no CR (the usual case): copied whole, then control bytes replaced in place; eight
+         * bytes at a time are tested for one below 0x20 or equal to 0x7F */
+        size_t n = len - i;
+        memcpy(out, buf + i, n);
+        const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+        size_t k = 0;
+        for (; k + 8 <= n; k += 8) {
+            uint64_t w;
+            memcpy(&w, out + k, 8);
+            uint64_t low = (w - ones * 0x20) & ~w & high;     /* a byte < 0x20 */
+            uint64_t del = ((w ^ (ones * 0x7F)) - ones) & ~(w ^ (ones * 0x7F)) & high; /* 0x7F */
+            if ((low | del) == 0)
+                continue;
+            for (size_t j = k; j < k + 8; j++) {
+                unsigned char ch = (unsigned char)out[j];
+                if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F)
+                    out[j] = ' ';
+            }
+        }
+        for (; k < n; k++) {
+            unsigned char ch = (unsigned char)out[k];
+            if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F)
+                out[k] = ' ';
+        }
+        return n;
     }
     for (; i < len; i++) {
         unsigned char ch = buf[i];
@@ -2049,27 +2546,34 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
         g_mime_init();
         gmime_ready = true;
     }
-    char *norm = xmalloc(len + 1);
+    /* the normalised copy is the parser's stream buffer: the parts' contents are views of
+     * it (no copies), and it is freed with the last object that refers to it */
+    GByteArray *ba = g_byte_array_sized_new((guint)len + 1);
+    g_byte_array_set_size(ba, (guint)len + 1);
+    char *norm = (char *)ba->data;
     size_t nlen = normalise(buf, len, norm);
     norm[nlen] = '\0';
+    g_byte_array_set_size(ba, (guint)nlen);
     if (!starts_with_header(norm, nlen)) {
-        free(norm);
+        g_byte_array_free(ba, TRUE);
         return -1;
     }
-    GMimeStream *st = g_mime_stream_mem_new_with_buffer(norm, nlen);
-    GMimeParser *ps = g_mime_parser_new_with_stream(st);
-    g_mime_parser_set_format(ps, GMIME_FORMAT_MESSAGE);
-    GMimeMessage *msg = g_mime_parser_construct_message(ps, NULL);
-    g_object_unref(ps);
-    g_object_unref(st);
+    GMimeStream *st = g_mime_stream_mem_new_with_byte_array(ba); /* owns ba */
+    if (parser == NULL)
+        parser = g_mime_parser_new();
+    g_mime_parser_init_with_stream(parser, st);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    /* the parser lets go of the stream; the message's parts keep it while they need it */
+    g_mime_parser_init_with_stream(parser, empty_stream());
     if (msg == NULL) {
-        free(norm);
+        g_object_unref(st);
         return -1;
     }
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
     if (hl == NULL || g_mime_header_list_get_count(hl) == 0) {
         g_object_unref(msg);
-        free(norm);
+        g_object_unref(st);
         return -1;
     }
 
@@ -2077,22 +2581,30 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
     memset(&c, 0, sizeof c);
     c.tmp = arena_new();
     c.msg = msg;
+    c.buf = norm;
+    c.buflen = nlen;
     walk(&c, g_mime_message_get_mime_part(msg), 0);
+    c.buf = NULL;
     if (c.human.len == 0 && c.html.len == 0 && c.dsn.len == 0 && c.arf.len == 0) {
         /* nothing readable in the MIME structure (e.g. a multipart without its boundary
          * lines): the raw body after the header section is the text */
-        const char *body = strstr(norm, "\n\n");
+        const char *body = NULL;
+        for (size_t k = 0; k + 1 < nlen; k++)
+            if (norm[k] == '\n' && norm[k + 1] == '\n') {
+                body = norm + k;
+                break;
+            }
         if (body != NULL) {
             size_t bl = nlen - (size_t)(body + 2 - norm);
             str_append(&c.human, body + 2, bl < MAX_HUMAN_TEXT ? bl : MAX_HUMAN_TEXT);
         }
     }
-    free(norm);
+    g_object_unref(st);
     norm = NULL;
 
     const char *subj = g_mime_message_get_subject(msg);
-    const char *from_hdr = g_mime_object_get_header(GMIME_OBJECT(msg), "From");
-    const char *to_hdr = g_mime_object_get_header(GMIME_OBJECT(msg), "To");
+    const char *from_hdr = hdr_raw(c.tmp, GMIME_OBJECT(msg), "From");
+    const char *to_hdr = hdr_raw(c.tmp, GMIME_OBJECT(msg), "To");
     const char *from = addr_in(c.tmp, from_hdr);
     const char *to = addr_in(c.tmp, to_hdr);
     out->subject = copy_or_empty(a, subj, BOUNCE_FIELD_MAX);
@@ -2258,14 +2770,14 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
     }
 
     /* free text */
-    const char *xfr = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Failed-Recipients");
+    const char *xfr = hdr_raw(c.tmp, GMIME_OBJECT(msg), "X-Failed-Recipients");
     /* the raw From: "MAILER-DAEMON" alone has no address */
     const char *fromv = from != NULL ? from : from_hdr;
     bool daemon_from = fromv != NULL && (ci_find(fromv, strlen(fromv), "mailer-daemon") ||
                                          ci_prefix(fromv, strlen(fromv), "postmaster") ||
                                          ci_find(fromv, strlen(fromv), "daemon"));
     bool strong = xfr != NULL || daemon_from || fmt != NULL;
-    bool autoreply = is_autoreply(msg, subj);
+    bool autoreply = is_autoreply(c.tmp, msg, subj);
     bool marker = has_bounce_marker(ht, body_n) || (subj && has_bounce_marker(subj, strlen(subj)));
     if (kind == BOUNCE_KIND_NONE && (strong || marker)) {
         freeform_read(&c, ht, body_n);
@@ -2343,6 +2855,15 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
             recs_free(&c);
     }
 
+    /* a mailing list manager refusing a post (not a member, a loop) */
+    if (kind == BOUNCE_KIND_NONE && list_refusal(&c, msg, ht, body_n, to)) {
+        kind = BOUNCE_KIND_FREEFORM;
+        fmt = g_mime_header_list_contains(g_mime_object_get_header_list(GMIME_OBJECT(msg)),
+                                          "X-MLServer")
+                  ? "fml"
+                  : "mailinglist";
+    }
+
     /* RFC 3834 auto-reply */
     if (kind == BOUNCE_KIND_NONE && autoreply) {
         kind = BOUNCE_KIND_AUTOREPLY;
@@ -2365,7 +2886,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
             r->action = BOUNCE_ACTION_NONE;
             continue;
         }
-        rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM);
+        rec_from_text(r, ht, body_n, c.nrecs == 1 && kind == BOUNCE_KIND_FREEFORM, c.nrecs == 1);
     }
 
     /* evidence: a client address the receiver names in its reply is what it judged, so it

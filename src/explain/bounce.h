@@ -5,7 +5,8 @@
  * feedback reports (message/feedback-report), RFC 3834 auto-replies, and the free-form
  * bounce texts of common MTAs and providers (Postfix, Exim, Sendmail, qmail, Exchange and
  * Office 365, Gmail, Yahoo, Domino, Courier, OpenSMTPD, Amazon SES, GMX, mail.ru and others,
- * read by general layout rules, not per-sample patterns).
+ * read by general layout rules, not per-sample patterns), and mailing list managers' refusals
+ * of a post (fml's "not a member", loop alerts).
  *
  * MIME is decoded with GMime 3 (transfer encodings, charsets, encoded words); every text
  * handed back is valid UTF-8 with control characters (NUL included) replaced by spaces,
@@ -25,7 +26,8 @@
  * part, length of every string. Input beyond a limit is cut, never an error, except an
  * input larger than BOUNCE_INPUT_MAX, which is refused.
  *
- * GMime is initialised once per process on first use; bounce_shutdown() releases its global
+ * GMime is initialised once per process on first use, and each thread keeps one GMime parser
+ * between calls; bounce_shutdown() releases the calling thread's parser and GMime's global
  * state (for leak checkers at exit). bounce_parse() is not meant to run in several threads
  * at once before the first call has returned.
  */
@@ -74,9 +76,9 @@ typedef struct bounce_rcpt {
     const char *diagnostic; /* reply text: Diagnostic-Code without its "smtp;" type, or the
                                free-form text for this recipient; one line */
     const char *remote_mta;   /* DSN Remote-MTA without its type, or the host named in text */
-    const char *command;      /* SMTP command the reply answered: "CONN" (greeting), "HELO",
-                                 "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT",
-                                 or "" when not stated */
+    const char *command;      /* SMTP command the reply answered: "CONN" (greeting or
+                                 connection), "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL",
+                                 "RCPT", "DATA", "BDAT", or "" when not stated */
     const char *last_attempt; /* DSN Last-Attempt-Date, else "" */
 } bounce_rcpt_t;
 

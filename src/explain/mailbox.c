@@ -21,11 +21,19 @@ typedef struct lnr {
     size_t start, len, next; /* line [start, start+len), next line at next */
 } lnr_t;
 
-static void line_at(const unsigned char *b, size_t n, size_t i, lnr_t *l)
+/* The line at i. has_cr: the buffer holds a CR somewhere; without one, the line end is
+ * found with memchr. */
+static void line_at(const unsigned char *b, size_t n, size_t i, bool has_cr, lnr_t *l)
 {
-    size_t e = i;
-    while (e < n && b[e] != '\n' && b[e] != '\r')
-        e++;
+    size_t e;
+    if (!has_cr) {
+        const unsigned char *nl = memchr(b + i, '\n', n - i);
+        e = nl != NULL ? (size_t)(nl - b) : n;
+    } else {
+        e = i;
+        while (e < n && b[e] != '\n' && b[e] != '\r')
+            e++;
+    }
     l->start = i;
     l->len = e - i;
     if (e < n && b[e] == '\r') {
@@ -38,9 +46,102 @@ static void line_at(const unsigned char *b, size_t n, size_t i, lnr_t *l)
     l->next = e;
 }
 
+/* Copies src[0..n) to dst with CRLF and lone CR turned into LF; returns the length. */
+static size_t copy_lf(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (src[i] == '\r') {
+            dst[o++] = '\n';
+            if (i + 1 < n && src[i + 1] == '\n')
+                i++;
+        } else {
+            dst[o++] = src[i];
+        }
+    }
+    return o;
+}
+
+/* A buffer that is not an mbox: one message from its first non-blank line on, copied
+ * once, line endings made LF and the last line ended. */
+static long single_message(const unsigned char *buf, size_t len, bool has_cr, arena_t *a,
+                           mbox_msg_t **msgs)
+{
+    size_t i = 0;
+    while (i < len && (buf[i] == '\n' || buf[i] == '\r'))
+        i++;
+    if (i == len)
+        return 0;
+    size_t n = len - i;
+    unsigned char *d = arena_alloc(a, n + 2);
+    size_t o;
+    if (has_cr) {
+        o = copy_lf(d, buf + i, n);
+    } else {
+        memcpy(d, buf + i, n);
+        o = n;
+    }
+    if (d[o - 1] != '\n')
+        d[o++] = '\n';
+    d[o] = '\0';
+    mbox_msg_t *out = arena_calloc(a, 1, sizeof *out);
+    out->data = d;
+    out->len = o;
+    *msgs = out;
+    return 1;
+}
+
 static bool is_from(const unsigned char *b, const lnr_t *l)
 {
     return l->len >= 5 && memcmp(b + l->start, "From ", 5) == 0;
+}
+
+/* Is b[i, i+n) "Www Mmm", a weekday and a month name as in an asctime() date? */
+static bool day_month_at(const unsigned char *b, size_t n, size_t i)
+{
+    static const char days[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (i + 7 > n || b[i + 3] != ' ')
+        return false;
+    bool d = false, m = false;
+    for (size_t k = 0; k + 3 <= sizeof days - 1 && !d; k += 3)
+        d = memcmp(b + i, days + k, 3) == 0;
+    for (size_t k = 0; k + 3 <= sizeof months - 1 && !m; k += 3)
+        m = memcmp(b + i + 4, months + k, 3) == 0;
+    return d && m;
+}
+
+/*
+ * A "From " line that starts a message although no empty line precedes it: some stores
+ * append a message right after the last line of the one before. Taken as a separator only
+ * in its full form, "From sender Www Mmm dd hh:mm:ss yyyy" (the sender one word, an
+ * asctime() date after it), and only when the next line is a header field.
+ */
+static bool is_strict_from(const unsigned char *b, size_t n, const lnr_t *l)
+{
+    const unsigned char *s = b + l->start;
+    size_t len = l->len, i = 5;
+    if (len < 5 + 1 + 24 || len > 200)
+        return false;
+    while (i < len && s[i] != ' ')
+        i++; /* the sender */
+    while (i < len && s[i] == ' ')
+        i++;
+    if (!day_month_at(s, len, i))
+        return false;
+    size_t colons = 0;
+    for (size_t k = i + 7; k < len; k++)
+        colons += s[k] == ':';
+    if (colons < 1 || len < 4)
+        return false;
+    for (size_t k = len - 4; k < len; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return false;
+    /* the next line: "Name:" */
+    size_t j = l->next, k = j;
+    while (k < n && b[k] > ' ' && b[k] < 0x7F && b[k] != ':')
+        k++;
+    return k > j && k < n && b[k] == ':';
 }
 
 /* ">From ", ">>From "...: mboxrd quoting. */
@@ -77,22 +178,20 @@ long mbox_split(const unsigned char *buf, size_t len, arena_t *a, mbox_msg_t **m
     }
     if (buf == NULL || len == 0)
         return 0;
+    bool has_cr = memchr(buf, '\r', len) != NULL;
+    bool mbox = len >= 5 && memcmp(buf, "From ", 5) == 0;
+    if (!mbox)
+        return single_message(buf, len, has_cr, a, msgs);
     /* first pass: count separators, to size the array once */
     size_t count = 0;
     bool prev_blank = true;
     lnr_t l;
-    bool any_content = false;
     for (size_t i = 0; i < len; i = l.next) {
-        line_at(buf, len, i, &l);
-        if (is_from(buf, &l) && (i == 0 || prev_blank))
+        line_at(buf, len, i, has_cr, &l);
+        if (is_from(buf, &l) && (i == 0 || prev_blank || is_strict_from(buf, len, &l)))
             count++;
-        if (l.len > 0)
-            any_content = true;
         prev_blank = l.len == 0;
     }
-    bool mbox = len >= 5 && memcmp(buf, "From ", 5) == 0;
-    if (!mbox)
-        count = any_content ? 1 : 0; /* not an mbox: the whole buffer is one message */
     if (count == 0)
         return 0;
     if (count > MAILBOX_MSGS_MAX) {
@@ -102,27 +201,19 @@ long mbox_split(const unsigned char *buf, size_t len, arena_t *a, mbox_msg_t **m
     mbox_msg_t *out = arena_calloc(a, count, sizeof *out);
     str_t cur = STR_INIT;
     size_t n = 0;
-    bool started = !mbox;
+    bool started = false;
     prev_blank = true;
-    size_t i = 0;
-    if (!mbox) { /* leading blank lines are not part of the message */
-        for (; i < len; i = l.next) {
-            line_at(buf, len, i, &l);
-            if (l.len > 0)
-                break;
-        }
-    }
-    for (; i < len; i = l.next) {
-        line_at(buf, len, i, &l);
-        if (mbox && is_from(buf, &l) && (i == 0 || prev_blank)) {
+    for (size_t i = 0; i < len; i = l.next) {
+        line_at(buf, len, i, has_cr, &l);
+        if (is_from(buf, &l) && (i == 0 || prev_blank || is_strict_from(buf, len, &l))) {
             if (started && n < count)
-                finish(a, &cur, &out[n++], true);
+                finish(a, &cur, &out[n++], prev_blank);
             started = true;
             prev_blank = false;
             continue;
         }
         prev_blank = l.len == 0;
-        if (mbox && is_quoted_from(buf, &l))
+        if (is_quoted_from(buf, &l))
             str_append(&cur, buf + l.start + 1, l.len - 1);
         else
             str_append(&cur, buf + l.start, l.len);

@@ -765,6 +765,23 @@ static bool all_ascii(const char *s, size_t n)
     return acc < 0x80 && memchr(s, 0x1B, n) == NULL;
 }
 
+/* Does [s, s+n) hold the designations of ISO-2022-JP: ESC $ B, ESC $ @ (JIS X 0208) and
+ * ESC ( B, ESC ( J (back to ASCII, JIS X 0201 Roman)? */
+static bool iso2022jp(const char *s, size_t n)
+{
+    const char *e = memchr(s, 0x1B, n);
+    bool kanji = false, back = false;
+    while (e != NULL && !(kanji && back)) {
+        size_t left = n - (size_t)(e - s);
+        if (left >= 3 && e[1] == '$' && (e[2] == 'B' || e[2] == '@'))
+            kanji = true;
+        else if (left >= 3 && e[1] == '(' && (e[2] == 'B' || e[2] == 'J'))
+            back = true;
+        e = left > 1 ? memchr(e + 1, 0x1B, left - 1) : NULL;
+    }
+    return kanji && back;
+}
+
 /* 7-bit charsets whose ASCII bytes are not ASCII text (RFC 2152 UTF-7, RFC 1843 HZ). */
 static bool stateful_7bit(const char *cs)
 {
@@ -840,6 +857,10 @@ static void part_text(ctx_t *c, GMimePart *part, str_t *out)
     char *conv = NULL;
     char *dec = NULL;
     const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    /* ISO-2022-JP (RFC 1468) written raw where no charset, or us-ascii, is declared: Japanese
+     * MTAs do this in DSN fields and in plain bodies; its escape sequences say what it is */
+    if ((cs == NULL || g_ascii_strcasecmp(cs, "us-ascii") == 0) && n > 0 && iso2022jp(raw, n))
+        cs = "ISO-2022-JP";
     if (n > 0 && (!all_ascii(raw, n) || stateful_7bit(cs))) {
         if (cs != NULL && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
             g_ascii_strcasecmp(cs, "us-ascii") != 0) {
@@ -2459,7 +2480,9 @@ void bounce_shutdown(void)
 
 /*
  * Copies buf into a fresh buffer: CRLF and lone CR become LF, NUL and C0 controls other than
- * TAB and LF become spaces, a leading mbox "From " line is dropped. Returns the length.
+ * TAB, LF and ESC become spaces, a leading mbox "From " line is dropped. ESC stays: it is
+ * part of the 7-bit ISO 2022 charsets (ISO-2022-JP), which are decoded later; every string
+ * handed out replaces what is left of it. Returns the length.
  */
 static size_t normalise(const unsigned char *buf, size_t len, char *out)
 {
@@ -2488,13 +2511,13 @@ static size_t normalise(const unsigned char *buf, size_t len, char *out)
                 continue;
             for (size_t j = k; j < k + 8; j++) {
                 unsigned char ch = (unsigned char)out[j];
-                if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F)
+                if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != 0x1B) || ch == 0x7F)
                     out[j] = ' ';
             }
         }
         for (; k < n; k++) {
             unsigned char ch = (unsigned char)out[k];
-            if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F)
+            if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != 0x1B) || ch == 0x7F)
                 out[k] = ' ';
         }
         return n;
@@ -2505,7 +2528,7 @@ static size_t normalise(const unsigned char *buf, size_t len, char *out)
             out[o++] = '\n';
             if (i + 1 < len && buf[i + 1] == '\n')
                 i++;
-        } else if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F) {
+        } else if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != 0x1B) || ch == 0x7F) {
             out[o++] = ' ';
         } else {
             out[o++] = (char)ch;

@@ -212,7 +212,11 @@ static const rule_t strong_rules[] = {
       "address not present|invalid/inactive|recipient address rejected(?!: ?[a-z])|"
       "recipient address rejected: (access denied|invalid|user ?unknown)|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
-      "couldn'?t be found|resolver\\.adr|not listed in .{0,20}directory",
+      "couldn'?t be found|resolver\\.adr|not listed in .{0,20}directory|"
+      /* Domino's Japanese form of "not listed in the Domino Directory" */
+      "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa"
+      "\xe3\x81\xab\xe3\x81\xaf\xe8\xa6\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x8a"
+      "\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
       EX_USERUNKNOWN, NULL),
     R("blocked by (our|the) (spam )?filter", EX_SPAMDETECTED, NULL),
     /* content */

@@ -1032,6 +1032,43 @@ static void test_nul_in_part(void **state)
     free(buf);
 }
 
+/* ISO-2022-JP written raw in a DSN field (no charset declared) is decoded, and a stray ESC
+ * elsewhere never reaches the output. */
+static void test_iso2022jp(void **state)
+{
+    (void)state;
+    static const char m[] =
+        "From: postmaster@mx.example.jp\n"
+        "Subject: Delivery Status Notification\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n"
+        "\n"
+        "--b\n"
+        "Content-Type: text/plain\n"
+        "\n"
+        "failed \x1b[31m\n"
+        "--b\n"
+        "Content-Type: message/delivery-status\n"
+        "\n"
+        "Reporting-MTA: dns; mx.example.jp\n"
+        "\n"
+        "Final-Recipient: rfc822; user@example.jp\n"
+        "Action: failed\n"
+        "Status: 5.0.0\n"
+        /* "ユーザー" in ISO-2022-JP, then ASCII again */
+        "Diagnostic-Code: X-Notes; \x1b$B%f!<%6!<\x1b(B user@example.jp\n"
+        "--b--\n";
+    arena_t *a = arena_new();
+    bounce_t b;
+    assert_int_equal(bounce_parse((const unsigned char *)m, sizeof m - 1, a, &b), 0);
+    assert_int_equal(b.nrcpts, 1);
+    assert_string_equal(b.rcpts[0].diagnostic,
+                        "\xe3\x83\xa6\xe3\x83\xbc\xe3\x82\xb6\xe3\x83\xbc user@example.jp");
+    for (size_t i = 0; i < b.nrcpts; i++)
+        assert_null(strchr(b.rcpts[i].diagnostic, 0x1b));
+    arena_free(a);
+}
+
 /* Invalid UTF-8 and control characters never reach the output; long texts are cut. */
 static void test_sanitised(void **state)
 {
@@ -1560,6 +1597,7 @@ int main(void)
         cmocka_unit_test(test_attached_reports), cmocka_unit_test(test_failure_pair),
         cmocka_unit_test(test_not_mail),  cmocka_unit_test(test_rcpt_cap),
         cmocka_unit_test(test_nul_in_part), cmocka_unit_test(test_sanitised),
+        cmocka_unit_test(test_iso2022jp),
         cmocka_unit_test(test_mbox_split), cmocka_unit_test(test_maildir),
         cmocka_unit_test(test_corpus),
     };

@@ -82,10 +82,13 @@ static void record(spf_op_t *o)
     s->mech = dupn(t, ev->mech, ev->mech_len, TXN_EVIDENCE_MAX);
     s->problem = ev->reason;
 
-    /* Nobody shows the value or the evidence of a result the configuration ignores (a gate
-     * decision only shows what it acts on or warns about): record the result alone. */
-    if (!txn_verbose(t) && r != RES_FAIL && txn_config(t)->noverrides == 0 &&
-        config_result_action(txn_config(t), o->fid, r, NULL, 0) == ACTION_IGNORE) {
+    /* Nobody shows the value or the evidence of a pass, or of a result the configuration
+     * ignores (a gate decision only shows what it acts on or warns about): record the result
+     * alone; the summary above is what the Received-SPF header needs. */
+    if (!txn_verbose(t) &&
+        (r == RES_PASS ||
+         (r != RES_FAIL && txn_config(t)->noverrides == 0 &&
+          config_result_action(txn_config(t), o->fid, r, NULL, 0) == ACTION_IGNORE))) {
         txn_set(t, o->fid, r, NULL);
         spf_check_free(o->chk);
         o->chk = NULL;

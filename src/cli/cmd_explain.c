@@ -13,6 +13,9 @@
  * Peer text is printed through out_text(): valid UTF-8 is kept, control bytes and invalid
  * sequences are escaped, so neither a terminal nor a JSON parser sees raw bytes.
  *
+ * One input is one message: a directory or an mbox of several messages without --batch is a
+ * usage error that says so.
+ *
  * Exit status: 0 explained (also a message that is not a bounce), 64 usage, 65 an input that
  * holds no reply and no message, or cannot be read; 69 --check could not open the resolver.
  */
@@ -472,6 +475,17 @@ static void one(run_t *r, const char *source, const unsigned char *buf, size_t l
     }
 }
 
+/* How many messages an mbox buffer holds (mbox_split's count; -1 on its errors). */
+static long count_messages(const unsigned char *buf, size_t len)
+{
+    arena_t *a = arena_new();
+    mbox_msg_t *msgs = NULL;
+    const char *err = NULL;
+    long n = mbox_split(buf, len, a, &msgs, &err);
+    arena_free(a);
+    return n;
+}
+
 /* A file: an mbox (several messages) or one message; in batch mode every message. */
 static void batch_file(run_t *r, const char *path)
 {
@@ -604,9 +618,22 @@ int cmd_explain(int argc, char **argv)
         unsigned char *buf = NULL;
         size_t len = 0;
         const char *err = NULL;
-        if (mailbox_read_file(path, &buf, &len, &err) != 0) {
+        struct stat st;
+        long nmsg = 0;
+        if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "mailblock explain: %s is a directory (a maildir?): use --batch\n",
+                    path);
+            r.rc = EXIT_USAGE;
+        } else if (mailbox_read_file(path, &buf, &len, &err) != 0) {
             fprintf(stderr, "mailblock explain: %s: %s\n", path, err);
             r.rc = EXIT_DATAERR;
+        } else if (len > 5 && memcmp(buf, "From ", 5) == 0 &&
+                   (nmsg = count_messages(buf, len)) > 1) {
+            /* one input at a time: an mbox of several messages is a batch */
+            fprintf(stderr, "mailblock explain: %s holds %ld messages: use --batch\n", path,
+                    nmsg);
+            r.rc = EXIT_USAGE;
+            free(buf);
         } else {
             one(&r, path, buf, len);
             free(buf);

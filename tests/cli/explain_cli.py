@@ -212,6 +212,17 @@ if lines and "summary" in lines[-1]:
     s = lines[-1]["summary"]
     check("--batch summary counts", s["messages"] == 4 and s["bounces"] == 3 and
           s["not_bounces"] == 1 and s["by_reason"].get("requireptr") == 3, json.dumps(s))
+rc, out, err = explain(mbox)
+check("an mbox of several messages without --batch -> 64 saying so",
+      rc == 64 and "holds 4 messages: use --batch" in err, err)
+rc, out, err = explain(tmp)
+check("a directory without --batch -> 64 saying so", rc == 64 and "use --batch" in err, err)
+one_mbox = os.path.join(tmp, "one.mbox")
+with open(one_mbox, "w") as f:
+    f.write("From MAILER-DAEMON Sun Nov 22 10:00:00 2026\n" + bounce)
+rc, out, err = explain("--json", one_mbox)
+check("an mbox of one message is one input", rc == 0 and
+      json.loads(out)["results"][0]["recipient"] == "bob@example.org", out[:300] + err)
 rc, out, err = explain("--batch", tmp)
 check("--batch over a directory (maildir without cur/new)", rc == 0 and "== summary" in out,
       out[-400:])

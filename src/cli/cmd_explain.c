@@ -3,7 +3,8 @@
  *
  * One input (a file, standard input, or --text): an SMTP reply, an MTA log line or a whole
  * bounce message, detected automatically; prints one result per failed recipient. --batch:
- * every FILE is an mbox or a single message, every DIR a maildir; one result object per
+ * every FILE is an mbox, a single message or a mail log (each line that reports a failure
+ * or a rejection is one input), every DIR a maildir; one result object per
  * message, then a summary by provider and by reason. --check runs the checks the
  * identities found in the bounce allow (the sending IP's reverse DNS and listings, the HELO
  * name, the sender domain and its SPF for that IP), live or with --zone, and prints what
@@ -430,11 +431,22 @@ typedef struct run {
 } run_t;
 
 /* Explains one input named source; prints its result. */
-static void one(run_t *r, const char *source, const unsigned char *buf, size_t len)
+/* Explains one input named source; prints its result. A log line (log_line) that carries no
+ * failure is skipped without a word: a mail log is mostly other lines. */
+static void one_input(run_t *r, const char *source, const unsigned char *buf, size_t len,
+                      bool log_line)
 {
     arena_reset(r->arena);
     ex_report_t rep;
     const char *why = NULL;
+    if (log_line) {
+        if (explain_input(buf, len, r->arena, &rep, &why) != 0 || rep.input != EX_INPUT_LOG ||
+            rep.nresults == 0 ||
+            (rep.results[0].reply_code < 400 && (rep.results[0].action == NULL ||
+                                                 strcmp(rep.results[0].action, "failed") != 0)))
+            return;
+        arena_reset(r->arena);
+    }
     r->sum.messages++;
     if (explain_input(buf, len, r->arena, &rep, &why) != 0) {
         r->sum.errors++;
@@ -475,6 +487,29 @@ static void one(run_t *r, const char *source, const unsigned char *buf, size_t l
     }
 }
 
+static void one(run_t *r, const char *source, const unsigned char *buf, size_t len)
+{
+    one_input(r, source, buf, len, false);
+}
+
+/* A mail log (not a message, not an mbox): every line that reports a failed or deferred
+ * delivery or a rejection is one input, named FILE:LINE. */
+static void batch_log(run_t *r, const char *path, const unsigned char *buf, size_t len)
+{
+    size_t lineno = 0;
+    for (size_t i = 0; i < len;) {
+        const unsigned char *nl = memchr(buf + i, '\n', len - i);
+        size_t n = nl != NULL ? (size_t)(nl - (buf + i)) : len - i;
+        lineno++;
+        if (n > 0) {
+            char source[MAILBOX_PATH_MAX + 32];
+            snprintf(source, sizeof source, "%s:%zu", path, lineno);
+            one_input(r, source, buf + i, n, true);
+        }
+        i += n + 1;
+    }
+}
+
 /* How many messages an mbox buffer holds (mbox_split's count; -1 on its errors). */
 static long count_messages(const unsigned char *buf, size_t len)
 {
@@ -496,6 +531,11 @@ static void batch_file(run_t *r, const char *path)
         fprintf(stderr, "mailblock explain: %s: %s\n", path, err);
         r->sum.errors++;
         r->rc = EXIT_DATAERR;
+        return;
+    }
+    if (!(len >= 5 && memcmp(buf, "From ", 5) == 0) && !explain_is_message(buf, len)) {
+        batch_log(r, path, buf, len);
+        free(buf);
         return;
     }
     arena_t *split = arena_new();

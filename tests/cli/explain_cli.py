@@ -227,6 +227,25 @@ rc, out, err = explain("--batch", tmp)
 check("--batch over a directory (maildir without cur/new)", rc == 0 and "== summary" in out,
       out[-400:])
 
+# a mail log in --batch: each line reporting a failure or a rejection is one input
+maillog = os.path.join(tmp, "mail.log")
+with open(maillog, "w") as f:
+    f.write("Nov 22 10:00:00 mx postfix/smtpd[10]: connect from unknown[192.0.2.66]\n" + log +
+            "\nNov 22 10:00:02 mx postfix/smtp[11]: 4F2A11C0: to=<carol@example.net>, "
+            "relay=mx.example.net[192.0.2.25]:25, delay=1.2, dsn=2.0.0, status=sent (250 2.0.0 "
+            "Ok: queued as 123)\nNov 22 10:00:03 mx postfix/smtp[11]: 4F2A11C1: "
+            "to=<dave@example.net>, relay=mx.example.net[192.0.2.25]:25, delay=1.2, dsn=5.1.1, "
+            "status=bounced (host mx.example.net[192.0.2.25] said: 550 5.1.1 "
+            "<dave@example.net>: Recipient address rejected: User unknown in virtual mailbox "
+            "table (in reply to RCPT TO command))\n")
+rc, out, err = explain("--batch", "--json", maillog)
+lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+check("--batch over a mail log: the two failures, named by line",
+      rc == 0 and len(lines) == 3 and lines[0].get("source") == maillog + ":2" and
+      lines[1].get("source") == maillog + ":4" and
+      lines[1]["results"][0]["reason"] == "userunknown" and
+      lines[2]["summary"]["messages"] == 2, out[:600])
+
 # ---- errors ----
 rc, out, err = explain("--text", "hello there")
 check("no reply in the input -> 65", rc == 65 and "no SMTP reply" in err, err)

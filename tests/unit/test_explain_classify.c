@@ -213,6 +213,26 @@ static const ccase_t cases[] = {
     {"mx.example.net",
      "550 5.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]", "requireptr",
      "client.no_ptr", "-", "-", "pattern", 0},
+    /* Orange (OFR/LPN codes), GoDaddy (IB codes), Cox (CX tags), Tencent QQ: each table
+     * recognised from the text alone, without the MX name */
+    {NULL,
+     "550 mwinf5c04 ME Adresse IP source bloquee pour incident de spam. Client host blocked "
+     "for spamming issues. OFR006_102 Ref http://csi.cloudmark.com",
+     "blocked", "client.dnsbl", "orange", "Cloudmark", NULL, 0},
+    {NULL,
+     "421 mwinf5c79 ME Trop de connexions, veuillez verifier votre configuration. Too many "
+     "connections, slow down. OFR005_104 [104]",
+     "toomanyconn", NULL, "orange", "-", NULL, 0},
+    {NULL,
+     "550 jane@coolexample.com Blank From: addresses are not allowed. Provide a valid From. "
+     "IB501",
+     "notcompliantrfc", NULL, "godaddy", "-", NULL, 0},
+    {NULL,
+     "554 5.7.1 Unable to deliver to <x@cox.net>: Message rejected - no rDNS for 192.0.2.1 - "
+     "https://www.cox.com/residential/support/email-error-codes.html CXDNS",
+     "requireptr", "client.no_ptr", "cox", "-", NULL, 0},
+    {NULL, "550 Mail content denied. http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000726",
+     "spamdetected", NULL, "tencent", "-", NULL, 0},
     {"mx.example.net", "450 4.7.1 <mail>: Helo command rejected: Host not found", "blocked",
      "helo.no_dns", "-", "-", NULL, 0},
     {"example-com.mail.protection.outlook.com",

@@ -279,7 +279,7 @@ static int list_dir(const char *dir, names_t *out, const char **err)
         out->v[out->n++] = p;
     }
     closedir(d);
-    if (rc == 0)
+    if (rc == 0 && out->n > first) /* qsort may not be given a NULL array, even empty */
         qsort(out->v + first, out->n - first, sizeof *out->v, cmp_names);
     return rc;
 }

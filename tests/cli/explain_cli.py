@@ -246,6 +246,12 @@ check("--batch over a mail log: the two failures, named by line",
       lines[1]["results"][0]["reason"] == "userunknown" and
       lines[2]["summary"]["messages"] == 2, out[:600])
 
+empty = os.path.join(tmp, "empty-maildir")
+os.makedirs(os.path.join(empty, "sub"))
+rc, out, err = explain("--batch", "--json", empty)
+check("--batch over a directory with no message files: an empty summary",
+      rc == 0 and json.loads(out.splitlines()[-1])["summary"]["messages"] == 0, out + err)
+
 # ---- errors ----
 rc, out, err = explain("--text", "hello there")
 check("no reply in the input -> 65", rc == 65 and "no SMTP reply" in err, err)

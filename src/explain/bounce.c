@@ -27,6 +27,7 @@
 #define MAX_ORIG_HDR (64u * 1024u) /* bytes of the original's header section kept */
 #define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
 #define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
+#define MAX_DIAG_TAKE (4u * 1024u)     /* bytes of a whole text taken as one recipient's */
 
 static bool gmime_ready;
 /* One parser per thread, kept between messages (re-initialised with each message's stream):
@@ -965,6 +966,25 @@ static bool field_lines(const char *s, size_t n)
     return true;
 }
 
+/* Does [s, s+n) open with a message's header section: a Return-Path: or Received: field
+ * first, and only fields up to the first blank line (at least two of them)? */
+static bool header_section(const char *s, size_t n)
+{
+    if (!ci_prefix(s, n, "Return-Path:") && !ci_prefix(s, n, "Received:"))
+        return false;
+    size_t e = 0, fields = 0;
+    while (e < n) {
+        const char *nl = memchr(s + e, '\n', n - e);
+        size_t le = nl != NULL ? (size_t)(nl - s) : n;
+        if (le == e)
+            break;
+        if (!is_sp(s[e]))
+            fields++;
+        e = le + 1;
+    }
+    return fields >= 2 && field_lines(s, e < n ? e : n);
+}
+
 /*
  * The header section of an attached message as it stands in the message buffer: from its
  * first field (GMime records where each field starts) to the blank line after its last.
@@ -1093,7 +1113,18 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
         }
     } else if (text || (ct == NULL)) {
         if (c->human.len < MAX_HUMAN_TEXT) {
+            size_t was = c->human.len;
             part_text(c, GMIME_PART(obj), &c->human);
+            if (was > 0 && !c->have_orig_part && header_section(c->human.data + was, c->human.len - was)) {
+                /* a later text part that is a header section (Return-Path:, Received: ...)
+                 * is the returned original sent as text/plain, not more bounce text */
+                size_t n = c->human.len - was;
+                str_append(&c->orig, c->human.data + was, n < MAX_ORIG_HDR ? n : MAX_ORIG_HDR);
+                c->have_orig_part = true;
+                c->human.len = was;
+                c->human.data[was] = '\0';
+                return;
+            }
             str_appendc(&c->human, '\n');
         } else {
             c->truncated = true;
@@ -1692,12 +1723,23 @@ typedef struct line {
     size_t n;
 } line_t;
 
+/* Blank, or blank once its quoting ('>' of a forwarded bounce) is removed. */
 static bool line_blank(line_t L)
 {
     for (size_t k = 0; k < L.n; k++)
-        if (!isspace((unsigned char)L.s[k]))
+        if (!isspace((unsigned char)L.s[k]) && L.s[k] != '>')
             return 0;
     return true;
+}
+
+/* The first field of a quoted original's header section ("Return-Path:", "Received:"),
+ * also behind the '>' quoting of a forwarded bounce: the reply text ends before it. */
+static bool line_orig_start(line_t L)
+{
+    size_t k = 0;
+    while (k < L.n && (is_sp(L.s[k]) || L.s[k] == '>'))
+        k++;
+    return ci_prefix(L.s + k, L.n - k, "Return-Path:") || ci_prefix(L.s + k, L.n - k, "Received: from ");
 }
 
 /* A separator line made only of '-', '=', '_' or '*' (at least 5): a paragraph break. */
@@ -1763,6 +1805,8 @@ static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char
     for (size_t j = i + 1; j < nl && j < i + 1 + MAX_DIAG_LINES; j++) {
         size_t o2, l2;
         if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
+            break;
+        if (line_orig_start(L[j]))
             break;
         if (line_blank(L[j]) || line_section(L[j])) {
             if (para_has_code)
@@ -2783,7 +2827,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                     if (m != NULL && m->diag.len > 0)
                         str_append(dst, m->diag.data, m->diag.len);
                     else if (ndsn == 1)
-                        str_append(dst, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                        str_append(dst, ht, body_n < MAX_DIAG_TAKE ? body_n : MAX_DIAG_TAKE);
                 }
                 recs_free(&h);
             }
@@ -2823,7 +2867,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                         if (r == NULL)
                             break;
                         str_append(&r->addr, xfr + o, l);
-                        str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                        str_append(&r->diag, ht, body_n < MAX_DIAG_TAKE ? body_n : MAX_DIAG_TAKE);
                     }
                 }
                 from_i = o + l;
@@ -2858,7 +2902,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 rec_t *r = rec_add(&c);
                 if (r != NULL) {
                     str_appendz(&r->addr, oi.to);
-                    str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                    str_append(&r->diag, ht, body_n < MAX_DIAG_TAKE ? body_n : MAX_DIAG_TAKE);
                 }
             }
         }

@@ -44,7 +44,7 @@
 #define BOUNCE_PARTS_MAX 200                   /* MIME parts visited */
 #define BOUNCE_DEPTH_MAX 12                    /* MIME nesting */
 #define BOUNCE_PART_TEXT_MAX (512u * 1024u)    /* decoded bytes read from one part */
-#define BOUNCE_DIAG_MAX 1024                   /* bytes of a diagnostic text */
+#define BOUNCE_DIAG_MAX 4096                   /* bytes of a diagnostic text */
 #define BOUNCE_FIELD_MAX 256                   /* bytes of any other string */
 #define BOUNCE_FIELDS_MAX 2000                 /* header-like fields read from one block */
 

@@ -1522,6 +1522,16 @@ typedef struct dsn_msg {
 } dsn_msg_t;
 
 /* One per-recipient field into r; with only_unset, a field already set is kept. */
+/* Is z (NUL-terminated, a field value) a bare number of 1-3 digits, blanks around? */
+static bool exit_status(const char *z)
+{
+    size_t n = strlen(z), d = 0;
+    trim(&z, &n);
+    while (d < n && isdigit((unsigned char)z[d]))
+        d++;
+    return d > 0 && d <= 3 && d == n;
+}
+
 static void dsn_rcpt_field(rec_t *r, const fld_t *x, bool only_unset)
 {
     if (fld_is(x, "Action")) {
@@ -1531,8 +1541,13 @@ static void dsn_rcpt_field(rec_t *r, const fld_t *x, bool only_unset)
         if (!only_unset || r->status[0] == '\0')
             set_status(r, x->val, strlen(x->val));
     } else if (fld_is(x, "Diagnostic-Code")) {
-        if (!only_unset || r->diag.len == 0)
-            str_setz(&r->diag, strip_type(x->val));
+        if (!only_unset || r->diag.len == 0) {
+            /* RFC 3464 2.3.6: the type says what the text is. An "X-Unix" text that is
+             * only a number is a local mailer's (program's) exit status ("X-Unix; 255"),
+             * which means nothing without its type: the type is kept. */
+            const char *v = strip_type(x->val);
+            str_setz(&r->diag, ci_prefix(x->val, strlen(x->val), "X-Unix;") && exit_status(v) ? x->val : v);
+        }
     } else if (fld_is(x, "Remote-MTA")) {
         if (!only_unset || r->remote.len == 0)
             str_setz(&r->remote, strip_type(x->val));

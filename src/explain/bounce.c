@@ -689,6 +689,7 @@ typedef struct rec {
     str_t remote;
     str_t last;
     str_t hint; /* the human text about this recipient, read for codes the diag lacks */
+    str_t note; /* the comment of a DSN Status field: "4.0.0 (host name lookup failure)" */
     const char *command;
     bool led; /* introduced by a lead naming it a recipient, or a Sendmail result line */
 } rec_t;
@@ -740,6 +741,7 @@ static void recs_free(ctx_t *c)
         str_free(&c->recs[i].remote);
         str_free(&c->recs[i].last);
         str_free(&c->recs[i].hint);
+        str_free(&c->recs[i].note);
     }
     free(c->recs);
     c->recs = NULL;
@@ -1538,8 +1540,15 @@ static void dsn_rcpt_field(rec_t *r, const fld_t *x, bool only_unset)
         if (!only_unset || r->action == BOUNCE_ACTION_NONE)
             r->action = action_of(x->val);
     } else if (fld_is(x, "Status")) {
-        if (!only_unset || r->status[0] == '\0')
+        if (!only_unset || r->status[0] == '\0') {
             set_status(r, x->val, strlen(x->val));
+            /* RFC 3464 2.3.4 allows a comment after the code; some MTAs put the error
+             * there when they give no Diagnostic-Code */
+            const char *o = strchr(x->val, '('), *e = strrchr(x->val, ')');
+            str_clear(&r->note);
+            if (o != NULL && e != NULL && e > o + 1)
+                str_append(&r->note, o + 1, (size_t)(e - o - 1));
+        }
     } else if (fld_is(x, "Diagnostic-Code")) {
         if (!only_unset || r->diag.len == 0) {
             /* RFC 3464 2.3.6: the type says what the text is. An "X-Unix" text that is
@@ -2799,7 +2808,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
 
     /* RFC 3464: message/delivery-status, or its fields in a text part */
     if (kind == BOUNCE_KIND_NONE) {
-        size_t added = 0;
+        size_t added = 0, human_n = body_n;
         if (c.dsn.len > 0)
             added = dsn_read(&c, c.dsn.data, c.dsn.len, &dm);
         if (added == 0) {
@@ -2811,6 +2820,9 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 const char *rm = ci_find(ht, (size_t)(p - ht), "Reporting-MTA:");
                 const char *b = rm ? rm : p;
                 added = dsn_read(&c, b, body_n - (size_t)(b - ht), &dm);
+                /* the human text is what comes before the fields */
+                if (added > 0)
+                    human_n = (size_t)(b - ht);
             }
         }
         if (added > 0) {
@@ -2825,11 +2837,11 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len) ||
                     find_command(c.recs[k].diag.data, c.recs[k].diag.len) == NULL)
                     need = true;
-            if (need && body_n > 0) {
+            if (need && human_n > 0) {
                 ctx_t h;
                 memset(&h, 0, sizeof h);
                 h.tmp = c.tmp;
-                freeform_read(&h, ht, body_n);
+                freeform_read(&h, ht, human_n);
                 for (size_t k = 0; k < ndsn; k++) {
                     rec_t *r = &c.recs[k];
                     bool empty = r->diag.len == 0;
@@ -2841,11 +2853,16 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                     str_t *dst = empty ? &r->diag : &r->hint;
                     if (m != NULL && m->diag.len > 0)
                         str_append(dst, m->diag.data, m->diag.len);
+                    else if (empty && r->note.len > 0)
+                        str_append(dst, r->note.data, r->note.len);
                     else if (ndsn == 1)
-                        str_append(dst, ht, body_n < MAX_DIAG_TAKE ? body_n : MAX_DIAG_TAKE);
+                        str_append(dst, ht, human_n < MAX_DIAG_TAKE ? human_n : MAX_DIAG_TAKE);
                 }
                 recs_free(&h);
             }
+            for (size_t k = 0; k < ndsn; k++)
+                if (c.recs[k].diag.len == 0 && c.recs[k].note.len > 0)
+                    str_append(&c.recs[k].diag, c.recs[k].note.data, c.recs[k].note.len);
             if (fmt == NULL)
                 fmt = "rfc3464";
         }

@@ -28,6 +28,7 @@
 #define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
 #define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
 #define MAX_DIAG_TAKE (4u * 1024u)     /* bytes of a whole text taken as one recipient's */
+#define MBOX_FROM_LINE_MAX 200         /* bytes of an mbox "From " separator line */
 
 static bool gmime_ready;
 /* One parser per thread, kept between messages (re-initialised with each message's stream):
@@ -2621,9 +2622,121 @@ static const char *copy_or_empty(arena_t *a, const char *z, size_t max)
 
 static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth);
 
+/* The length of the line ending (LF, CRLF or CR) just before offset at; 0 when none. */
+static size_t eol_before(const unsigned char *b, size_t at)
+{
+    if (at >= 2 && b[at - 2] == '\r' && b[at - 1] == '\n')
+        return 2;
+    if (at >= 1 && (b[at - 1] == '\n' || b[at - 1] == '\r'))
+        return 1;
+    return 0;
+}
+
+/* Is b[i, n) the line "From sender Www Mmm dd hh:mm:ss yyyy" (an mbox separator in its
+ * full form: one word, an asctime() date) followed by a header field line? */
+static bool mbox_from_at(const unsigned char *b, size_t n, size_t i)
+{
+    size_t e = i;
+    while (e < n && e - i <= MBOX_FROM_LINE_MAX && b[e] != '\n' && b[e] != '\r')
+        e++;
+    if (e - i > MBOX_FROM_LINE_MAX || e - i < 5 + 2 + 24 || e == n)
+        return false;
+    size_t k = i + 5;
+    while (k < e && b[k] != ' ')
+        k++; /* the sender */
+    while (k < e && b[k] == ' ')
+        k++;
+    static const char days[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (k + 8 > e || b[k + 3] != ' ')
+        return false;
+    bool d = false, m = false;
+    for (size_t j = 0; j < 21 && !d; j += 3)
+        d = memcmp(b + k, days + j, 3) == 0;
+    for (size_t j = 0; j < 36 && !m; j += 3)
+        m = memcmp(b + k + 4, months + j, 3) == 0;
+    if (!d || !m || memchr(b + k, ':', e - k) == NULL)
+        return false;
+    for (size_t j = e - 4; j < e; j++)
+        if (b[j] < '0' || b[j] > '9')
+            return false;
+    /* the next line: "Name:" */
+    size_t j = e + (b[e] == '\r' && e + 1 < n && b[e + 1] == '\n' ? 2 : 1), h = j;
+    while (h < n && b[h] > ' ' && b[h] < 0x7F && b[h] != ':')
+        h++;
+    return h > j && h < n && b[h] == ':';
+}
+
+/* The offset of the next message appended in mbox form after offset from, or n when none:
+ * a "From " line in its full form after a blank line, or, in a buffer that starts with a
+ * "From " line (an mbox), also right after the last line of the message before it, as
+ * some stores write it. A forwarded bounce quoted in a message's text keeps its "From "
+ * line below a separator, not after a blank line, and stays part of the message. */
+static size_t next_appended(const unsigned char *b, size_t n, size_t from)
+{
+    bool mbox = n >= 5 && memcmp(b, "From ", 5) == 0;
+    for (size_t i = from; i + 5 <= n;) {
+        const unsigned char *f = memchr(b + i, 'F', n - i);
+        if (f == NULL)
+            break;
+        size_t at = (size_t)(f - b);
+        size_t e1 = eol_before(b, at);
+        if (e1 > 0 && at + 5 <= n && memcmp(f, "From ", 5) == 0 &&
+            (mbox || eol_before(b, at - e1) > 0) && mbox_from_at(b, n, at))
+            return at;
+        i = at + 1;
+    }
+    return n;
+}
+
+/*
+ * A buffer may hold messages appended one after the other in mbox form (a store that wrote
+ * a second bounce after the first without an mbox "From " line at the top). Each one is
+ * read; the recipients of later bounces of the same kind are added to the first's.
+ */
 int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out)
 {
-    return parse_at(buf, len, a, out, 0);
+    if (buf == NULL || len == 0 || len > BOUNCE_INPUT_MAX)
+        return parse_at(buf, len, a, out, 0);
+    size_t end = next_appended(buf, len, 1);
+    if (end == len)
+        return parse_at(buf, len, a, out, 0);
+    if (parse_at(buf, end, a, out, 0) != 0)
+        return parse_at(buf, len, a, out, 0);
+    for (int k = 0; end < len; k++) {
+        if (k == BOUNCE_APPENDED_MAX) {
+            out->truncated = true;
+            break;
+        }
+        size_t s = end; /* at the "From " line, which parse_at() skips */
+        end = next_appended(buf, len, s + 1);
+        bounce_t more;
+        if (parse_at(buf + s, end - s, a, &more, 0) != 0 || more.nrcpts == 0)
+            continue;
+        if (out->kind == BOUNCE_KIND_NONE) {
+            *out = more;
+            continue;
+        }
+        bool merge = (out->kind == BOUNCE_KIND_DSN || out->kind == BOUNCE_KIND_FREEFORM) &&
+                     (more.kind == BOUNCE_KIND_DSN || more.kind == BOUNCE_KIND_FREEFORM);
+        if (!merge)
+            continue;
+        size_t add = more.nrcpts;
+        if (out->nrcpts + add > BOUNCE_RCPT_MAX) {
+            add = BOUNCE_RCPT_MAX - out->nrcpts;
+            out->truncated = true;
+        }
+        if (add == 0)
+            continue;
+        bounce_rcpt_t *v = arena_calloc(a, out->nrcpts + add, sizeof *v);
+        if (out->nrcpts > 0)
+            memcpy(v, out->rcpts, out->nrcpts * sizeof *v);
+        memcpy(v + out->nrcpts, more.rcpts, add * sizeof *v);
+        out->rcpts = v;
+        out->nrcpts += add;
+        out->truncated |= more.truncated;
+    }
+    return 0;
 }
 
 /* depth: 0 for the message given, 1 for a message attached to it (read when the message

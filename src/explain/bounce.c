@@ -693,6 +693,9 @@ typedef struct rec {
     str_t note; /* the comment of a DSN Status field: "4.0.0 (host name lookup failure)" */
     const char *command;
     bool led; /* introduced by a lead naming it a recipient, or a Sendmail result line */
+    size_t line;  /* freeform: the line that first introduced it (in the text being read) */
+    size_t aoff;  /* freeform: the address's offset in that line */
+    bool at_line; /* line and aoff are set */
 } rec_t;
 
 typedef struct ctx {
@@ -1822,6 +1825,9 @@ static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char
         if (r == NULL)
             return NULL;
         str_append(&r->addr, addr, al);
+        r->line = i;
+        r->aoff = addr >= L[i].s && addr <= L[i].s + L[i].n ? (size_t)(addr - L[i].s) : 0;
+        r->at_line = true;
     }
     r->led |= led;
     str_t d = STR_INIT;
@@ -1859,6 +1865,52 @@ static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char
     return r;
 }
 
+/*
+ * A recipient with no text after its address: layouts that give the reason first (Lotus
+ * Notes' "Failure Reasons" above the address, "The user(s) account is disabled." then
+ * "<a@b>", Ipswitch IMail's "Unknown user: a@b") have it in the paragraph above the
+ * address line (up to two blank lines above it) and in the lead before the address on
+ * that line. Both are taken, the paragraph back to a blank line, a separator ("----- Failure Reasons -----"), another
+ * recipient's line, or MAX_DIAG_LINES lines.
+ */
+static void text_above(rec_t *r, const line_t *L, size_t nl)
+{
+    if (!r->at_line || r->line >= nl || r->diag.len > 0)
+        return;
+    size_t i = r->line, top = i, gap = 0;
+    /* blank lines right above the address line ("reason", blank, "<a@b>") */
+    while (top > 0 && gap < 2 && line_blank(L[top - 1]))
+        top--, gap++;
+    size_t para = top;
+    while (top > 0 && para - top < MAX_DIAG_LINES) {
+        line_t P = L[top - 1];
+        size_t o, l, k = 0;
+        while (k < P.n && is_sp(P.s[k]))
+            k++;
+        if (line_blank(P) || line_section(P) || intro_line(P.s, P.n, &o, &l, NULL) ||
+            (k + 3 <= P.n && (memcmp(P.s + k, "---", 3) == 0 || memcmp(P.s + k, "===", 3) == 0)))
+            break;
+        top--;
+    }
+    for (size_t j = top; j <= i; j++) {
+        if (j >= para && j < i)
+            continue; /* the blank lines skipped */
+        const char *t = L[j].s;
+        size_t tn = j == i ? r->aoff : L[j].n;
+        if (tn > L[j].n)
+            tn = L[j].n;
+        trim(&t, &tn);
+        while (tn > 0 && (t[tn - 1] == '<' || t[tn - 1] == ':' || t[tn - 1] == '"'))
+            tn--;
+        trim(&t, &tn);
+        if (tn == 0)
+            continue;
+        if (r->diag.len > 0)
+            str_appendc(&r->diag, ' ');
+        str_append(&r->diag, t, tn);
+    }
+}
+
 /* One recipient at offset at (length al) of [s, s+n), found by other means than an
  * introducer line: its reply text is read the same way from its line on. */
 static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
@@ -1871,7 +1923,9 @@ static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
             size_t e = at - start + al;
             if (e < L[i].n && L[i].s[e] == '>')
                 e++;
-            collect(c, L, nl, i, s + at, al, e, true);
+            rec_t *r = collect(c, L, nl, i, s + at, al, e, true);
+            if (r != NULL)
+                text_above(r, L, nl);
             break;
         }
     }
@@ -1905,6 +1959,10 @@ static void freeform_read(ctx_t *c, const char *s, size_t n)
         if (r->diag.len == 0 && c->recs[k].diag.len > 0)
             str_append(&r->diag, c->recs[k].diag.data, c->recs[k].diag.len);
     }
+    for (size_t k = first_added; k < c->nrecs; k++)
+        text_above(&c->recs[k], L, nl);
+    for (size_t k = 0; k < c->nrecs; k++)
+        c->recs[k].at_line = false; /* the line numbers are of this text only */
     free(L);
 }
 

@@ -1653,6 +1653,64 @@ static size_t dsn_read(ctx_t *c, const char *s, size_t n, dsn_msg_t *m)
 
 /* ------------------------------------------------------------------- free-form reading */
 
+/* Is [s, s+n) a field line "Name: value" of a message summary (a name of at most
+ * SUMMARY_NAME_MAX letters, digits, '-', ' ', '(' or ')', then ':' and a value)? *title
+ * is set when the line is a title, "Original Message:", with nothing after the colon. */
+#define SUMMARY_NAME_MAX 24
+static bool summary_line(const char *s, size_t n, bool *title)
+{
+    size_t k = 0;
+    while (k < n && is_sp(s[k]))
+        k++;
+    size_t b = k;
+    while (k < n && k - b <= SUMMARY_NAME_MAX &&
+           (isalnum((unsigned char)s[k]) || s[k] == '-' || s[k] == ' ' || s[k] == '(' || s[k] == ')'))
+        k++;
+    if (k == b || k >= n || s[k] != ':' || k - b > SUMMARY_NAME_MAX)
+        return false;
+    size_t v = k + 1;
+    while (v < n && is_sp(s[v]))
+        v++;
+    *title = v == n;
+    return true;
+}
+
+/*
+ * The bounce's summary of the original message ("Original Message:" / "From: ..." / "To:
+ * a@b", "Message details:" / "RCPT TO: a@b"): when the address at offset at stands on a
+ * To, Cc or RCPT TO line of such a block, the offset where the block starts (its title
+ * line, or its first field line); SIZE_MAX otherwise. Blank lines and other text end it.
+ */
+static size_t summary_start(const char *s, size_t n, size_t at)
+{
+    if (at >= n)
+        return SIZE_MAX;
+    size_t ls = at;
+    while (ls > 0 && s[ls - 1] != '\n')
+        ls--;
+    const char *l = s + ls;
+    size_t k = 0;
+    while (ls + k < at && is_sp(l[k]))
+        k++;
+    size_t ln = at - ls;
+    if (!ci_prefix(l + k, ln - k, "To:") && !ci_prefix(l + k, ln - k, "Cc:") &&
+        !ci_prefix(l + k, ln - k, "RCPT TO:"))
+        return SIZE_MAX;
+    size_t start = ls;
+    for (int lines = 0; start > 0 && lines < MAX_DIAG_LINES; lines++) {
+        size_t pe = start - 1, ps = pe;
+        while (ps > 0 && s[ps - 1] != '\n')
+            ps--;
+        bool title = false;
+        if (!summary_line(s + ps, pe - ps, &title))
+            break;
+        start = ps;
+        if (title)
+            return start;
+    }
+    return SIZE_MAX; /* no title line above the fields: not a summary */
+}
+
 static bool addr_is_daemon(const char *a, size_t n)
 {
     return ci_prefix(a, n, "mailer-daemon@") || ci_prefix(a, n, "MAILER_DAEMON@");
@@ -1923,7 +1981,26 @@ static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
             size_t e = at - start + al;
             if (e < L[i].n && L[i].s[e] == '>')
                 e++;
+            bool known = rec_find(c, s + at, al) != NULL;
             rec_t *r = collect(c, L, nl, i, s + at, al, e, true);
+            if (r != NULL && !known && r->diag.len > 0) {
+                /* the address inside a sentence ("Unable to deliver message to <a@b>
+                 * (and other recipients ...)"): the words before it belong to the text */
+                const char *t = L[i].s;
+                size_t tn = at - start;
+                trim(&t, &tn);
+                while (tn > 0 && (t[tn - 1] == '<' || t[tn - 1] == '"'))
+                    tn--;
+                trim(&t, &tn);
+                if (tn > 0) {
+                    str_t d = STR_INIT;
+                    str_append(&d, t, tn);
+                    str_appendc(&d, ' ');
+                    str_append(&d, r->diag.data, r->diag.len);
+                    str_free(&r->diag);
+                    r->diag = d;
+                }
+            }
             if (r != NULL)
                 text_above(r, L, nl);
             break;
@@ -1941,7 +2018,7 @@ static void freeform_read(ctx_t *c, const char *s, size_t n)
 {
     size_t nl;
     line_t *L = split_lines(s, n, &nl);
-    size_t first_added = c->nrecs;
+    size_t first_added = c->nrecs, prev_end = 0;
     for (size_t i = 0; i < nl; i++) {
         size_t o, al, e;
         int how = intro_line(L[i].s, L[i].n, &o, &al, &e);
@@ -1950,8 +2027,27 @@ static void freeform_read(ctx_t *c, const char *s, size_t n)
         const char *addr = L[i].s + o;
         if (addr_is_daemon(addr, al))
             continue;
-        if (collect(c, L, nl, i, addr, al, e, how == 2) == NULL)
+        bool known = rec_find(c, addr, al) != NULL;
+        rec_t *r = collect(c, L, nl, i, addr, al, e, how == 2);
+        if (r == NULL)
             break;
+        size_t sb = known ? SIZE_MAX : summary_start(s, n, (size_t)(addr - s));
+        if (sb != SIZE_MAX && sb > prev_end) {
+            /* "RCPT TO: a@b" in the bounce's summary of the original: the error is
+             * what the bounce says before the summary */
+            const char *t = s + prev_end;
+            size_t tn = sb - prev_end;
+            trim(&t, &tn);
+            if (tn > MAX_DIAG_TAKE) {
+                t += tn - MAX_DIAG_TAKE;
+                tn = MAX_DIAG_TAKE;
+            }
+            if (tn > 0) {
+                str_clear(&r->diag);
+                str_append(&r->diag, t, tn);
+            }
+        }
+        prev_end = (size_t)(L[i].s - s) + L[i].n;
     }
     /* A list of addresses followed by one reason: the reason goes to each of them. */
     for (size_t k = c->nrecs; k-- > first_added + 1;) {
@@ -3099,7 +3195,24 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                     from_i = o + l;
                 }
             }
-            if (found) {
+            size_t sb = found ? summary_start(ht, body_n, o) : SIZE_MAX;
+            const char *before = ht;
+            size_t bn = sb != SIZE_MAX ? sb : 0;
+            trim(&before, &bn);
+            if (found && bn > 0) {
+                /* the address is in the bounce's summary of the original message: the
+                 * error is what the bounce says before that summary */
+                rec_t *r = rec_add(&c);
+                if (r != NULL) {
+                    str_append(&r->addr, ht + o, l);
+                    r->led = true;
+                    if (bn > MAX_DIAG_TAKE) {
+                        before += bn - MAX_DIAG_TAKE;
+                        bn = MAX_DIAG_TAKE;
+                    }
+                    str_append(&r->diag, before, bn);
+                }
+            } else if (found) {
                 freeform_at(&c, ht, body_n, o, l);
             } else if (oi.to != NULL && strong) {
                 rec_t *r = rec_add(&c);

@@ -2560,6 +2560,28 @@ static const char *hdr_raw(arena_t *tmp, GMimeObject *o, const char *name)
     return v;
 }
 
+/* Is the message an unsubscribe request made by a mail program: X-Apple-Unsubscribe:
+ * true, or an automatic message (Auto-Submitted other than "no") whose subject is only
+ * "unsubscribe"? */
+static bool unsubscribe_request(arena_t *tmp, GMimeMessage *m, const char *subj)
+{
+    GMimeObject *o = GMIME_OBJECT(m);
+    const char *au = hdr_raw(tmp, o, "X-Apple-Unsubscribe");
+    if (au != NULL) {
+        size_t n = strlen(au);
+        trim(&au, &n);
+        if (n == 4 && ci_prefix(au, n, "true"))
+            return true;
+    }
+    const char *as = hdr_raw(tmp, o, "Auto-Submitted");
+    if (as == NULL || subj == NULL)
+        return false;
+    size_t an = strlen(as), sn = strlen(subj);
+    trim(&as, &an);
+    trim(&subj, &sn);
+    return an > 0 && !(an == 2 && ci_prefix(as, an, "no")) && sn == 11 && ci_prefix(subj, sn, "unsubscribe");
+}
+
 static bool is_autoreply(arena_t *tmp, GMimeMessage *m, const char *subj)
 {
     GMimeObject *o = GMIME_OBJECT(m);
@@ -3245,6 +3267,21 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                                           "X-MLServer")
                   ? "fml"
                   : "mailinglist";
+    }
+
+    /* An unsubscribe request that a mail program sends by itself to a List-Unsubscribe
+     * mailto address (RFC 2369 3.2; Apple Mail marks it X-Apple-Unsubscribe: true, with
+     * Auto-Submitted set and the subject "unsubscribe"): an opt-out report, one record for
+     * the person leaving, not an auto-reply. */
+    if (kind == BOUNCE_KIND_NONE && from != NULL && unsubscribe_request(c.tmp, msg, subj)) {
+        kind = BOUNCE_KIND_ARF;
+        fmt = "unsubscribe";
+        out->feedback_type = "opt-out";
+        rec_t *r = rec_add(&c);
+        if (r != NULL) {
+            str_appendz(&r->addr, from);
+            str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
+        }
     }
 
     /* RFC 3834 auto-reply */

@@ -2197,6 +2197,35 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
     return single && sent == 1 ? only : NULL;
 }
 
+/*
+ * Postfix's transcript in a notice to the postmaster ("In: RCPT TO:<a@b>", "Out: 250 2.1.5
+ * Ok", "In: DATA", "Out: 451 4.3.0 Error ..."), read from a record's text (lines joined):
+ * the command of the last "In:" before the first failing (4xx, 5xx) "Out:" reply.
+ */
+static const char *inout_command(const char *s, size_t n)
+{
+    const char *last = NULL;
+    for (size_t i = 0; i + 4 < n; i++) {
+        if (i > 0 && s[i - 1] != ' ' && s[i - 1] != '\n')
+            continue;
+        if (memcmp(s + i, "In:", 3) == 0) {
+            size_t k = i + 3;
+            while (k < n && is_sp(s[k]))
+                k++;
+            const char *c = cmd_word(s + k, n - k);
+            last = c != NULL ? c : last;
+        } else if (memcmp(s + i, "Out:", 4) == 0 && last != NULL) {
+            size_t k = i + 4;
+            while (k < n && is_sp(s[k]))
+                k++;
+            if (k + 3 <= n && (s[k] == '4' || s[k] == '5') && isdigit((unsigned char)s[k + 1]) &&
+                isdigit((unsigned char)s[k + 2]))
+                return last;
+        }
+    }
+    return NULL;
+}
+
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
 /*
  * The command the text says the recipient's reply answered, read in the paragraphs that
@@ -2288,6 +2317,8 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, b
     /* Postfix: "connect to host[192.0.2.1]:25: Connection refused" */
     if (r->command == NULL && ci_prefix(d, n, "connect to "))
         r->command = "CONN";
+    if (r->command == NULL)
+        r->command = inout_command(d, n);
     if (r->command == NULL)
         r->command = find_command(d, n);
     if (r->command == NULL && r->hint.len > 0)

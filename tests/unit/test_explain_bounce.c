@@ -1612,8 +1612,8 @@ static void test_maildir(void **state)
  * feedback types). */
 #define MIN_RCPT_AGREE 0.995
 #define MIN_STATUS_AGREE 0.99
-#define MIN_CODE_AGREE 0.98
-#define MIN_FEEDBACK_AGREE 0.95
+#define MIN_CODE_AGREE 0.99
+#define MIN_FEEDBACK_AGREE 0.99
 
 typedef struct erow {
     char *sample;

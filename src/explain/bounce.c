@@ -27,6 +27,8 @@
 #define MAX_ORIG_HDR (64u * 1024u) /* bytes of the original's header section kept */
 #define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
 #define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
+#define MAX_DIAG_TAKE (4u * 1024u)     /* bytes of a whole text taken as one recipient's */
+#define MBOX_FROM_LINE_MAX 200         /* bytes of an mbox "From " separator line */
 
 static bool gmime_ready;
 /* One parser per thread, kept between messages (re-initialised with each message's stream):
@@ -688,8 +690,12 @@ typedef struct rec {
     str_t remote;
     str_t last;
     str_t hint; /* the human text about this recipient, read for codes the diag lacks */
+    str_t note; /* the comment of a DSN Status field: "4.0.0 (host name lookup failure)" */
     const char *command;
     bool led; /* introduced by a lead naming it a recipient, or a Sendmail result line */
+    size_t line;  /* freeform: the line that first introduced it (in the text being read) */
+    size_t aoff;  /* freeform: the address's offset in that line */
+    bool at_line; /* line and aoff are set */
 } rec_t;
 
 typedef struct ctx {
@@ -739,6 +745,7 @@ static void recs_free(ctx_t *c)
         str_free(&c->recs[i].remote);
         str_free(&c->recs[i].last);
         str_free(&c->recs[i].hint);
+        str_free(&c->recs[i].note);
     }
     free(c->recs);
     c->recs = NULL;
@@ -965,6 +972,25 @@ static bool field_lines(const char *s, size_t n)
     return true;
 }
 
+/* Does [s, s+n) open with a message's header section: a Return-Path: or Received: field
+ * first, and only fields up to the first blank line (at least two of them)? */
+static bool header_section(const char *s, size_t n)
+{
+    if (!ci_prefix(s, n, "Return-Path:") && !ci_prefix(s, n, "Received:"))
+        return false;
+    size_t e = 0, fields = 0;
+    while (e < n) {
+        const char *nl = memchr(s + e, '\n', n - e);
+        size_t le = nl != NULL ? (size_t)(nl - s) : n;
+        if (le == e)
+            break;
+        if (!is_sp(s[e]))
+            fields++;
+        e = le + 1;
+    }
+    return fields >= 2 && field_lines(s, e < n ? e : n);
+}
+
 /*
  * The header section of an attached message as it stands in the message buffer: from its
  * first field (GMime records where each field starts) to the blank line after its last.
@@ -1093,7 +1119,18 @@ static void walk(ctx_t *c, GMimeObject *obj, int depth)
         }
     } else if (text || (ct == NULL)) {
         if (c->human.len < MAX_HUMAN_TEXT) {
+            size_t was = c->human.len;
             part_text(c, GMIME_PART(obj), &c->human);
+            if (was > 0 && !c->have_orig_part && header_section(c->human.data + was, c->human.len - was)) {
+                /* a later text part that is a header section (Return-Path:, Received: ...)
+                 * is the returned original sent as text/plain, not more bounce text */
+                size_t n = c->human.len - was;
+                str_append(&c->orig, c->human.data + was, n < MAX_ORIG_HDR ? n : MAX_ORIG_HDR);
+                c->have_orig_part = true;
+                c->human.len = was;
+                c->human.data[was] = '\0';
+                return;
+            }
             str_appendc(&c->human, '\n');
         } else {
             c->truncated = true;
@@ -1491,17 +1528,39 @@ typedef struct dsn_msg {
 } dsn_msg_t;
 
 /* One per-recipient field into r; with only_unset, a field already set is kept. */
+/* Is z (NUL-terminated, a field value) a bare number of 1-3 digits, blanks around? */
+static bool exit_status(const char *z)
+{
+    size_t n = strlen(z), d = 0;
+    trim(&z, &n);
+    while (d < n && isdigit((unsigned char)z[d]))
+        d++;
+    return d > 0 && d <= 3 && d == n;
+}
+
 static void dsn_rcpt_field(rec_t *r, const fld_t *x, bool only_unset)
 {
     if (fld_is(x, "Action")) {
         if (!only_unset || r->action == BOUNCE_ACTION_NONE)
             r->action = action_of(x->val);
     } else if (fld_is(x, "Status")) {
-        if (!only_unset || r->status[0] == '\0')
+        if (!only_unset || r->status[0] == '\0') {
             set_status(r, x->val, strlen(x->val));
+            /* RFC 3464 2.3.4 allows a comment after the code; some MTAs put the error
+             * there when they give no Diagnostic-Code */
+            const char *o = strchr(x->val, '('), *e = strrchr(x->val, ')');
+            str_clear(&r->note);
+            if (o != NULL && e != NULL && e > o + 1)
+                str_append(&r->note, o + 1, (size_t)(e - o - 1));
+        }
     } else if (fld_is(x, "Diagnostic-Code")) {
-        if (!only_unset || r->diag.len == 0)
-            str_setz(&r->diag, strip_type(x->val));
+        if (!only_unset || r->diag.len == 0) {
+            /* RFC 3464 2.3.6: the type says what the text is. An "X-Unix" text that is
+             * only a number is a local mailer's (program's) exit status ("X-Unix; 255"),
+             * which means nothing without its type: the type is kept. */
+            const char *v = strip_type(x->val);
+            str_setz(&r->diag, ci_prefix(x->val, strlen(x->val), "X-Unix;") && exit_status(v) ? x->val : v);
+        }
     } else if (fld_is(x, "Remote-MTA")) {
         if (!only_unset || r->remote.len == 0)
             str_setz(&r->remote, strip_type(x->val));
@@ -1593,6 +1652,64 @@ static size_t dsn_read(ctx_t *c, const char *s, size_t n, dsn_msg_t *m)
 }
 
 /* ------------------------------------------------------------------- free-form reading */
+
+/* Is [s, s+n) a field line "Name: value" of a message summary (a name of at most
+ * SUMMARY_NAME_MAX letters, digits, '-', ' ', '(' or ')', then ':' and a value)? *title
+ * is set when the line is a title, "Original Message:", with nothing after the colon. */
+#define SUMMARY_NAME_MAX 24
+static bool summary_line(const char *s, size_t n, bool *title)
+{
+    size_t k = 0;
+    while (k < n && is_sp(s[k]))
+        k++;
+    size_t b = k;
+    while (k < n && k - b <= SUMMARY_NAME_MAX &&
+           (isalnum((unsigned char)s[k]) || s[k] == '-' || s[k] == ' ' || s[k] == '(' || s[k] == ')'))
+        k++;
+    if (k == b || k >= n || s[k] != ':' || k - b > SUMMARY_NAME_MAX)
+        return false;
+    size_t v = k + 1;
+    while (v < n && is_sp(s[v]))
+        v++;
+    *title = v == n;
+    return true;
+}
+
+/*
+ * The bounce's summary of the original message ("Original Message:" / "From: ..." / "To:
+ * a@b", "Message details:" / "RCPT TO: a@b"): when the address at offset at stands on a
+ * To, Cc or RCPT TO line of such a block, the offset where the block starts (its title
+ * line, or its first field line); SIZE_MAX otherwise. Blank lines and other text end it.
+ */
+static size_t summary_start(const char *s, size_t n, size_t at)
+{
+    if (at >= n)
+        return SIZE_MAX;
+    size_t ls = at;
+    while (ls > 0 && s[ls - 1] != '\n')
+        ls--;
+    const char *l = s + ls;
+    size_t k = 0;
+    while (ls + k < at && is_sp(l[k]))
+        k++;
+    size_t ln = at - ls;
+    if (!ci_prefix(l + k, ln - k, "To:") && !ci_prefix(l + k, ln - k, "Cc:") &&
+        !ci_prefix(l + k, ln - k, "RCPT TO:"))
+        return SIZE_MAX;
+    size_t start = ls;
+    for (int lines = 0; start > 0 && lines < MAX_DIAG_LINES; lines++) {
+        size_t pe = start - 1, ps = pe;
+        while (ps > 0 && s[ps - 1] != '\n')
+            ps--;
+        bool title = false;
+        if (!summary_line(s + ps, pe - ps, &title))
+            break;
+        start = ps;
+        if (title)
+            return start;
+    }
+    return SIZE_MAX; /* no title line above the fields: not a summary */
+}
 
 static bool addr_is_daemon(const char *a, size_t n)
 {
@@ -1692,12 +1809,23 @@ typedef struct line {
     size_t n;
 } line_t;
 
+/* Blank, or blank once its quoting ('>' of a forwarded bounce) is removed. */
 static bool line_blank(line_t L)
 {
     for (size_t k = 0; k < L.n; k++)
-        if (!isspace((unsigned char)L.s[k]))
+        if (!isspace((unsigned char)L.s[k]) && L.s[k] != '>')
             return 0;
     return true;
+}
+
+/* The first field of a quoted original's header section ("Return-Path:", "Received:"),
+ * also behind the '>' quoting of a forwarded bounce: the reply text ends before it. */
+static bool line_orig_start(line_t L)
+{
+    size_t k = 0;
+    while (k < L.n && (is_sp(L.s[k]) || L.s[k] == '>'))
+        k++;
+    return ci_prefix(L.s + k, L.n - k, "Return-Path:") || ci_prefix(L.s + k, L.n - k, "Received: from ");
 }
 
 /* A separator line made only of '-', '=', '_' or '*' (at least 5): a paragraph break. */
@@ -1755,6 +1883,9 @@ static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char
         if (r == NULL)
             return NULL;
         str_append(&r->addr, addr, al);
+        r->line = i;
+        r->aoff = addr >= L[i].s && addr <= L[i].s + L[i].n ? (size_t)(addr - L[i].s) : 0;
+        r->at_line = true;
     }
     r->led |= led;
     str_t d = STR_INIT;
@@ -1763,6 +1894,8 @@ static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char
     for (size_t j = i + 1; j < nl && j < i + 1 + MAX_DIAG_LINES; j++) {
         size_t o2, l2;
         if (intro_line(L[j].s, L[j].n, &o2, &l2, NULL) && !addr_is_daemon(L[j].s + o2, l2))
+            break;
+        if (line_orig_start(L[j]))
             break;
         if (line_blank(L[j]) || line_section(L[j])) {
             if (para_has_code)
@@ -1790,6 +1923,52 @@ static rec_t *collect(ctx_t *c, const line_t *L, size_t nl, size_t i, const char
     return r;
 }
 
+/*
+ * A recipient with no text after its address: layouts that give the reason first (Lotus
+ * Notes' "Failure Reasons" above the address, "The user(s) account is disabled." then
+ * "<a@b>", Ipswitch IMail's "Unknown user: a@b") have it in the paragraph above the
+ * address line (up to two blank lines above it) and in the lead before the address on
+ * that line. Both are taken, the paragraph back to a blank line, a separator ("----- Failure Reasons -----"), another
+ * recipient's line, or MAX_DIAG_LINES lines.
+ */
+static void text_above(rec_t *r, const line_t *L, size_t nl)
+{
+    if (!r->at_line || r->line >= nl || r->diag.len > 0)
+        return;
+    size_t i = r->line, top = i, gap = 0;
+    /* blank lines right above the address line ("reason", blank, "<a@b>") */
+    while (top > 0 && gap < 2 && line_blank(L[top - 1]))
+        top--, gap++;
+    size_t para = top;
+    while (top > 0 && para - top < MAX_DIAG_LINES) {
+        line_t P = L[top - 1];
+        size_t o, l, k = 0;
+        while (k < P.n && is_sp(P.s[k]))
+            k++;
+        if (line_blank(P) || line_section(P) || intro_line(P.s, P.n, &o, &l, NULL) ||
+            (k + 3 <= P.n && (memcmp(P.s + k, "---", 3) == 0 || memcmp(P.s + k, "===", 3) == 0)))
+            break;
+        top--;
+    }
+    for (size_t j = top; j <= i; j++) {
+        if (j >= para && j < i)
+            continue; /* the blank lines skipped */
+        const char *t = L[j].s;
+        size_t tn = j == i ? r->aoff : L[j].n;
+        if (tn > L[j].n)
+            tn = L[j].n;
+        trim(&t, &tn);
+        while (tn > 0 && (t[tn - 1] == '<' || t[tn - 1] == ':' || t[tn - 1] == '"'))
+            tn--;
+        trim(&t, &tn);
+        if (tn == 0)
+            continue;
+        if (r->diag.len > 0)
+            str_appendc(&r->diag, ' ');
+        str_append(&r->diag, t, tn);
+    }
+}
+
 /* One recipient at offset at (length al) of [s, s+n), found by other means than an
  * introducer line: its reply text is read the same way from its line on. */
 static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
@@ -1802,7 +1981,28 @@ static void freeform_at(ctx_t *c, const char *s, size_t n, size_t at, size_t al)
             size_t e = at - start + al;
             if (e < L[i].n && L[i].s[e] == '>')
                 e++;
-            collect(c, L, nl, i, s + at, al, e, true);
+            bool known = rec_find(c, s + at, al) != NULL;
+            rec_t *r = collect(c, L, nl, i, s + at, al, e, true);
+            if (r != NULL && !known && r->diag.len > 0) {
+                /* the address inside a sentence ("Unable to deliver message to <a@b>
+                 * (and other recipients ...)"): the words before it belong to the text */
+                const char *t = L[i].s;
+                size_t tn = at - start;
+                trim(&t, &tn);
+                while (tn > 0 && (t[tn - 1] == '<' || t[tn - 1] == '"'))
+                    tn--;
+                trim(&t, &tn);
+                if (tn > 0) {
+                    str_t d = STR_INIT;
+                    str_append(&d, t, tn);
+                    str_appendc(&d, ' ');
+                    str_append(&d, r->diag.data, r->diag.len);
+                    str_free(&r->diag);
+                    r->diag = d;
+                }
+            }
+            if (r != NULL)
+                text_above(r, L, nl);
             break;
         }
     }
@@ -1818,7 +2018,7 @@ static void freeform_read(ctx_t *c, const char *s, size_t n)
 {
     size_t nl;
     line_t *L = split_lines(s, n, &nl);
-    size_t first_added = c->nrecs;
+    size_t first_added = c->nrecs, prev_end = 0;
     for (size_t i = 0; i < nl; i++) {
         size_t o, al, e;
         int how = intro_line(L[i].s, L[i].n, &o, &al, &e);
@@ -1827,8 +2027,27 @@ static void freeform_read(ctx_t *c, const char *s, size_t n)
         const char *addr = L[i].s + o;
         if (addr_is_daemon(addr, al))
             continue;
-        if (collect(c, L, nl, i, addr, al, e, how == 2) == NULL)
+        bool known = rec_find(c, addr, al) != NULL;
+        rec_t *r = collect(c, L, nl, i, addr, al, e, how == 2);
+        if (r == NULL)
             break;
+        size_t sb = known ? SIZE_MAX : summary_start(s, n, (size_t)(addr - s));
+        if (sb != SIZE_MAX && sb > prev_end) {
+            /* "RCPT TO: a@b" in the bounce's summary of the original: the error is
+             * what the bounce says before the summary */
+            const char *t = s + prev_end;
+            size_t tn = sb - prev_end;
+            trim(&t, &tn);
+            if (tn > MAX_DIAG_TAKE) {
+                t += tn - MAX_DIAG_TAKE;
+                tn = MAX_DIAG_TAKE;
+            }
+            if (tn > 0) {
+                str_clear(&r->diag);
+                str_append(&r->diag, t, tn);
+            }
+        }
+        prev_end = (size_t)(L[i].s - s) + L[i].n;
     }
     /* A list of addresses followed by one reason: the reason goes to each of them. */
     for (size_t k = c->nrecs; k-- > first_added + 1;) {
@@ -1836,6 +2055,10 @@ static void freeform_read(ctx_t *c, const char *s, size_t n)
         if (r->diag.len == 0 && c->recs[k].diag.len > 0)
             str_append(&r->diag, c->recs[k].diag.data, c->recs[k].diag.len);
     }
+    for (size_t k = first_added; k < c->nrecs; k++)
+        text_above(&c->recs[k], L, nl);
+    for (size_t k = 0; k < c->nrecs; k++)
+        c->recs[k].at_line = false; /* the line numbers are of this text only */
     free(L);
 }
 
@@ -1974,6 +2197,35 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
     return single && sent == 1 ? only : NULL;
 }
 
+/*
+ * Postfix's transcript in a notice to the postmaster ("In: RCPT TO:<a@b>", "Out: 250 2.1.5
+ * Ok", "In: DATA", "Out: 451 4.3.0 Error ..."), read from a record's text (lines joined):
+ * the command of the last "In:" before the first failing (4xx, 5xx) "Out:" reply.
+ */
+static const char *inout_command(const char *s, size_t n)
+{
+    const char *last = NULL;
+    for (size_t i = 0; i + 4 < n; i++) {
+        if (i > 0 && s[i - 1] != ' ' && s[i - 1] != '\n')
+            continue;
+        if (memcmp(s + i, "In:", 3) == 0) {
+            size_t k = i + 3;
+            while (k < n && is_sp(s[k]))
+                k++;
+            const char *c = cmd_word(s + k, n - k);
+            last = c != NULL ? c : last;
+        } else if (memcmp(s + i, "Out:", 4) == 0 && last != NULL) {
+            size_t k = i + 4;
+            while (k < n && is_sp(s[k]))
+                k++;
+            if (k + 3 <= n && (s[k] == '4' || s[k] == '5') && isdigit((unsigned char)s[k + 1]) &&
+                isdigit((unsigned char)s[k + 2]))
+                return last;
+        }
+    }
+    return NULL;
+}
+
 /* Fills code, status, command, action and remote MTA of a record from its diagnostic. */
 /*
  * The command the text says the recipient's reply answered, read in the paragraphs that
@@ -2065,6 +2317,8 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, b
     /* Postfix: "connect to host[192.0.2.1]:25: Connection refused" */
     if (r->command == NULL && ci_prefix(d, n, "connect to "))
         r->command = "CONN";
+    if (r->command == NULL)
+        r->command = inout_command(d, n);
     if (r->command == NULL)
         r->command = find_command(d, n);
     if (r->command == NULL && r->hint.len > 0)
@@ -2337,6 +2591,28 @@ static const char *hdr_raw(arena_t *tmp, GMimeObject *o, const char *name)
     return v;
 }
 
+/* Is the message an unsubscribe request made by a mail program: X-Apple-Unsubscribe:
+ * true, or an automatic message (Auto-Submitted other than "no") whose subject is only
+ * "unsubscribe"? */
+static bool unsubscribe_request(arena_t *tmp, GMimeMessage *m, const char *subj)
+{
+    GMimeObject *o = GMIME_OBJECT(m);
+    const char *au = hdr_raw(tmp, o, "X-Apple-Unsubscribe");
+    if (au != NULL) {
+        size_t n = strlen(au);
+        trim(&au, &n);
+        if (n == 4 && ci_prefix(au, n, "true"))
+            return true;
+    }
+    const char *as = hdr_raw(tmp, o, "Auto-Submitted");
+    if (as == NULL || subj == NULL)
+        return false;
+    size_t an = strlen(as), sn = strlen(subj);
+    trim(&as, &an);
+    trim(&subj, &sn);
+    return an > 0 && !(an == 2 && ci_prefix(as, an, "no")) && sn == 11 && ci_prefix(subj, sn, "unsubscribe");
+}
+
 static bool is_autoreply(arena_t *tmp, GMimeMessage *m, const char *subj)
 {
     GMimeObject *o = GMIME_OBJECT(m);
@@ -2553,9 +2829,121 @@ static const char *copy_or_empty(arena_t *a, const char *z, size_t max)
 
 static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth);
 
+/* The length of the line ending (LF, CRLF or CR) just before offset at; 0 when none. */
+static size_t eol_before(const unsigned char *b, size_t at)
+{
+    if (at >= 2 && b[at - 2] == '\r' && b[at - 1] == '\n')
+        return 2;
+    if (at >= 1 && (b[at - 1] == '\n' || b[at - 1] == '\r'))
+        return 1;
+    return 0;
+}
+
+/* Is b[i, n) the line "From sender Www Mmm dd hh:mm:ss yyyy" (an mbox separator in its
+ * full form: one word, an asctime() date) followed by a header field line? */
+static bool mbox_from_at(const unsigned char *b, size_t n, size_t i)
+{
+    size_t e = i;
+    while (e < n && e - i <= MBOX_FROM_LINE_MAX && b[e] != '\n' && b[e] != '\r')
+        e++;
+    if (e - i > MBOX_FROM_LINE_MAX || e - i < 5 + 2 + 24 || e == n)
+        return false;
+    size_t k = i + 5;
+    while (k < e && b[k] != ' ')
+        k++; /* the sender */
+    while (k < e && b[k] == ' ')
+        k++;
+    static const char days[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (k + 8 > e || b[k + 3] != ' ')
+        return false;
+    bool d = false, m = false;
+    for (size_t j = 0; j < 21 && !d; j += 3)
+        d = memcmp(b + k, days + j, 3) == 0;
+    for (size_t j = 0; j < 36 && !m; j += 3)
+        m = memcmp(b + k + 4, months + j, 3) == 0;
+    if (!d || !m || memchr(b + k, ':', e - k) == NULL)
+        return false;
+    for (size_t j = e - 4; j < e; j++)
+        if (b[j] < '0' || b[j] > '9')
+            return false;
+    /* the next line: "Name:" */
+    size_t j = e + (b[e] == '\r' && e + 1 < n && b[e + 1] == '\n' ? 2 : 1), h = j;
+    while (h < n && b[h] > ' ' && b[h] < 0x7F && b[h] != ':')
+        h++;
+    return h > j && h < n && b[h] == ':';
+}
+
+/* The offset of the next message appended in mbox form after offset from, or n when none:
+ * a "From " line in its full form after a blank line, or, in a buffer that starts with a
+ * "From " line (an mbox), also right after the last line of the message before it, as
+ * some stores write it. A forwarded bounce quoted in a message's text keeps its "From "
+ * line below a separator, not after a blank line, and stays part of the message. */
+static size_t next_appended(const unsigned char *b, size_t n, size_t from)
+{
+    bool mbox = n >= 5 && memcmp(b, "From ", 5) == 0;
+    for (size_t i = from; i + 5 <= n;) {
+        const unsigned char *f = memchr(b + i, 'F', n - i);
+        if (f == NULL)
+            break;
+        size_t at = (size_t)(f - b);
+        size_t e1 = eol_before(b, at);
+        if (e1 > 0 && at + 5 <= n && memcmp(f, "From ", 5) == 0 &&
+            (mbox || eol_before(b, at - e1) > 0) && mbox_from_at(b, n, at))
+            return at;
+        i = at + 1;
+    }
+    return n;
+}
+
+/*
+ * A buffer may hold messages appended one after the other in mbox form (a store that wrote
+ * a second bounce after the first without an mbox "From " line at the top). Each one is
+ * read; the recipients of later bounces of the same kind are added to the first's.
+ */
 int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out)
 {
-    return parse_at(buf, len, a, out, 0);
+    if (buf == NULL || len == 0 || len > BOUNCE_INPUT_MAX)
+        return parse_at(buf, len, a, out, 0);
+    size_t end = next_appended(buf, len, 1);
+    if (end == len)
+        return parse_at(buf, len, a, out, 0);
+    if (parse_at(buf, end, a, out, 0) != 0)
+        return parse_at(buf, len, a, out, 0);
+    for (int k = 0; end < len; k++) {
+        if (k == BOUNCE_APPENDED_MAX) {
+            out->truncated = true;
+            break;
+        }
+        size_t s = end; /* at the "From " line, which parse_at() skips */
+        end = next_appended(buf, len, s + 1);
+        bounce_t more;
+        if (parse_at(buf + s, end - s, a, &more, 0) != 0 || more.nrcpts == 0)
+            continue;
+        if (out->kind == BOUNCE_KIND_NONE) {
+            *out = more;
+            continue;
+        }
+        bool merge = (out->kind == BOUNCE_KIND_DSN || out->kind == BOUNCE_KIND_FREEFORM) &&
+                     (more.kind == BOUNCE_KIND_DSN || more.kind == BOUNCE_KIND_FREEFORM);
+        if (!merge)
+            continue;
+        size_t add = more.nrcpts;
+        if (out->nrcpts + add > BOUNCE_RCPT_MAX) {
+            add = BOUNCE_RCPT_MAX - out->nrcpts;
+            out->truncated = true;
+        }
+        if (add == 0)
+            continue;
+        bounce_rcpt_t *v = arena_calloc(a, out->nrcpts + add, sizeof *v);
+        if (out->nrcpts > 0)
+            memcpy(v, out->rcpts, out->nrcpts * sizeof *v);
+        memcpy(v + out->nrcpts, more.rcpts, add * sizeof *v);
+        out->rcpts = v;
+        out->nrcpts += add;
+        out->truncated |= more.truncated;
+    }
+    return 0;
 }
 
 /* depth: 0 for the message given, 1 for a message attached to it (read when the message
@@ -2740,7 +3128,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
 
     /* RFC 3464: message/delivery-status, or its fields in a text part */
     if (kind == BOUNCE_KIND_NONE) {
-        size_t added = 0;
+        size_t added = 0, human_n = body_n;
         if (c.dsn.len > 0)
             added = dsn_read(&c, c.dsn.data, c.dsn.len, &dm);
         if (added == 0) {
@@ -2752,6 +3140,9 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 const char *rm = ci_find(ht, (size_t)(p - ht), "Reporting-MTA:");
                 const char *b = rm ? rm : p;
                 added = dsn_read(&c, b, body_n - (size_t)(b - ht), &dm);
+                /* the human text is what comes before the fields */
+                if (added > 0)
+                    human_n = (size_t)(b - ht);
             }
         }
         if (added > 0) {
@@ -2766,11 +3157,11 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len) ||
                     find_command(c.recs[k].diag.data, c.recs[k].diag.len) == NULL)
                     need = true;
-            if (need && body_n > 0) {
+            if (need && human_n > 0) {
                 ctx_t h;
                 memset(&h, 0, sizeof h);
                 h.tmp = c.tmp;
-                freeform_read(&h, ht, body_n);
+                freeform_read(&h, ht, human_n);
                 for (size_t k = 0; k < ndsn; k++) {
                     rec_t *r = &c.recs[k];
                     bool empty = r->diag.len == 0;
@@ -2782,11 +3173,16 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                     str_t *dst = empty ? &r->diag : &r->hint;
                     if (m != NULL && m->diag.len > 0)
                         str_append(dst, m->diag.data, m->diag.len);
+                    else if (empty && r->note.len > 0)
+                        str_append(dst, r->note.data, r->note.len);
                     else if (ndsn == 1)
-                        str_append(dst, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                        str_append(dst, ht, human_n < MAX_DIAG_TAKE ? human_n : MAX_DIAG_TAKE);
                 }
                 recs_free(&h);
             }
+            for (size_t k = 0; k < ndsn; k++)
+                if (c.recs[k].diag.len == 0 && c.recs[k].note.len > 0)
+                    str_append(&c.recs[k].diag, c.recs[k].note.data, c.recs[k].note.len);
             if (fmt == NULL)
                 fmt = "rfc3464";
         }
@@ -2823,7 +3219,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                         if (r == NULL)
                             break;
                         str_append(&r->addr, xfr + o, l);
-                        str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                        str_append(&r->diag, ht, body_n < MAX_DIAG_TAKE ? body_n : MAX_DIAG_TAKE);
                     }
                 }
                 from_i = o + l;
@@ -2852,13 +3248,30 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                     from_i = o + l;
                 }
             }
-            if (found) {
+            size_t sb = found ? summary_start(ht, body_n, o) : SIZE_MAX;
+            const char *before = ht;
+            size_t bn = sb != SIZE_MAX ? sb : 0;
+            trim(&before, &bn);
+            if (found && bn > 0) {
+                /* the address is in the bounce's summary of the original message: the
+                 * error is what the bounce says before that summary */
+                rec_t *r = rec_add(&c);
+                if (r != NULL) {
+                    str_append(&r->addr, ht + o, l);
+                    r->led = true;
+                    if (bn > MAX_DIAG_TAKE) {
+                        before += bn - MAX_DIAG_TAKE;
+                        bn = MAX_DIAG_TAKE;
+                    }
+                    str_append(&r->diag, before, bn);
+                }
+            } else if (found) {
                 freeform_at(&c, ht, body_n, o, l);
             } else if (oi.to != NULL && strong) {
                 rec_t *r = rec_add(&c);
                 if (r != NULL) {
                     str_appendz(&r->addr, oi.to);
-                    str_append(&r->diag, ht, body_n < 4 * BOUNCE_DIAG_MAX ? body_n : 4 * BOUNCE_DIAG_MAX);
+                    str_append(&r->diag, ht, body_n < MAX_DIAG_TAKE ? body_n : MAX_DIAG_TAKE);
                 }
             }
         }
@@ -2885,6 +3298,21 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                                           "X-MLServer")
                   ? "fml"
                   : "mailinglist";
+    }
+
+    /* An unsubscribe request that a mail program sends by itself to a List-Unsubscribe
+     * mailto address (RFC 2369 3.2; Apple Mail marks it X-Apple-Unsubscribe: true, with
+     * Auto-Submitted set and the subject "unsubscribe"): an opt-out report, one record for
+     * the person leaving, not an auto-reply. */
+    if (kind == BOUNCE_KIND_NONE && from != NULL && unsubscribe_request(c.tmp, msg, subj)) {
+        kind = BOUNCE_KIND_ARF;
+        fmt = "unsubscribe";
+        out->feedback_type = "opt-out";
+        rec_t *r = rec_add(&c);
+        if (r != NULL) {
+            str_appendz(&r->addr, from);
+            str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
+        }
     }
 
     /* RFC 3834 auto-reply */

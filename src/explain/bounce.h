@@ -44,8 +44,9 @@
 #define BOUNCE_PARTS_MAX 200                   /* MIME parts visited */
 #define BOUNCE_DEPTH_MAX 12                    /* MIME nesting */
 #define BOUNCE_PART_TEXT_MAX (512u * 1024u)    /* decoded bytes read from one part */
-#define BOUNCE_DIAG_MAX 1024                   /* bytes of a diagnostic text */
+#define BOUNCE_DIAG_MAX 4096                   /* bytes of a diagnostic text */
 #define BOUNCE_FIELD_MAX 256                   /* bytes of any other string */
+#define BOUNCE_APPENDED_MAX 32                 /* messages appended in mbox form read */
 #define BOUNCE_FIELDS_MAX 2000                 /* header-like fields read from one block */
 
 typedef enum {
@@ -119,9 +120,13 @@ typedef struct bounce {
 /*
  * Parses buf[0..len) (a message in RFC 5322 form; LF, CRLF or CR line endings; an mbox
  * "From " line first is skipped) into *out, allocating every string and the record array
- * in a. Returns 0 when the input is a mail message (whether or not it is a bounce: see
- * out->kind), -1 when it is not one (empty, over BOUNCE_INPUT_MAX, or no header section),
- * with *out then zeroed as for BOUNCE_KIND_NONE. buf need not be NUL-terminated.
+ * in a. Messages appended after it in mbox form (a blank line, or in a buffer that
+ * starts with "From " any line end, then "From sender <asctime date>" and a header
+ * field), at most BOUNCE_APPENDED_MAX, are read too: the recipients of those that are
+ * bounces (DSN or free text) are added to the first one's. Returns 0 when the input is a
+ * mail message (whether or not it is a bounce: see out->kind), -1 when it is not one
+ * (empty, over BOUNCE_INPUT_MAX, or no header section), with *out then zeroed as for
+ * BOUNCE_KIND_NONE. buf need not be NUL-terminated.
  */
 int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out);
 

@@ -643,68 +643,99 @@ static size_t skip_bracket(const char *re, size_t i)
 }
 
 /*
- * Finds, in each top-level alternative of a pattern (PCRE2 syntax, no extended mode), the
- * longest run of literal characters outside any group that every match of that
- * alternative contains. Conservative: anything not understood ends the run (a shorter
- * literal, or none, is always safe). A character followed by a quantifier is not part of
- * any run. False when some alternative has no such literal or there are too many.
+ * Finds, for each top-level alternative of re[i..end) (PCRE2 syntax, no extended mode),
+ * literals of which every match of that alternative contains one: either the longest run
+ * of literal characters outside any group, or the literals of a group that must match
+ * (found the same way inside it), whichever has the longer shortest literal. Conservative:
+ * anything not understood ends a run (a shorter literal, or none, is always safe); a
+ * character followed by a quantifier is not part of any run; lookarounds and optional
+ * groups are passed over. The literals are appended to buf (lower case) and listed in
+ * start/len (at most max); false when some alternative has none or there are too many.
  */
-static bool derive_literals(const char *re, char *buf, size_t bufsz, size_t *start, size_t *len,
-                            size_t *nalt)
+static bool derive_literals(const char *re, size_t i, size_t end, char *buf, size_t bufsz,
+                            size_t *used, size_t *start, size_t *len, size_t max, size_t *nout)
 {
-    size_t used = 0, n = 0;
-    size_t run = used, runlen = 0, best = 0, bestlen = 0;
+    size_t n = 0;
+    size_t run = *used, runlen = 0;
+    size_t bstart[PAT_MAX_ALTS], blen[PAT_MAX_ALTS], bn = 0, bscore = 0;
     bool last_lit = false;
-    size_t i = 0;
     for (;;) {
-        char ch = re[i];
+        char ch = i < end ? re[i] : '\0';
         bool lit = false;
         unsigned char litch = 0;
         size_t next = i + 1;
         if (ch == '\0' || ch == '|' || ch == '(' || ch == '[' || ch == '.' || ch == '^' ||
-            ch == '$' || ch == ')' || ch == '?' || ch == '*' || ch == '+' || ch == '{') {
+            ch == '$' || ch == ')' || ch == '?' || ch == '*' || ch == '+' || ch == '{' ||
+            ch == '\\') {
+            unsigned char e = ch == '\\' && i + 1 < end ? (unsigned char)re[i + 1] : 0;
+            if (ch == '\\' && e == 0) return false;
+            if (ch == '\\' && !((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') ||
+                                  (e >= 'A' && e <= 'Z'))) {
+                lit = true, litch = e; /* an escaped punctuation character */
+                next = i + 2;
+                goto literal;
+            }
             if ((ch == '?' || ch == '*' || ch == '+' || ch == '{') && last_lit && runlen > 0)
                 runlen--; /* the quantified character may be absent or repeated */
-            if (runlen > bestlen) best = run, bestlen = runlen;
-            run = used, runlen = 0;
+            if (runlen > bscore) {
+                bstart[0] = run, blen[0] = runlen, bn = 1, bscore = runlen;
+            }
+            run = *used, runlen = 0;
             if (ch == ')') return false;
-            if (ch == '(' || ch == '[') {
+            if (ch == '\\') {
+                next = i + 2; /* \b, \d, \w, \s ...: not a literal */
+            } else if (ch == '(' || ch == '[') {
                 next = skip_bracket(re, i);
-                if (next == 0) return false;
+                if (next == 0 || next > end) return false;
+                /* a group (capturing or (?:) that must match: its own literals */
+                char q = next < end ? re[next] : '\0';
+                bool optional = q == '?' || q == '*' ||
+                                (q == '{' && !(next + 1 < end && re[next + 1] >= '1' &&
+                                               re[next + 1] <= '9'));
+                size_t inner = re[i + 1] != '?' ? i + 1 : re[i + 2] == ':' ? i + 3 : 0;
+                size_t gstart[PAT_MAX_ALTS], glen[PAT_MAX_ALTS], gn = 0, mark = *used;
+                if (ch == '(' && !optional && inner != 0 &&
+                    derive_literals(re, inner, next - 1, buf, bufsz, used, gstart, glen,
+                                    PAT_MAX_ALTS, &gn) &&
+                    gn > 0) {
+                    size_t score = glen[0];
+                    for (size_t k = 1; k < gn; k++)
+                        if (glen[k] < score) score = glen[k];
+                    if (score > bscore) {
+                        memcpy(bstart, gstart, gn * sizeof *gstart);
+                        memcpy(blen, glen, gn * sizeof *glen);
+                        bn = gn, bscore = score;
+                    }
+                } else {
+                    *used = mark;
+                }
+                run = *used;
             } else if (ch == '{') {
-                while (re[next] != '\0' && re[next] != '}')
+                while (next < end && re[next] != '}')
                     next++;
-                if (re[next] == '\0') return false;
+                if (next >= end) return false;
                 next++;
             } else if (ch == '\0' || ch == '|') {
-                if (bestlen == 0 || n == PAT_MAX_ALTS) return false;
-                start[n] = best, len[n] = bestlen, n++;
-                best = bestlen = 0;
+                if (bn == 0 || n + bn > max) return false;
+                memcpy(start + n, bstart, bn * sizeof *bstart);
+                memcpy(len + n, blen, bn * sizeof *blen);
+                n += bn;
+                bn = bscore = 0;
                 if (ch == '\0') break;
-            }
-        } else if (ch == '\\') {
-            unsigned char e = (unsigned char)re[i + 1];
-            if (e == '\0') return false;
-            next = i + 2;
-            if ((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) {
-                /* \b, \d, \w, \s ...: not a literal */
-                if (runlen > bestlen) best = run, bestlen = runlen;
-                run = used, runlen = 0;
-            } else {
-                lit = true, litch = e;
             }
         } else {
             lit = true, litch = (unsigned char)ch;
         }
+    literal:
         if (lit) {
-            if (used + 1 >= bufsz) return false;
-            buf[used++] = (char)ascii_lower(litch);
+            if (*used + 1 >= bufsz) return false;
+            buf[(*used)++] = (char)ascii_lower(litch);
             runlen++;
         }
         last_lit = lit;
         i = next;
     }
-    *nalt = n;
+    *nout = n;
     return true;
 }
 
@@ -726,9 +757,9 @@ static pat_t *compile(const char *re)
     p->re = c;
     size_t rl = strlen(re);
     char *buf = malloc(rl + 1);
-    size_t start[PAT_MAX_ALTS], len[PAT_MAX_ALTS], n = 0;
+    size_t start[PAT_MAX_ALTS], len[PAT_MAX_ALTS], n = 0, used = 0;
     if (buf == NULL) msg_panic("classify: out of memory");
-    if (derive_literals(re, buf, rl + 1, start, len, &n) && n > 0) {
+    if (derive_literals(re, 0, rl, buf, rl + 1, &used, start, len, PAT_MAX_ALTS, &n) && n > 0) {
         p->lit = calloc(n, sizeof *p->lit);
         p->litlen = calloc(n, sizeof *p->litlen);
         if (p->lit == NULL || p->litlen == NULL) msg_panic("classify: out of memory");

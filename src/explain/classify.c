@@ -9,6 +9,7 @@
 
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,11 +582,22 @@ static const fpat_t finding_pats[] = {
  * the lower-cased text the pattern cannot match and PCRE2 is not run. nlit 0: no
  * prefilter (some alternative has no literal that every match of it must contain).
  */
+typedef struct pat_alt {
+    const char *src;           /* the alternative alone: src[0 .. len) */
+    size_t len;
+    _Atomic(pcre2_code *) re;  /* compiled on first use */
+    size_t from, to;           /* its literals: lit[from .. to) */
+} pat_alt_t;
+
 typedef struct pat {
-    pcre2_code *re;
+    pcre2_code *re; /* the whole pattern */
     size_t nlit;
     char **lit;     /* nlit NUL-terminated literals */
     size_t *litlen; /* their lengths */
+    /* a pattern of several top-level alternatives matches where one of them does: each is
+     * also compiled alone and run only when its own literals occur (nalt 0: not split) */
+    size_t nalt;
+    pat_alt_t *alt;
 } pat_t;
 
 #define PAT_MAX_ALTS 64
@@ -739,27 +751,69 @@ static bool derive_literals(const char *re, size_t i, size_t end, char *buf, siz
     return true;
 }
 
-static pat_t *compile(const char *re)
+static pcre2_code *compile_code(const char *re, size_t len, bool jit)
 {
-    if (re == NULL) return NULL;
     int err;
     PCRE2_SIZE off;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
-                                  PCRE2_CASELESS | PCRE2_DOTALL, &err, &off, NULL);
+    pcre2_code *c =
+        pcre2_compile((PCRE2_SPTR)re, len, PCRE2_CASELESS | PCRE2_DOTALL, &err, &off, NULL);
     if (c == NULL) {
         PCRE2_UCHAR msg[128];
         pcre2_get_error_message(err, msg, sizeof msg);
-        msg_panic("classify: pattern %s at %zu: %s", re, (size_t)off, (const char *)msg);
+        msg_panic("classify: pattern %.*s at %zu: %s", (int)len, re, (size_t)off,
+                  (const char *)msg);
     }
-    (void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* the interpreter when JIT is absent */
+    if (jit) (void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* else the interpreter */
+    return c;
+}
+
+/* Splits re at its top-level '|'; the start of each alternative in at[] and the end of
+ * the last in at[n]; false when there are more than max or the pattern is not understood. */
+static size_t split_alternatives(const char *re, size_t *at, size_t max)
+{
+    size_t n = 0, i = 0;
+    at[n++] = 0;
+    while (re[i] != '\0') {
+        if (re[i] == '\\') {
+            if (re[i + 1] == '\0') return 0;
+            i += 2;
+        } else if (re[i] == '(' || re[i] == '[') {
+            i = skip_bracket(re, i);
+            if (i == 0) return 0;
+        } else if (re[i] == '|') {
+            if (n == max) return 0;
+            at[n++] = ++i;
+        } else {
+            i++;
+        }
+    }
+    at[n] = i + 1; /* as if a '|' followed */
+    return n;
+}
+
+static pat_t *compile(const char *re)
+{
+    if (re == NULL) return NULL;
+    size_t rl = strlen(re);
     pat_t *p = calloc(1, sizeof *p);
     if (p == NULL) msg_panic("classify: out of memory");
-    p->re = c;
-    size_t rl = strlen(re);
+    p->re = compile_code(re, rl, false);
     char *buf = malloc(rl + 1);
-    size_t start[PAT_MAX_ALTS], len[PAT_MAX_ALTS], n = 0, used = 0;
     if (buf == NULL) msg_panic("classify: out of memory");
-    if (derive_literals(re, 0, rl, buf, rl + 1, &used, start, len, PAT_MAX_ALTS, &n) && n > 0) {
+    size_t start[PAT_MAX_ALTS], len[PAT_MAX_ALTS], n = 0, used = 0;
+    size_t at[PAT_MAX_ALTS + 1], altfrom[PAT_MAX_ALTS + 1];
+    size_t nalt = split_alternatives(re, at, PAT_MAX_ALTS);
+    bool ok = nalt > 0;
+    for (size_t a = 0; ok && a < nalt; a++) {
+        size_t got = 0;
+        altfrom[a] = n;
+        ok = derive_literals(re, at[a], at[a + 1] - 1, buf, rl + 1, &used, start + n, len + n,
+                             PAT_MAX_ALTS - n, &got) &&
+             got > 0;
+        n += got;
+    }
+    altfrom[nalt] = n;
+    if (ok) {
         p->lit = calloc(n, sizeof *p->lit);
         p->litlen = calloc(n, sizeof *p->litlen);
         if (p->lit == NULL || p->litlen == NULL) msg_panic("classify: out of memory");
@@ -771,9 +825,42 @@ static pat_t *compile(const char *re)
             p->litlen[k] = len[k];
         }
         p->nlit = n;
+        if (nalt > 1) {
+            p->alt = calloc(nalt, sizeof *p->alt);
+            if (p->alt == NULL) msg_panic("classify: out of memory");
+            for (size_t a = 0; a < nalt; a++) {
+                p->alt[a].src = re + at[a];
+                p->alt[a].len = at[a + 1] - 1 - at[a];
+                atomic_init(&p->alt[a].re, NULL);
+                p->alt[a].from = altfrom[a];
+                p->alt[a].to = altfrom[a + 1];
+            }
+            p->nalt = nalt;
+        }
     }
     free(buf);
+    /* the whole pattern runs when it is not split (and always in mailblock_id) */
+    if (p->nalt == 0) (void)pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);
     return p;
+}
+
+/*
+ * An alternative ready to run: compiling it (with JIT, the larger part) waits for the
+ * first text that holds one of its literals, as many never meet one. Threads racing here
+ * each compile a copy; the first stored wins and the others are freed.
+ */
+static const pcre2_code *alt_code(pat_alt_t *a)
+{
+    pcre2_code *r = atomic_load_explicit(&a->re, memory_order_acquire);
+    if (r != NULL) return r;
+    r = compile_code(a->src, a->len, true);
+    pcre2_code *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&a->re, &none, r, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        pcre2_code_free(r);
+        r = none;
+    }
+    return r;
 }
 
 static void compile_all(void)
@@ -873,10 +960,21 @@ static bool may_match(const ctx_t *c, const pat_t *p)
     return false;
 }
 
+static bool run(ctx_t *c, const pcre2_code *re)
+{
+    return pcre2_match(re, (PCRE2_SPTR)c->text, c->len, 0, 0, c->md, NULL) >= 0;
+}
+
 static bool match(ctx_t *c, const pat_t *p)
 {
-    return may_match(c, p) &&
-           pcre2_match(p->re, (PCRE2_SPTR)c->text, c->len, 0, 0, c->md, NULL) >= 0;
+    if (p->nalt == 0) return may_match(c, p) && run(c, p->re);
+    for (size_t a = 0; a < p->nalt; a++)
+        for (size_t k = p->alt[a].from; k < p->alt[a].to; k++)
+            if (has_literal(c, p->lit[k], p->litlen[k])) {
+                if (run(c, alt_code(&p->alt[a]))) return true;
+                break;
+            }
+    return false;
 }
 
 static bool rule_applies(ctx_t *c, const rule_t *r, const pat_t *re)

@@ -639,7 +639,14 @@ static size_t skip_bracket(const char *re, size_t i)
             if (re[i] == '^') i++;
             if (re[i] == ']') i++;
             while (re[i] != '\0' && re[i] != ']') {
-                if (re[i] == '\\' && re[i + 1] != '\0') i++;
+                if (re[i] == '\\' && re[i + 1] != '\0') {
+                    i++;
+                } else if (re[i] == '[' && re[i + 1] == ':') {
+                    /* a POSIX class, "[:alpha:]", inside the class */
+                    const char *close = strstr(re + i + 2, ":]");
+                    if (close == NULL) return 0;
+                    i = (size_t)(close - re) + 1;
+                }
                 i++;
             }
             if (re[i] == '\0') return 0;
@@ -687,6 +694,16 @@ static bool derive_literals(const char *re, size_t i, size_t end, char *buf, siz
                 next = i + 2;
                 goto literal;
             }
+            /* only escapes that take no argument and match no literal text are understood
+             * (\x41, \p{L}, \Q...\E, back references ... are not) */
+            if (ch == '\\' && strchr("bBdDwWsShHvVRXAzZGK", e) == NULL) return false;
+            /* option settings ("(?x)", "(?i:"), named forms other than lookbehind and
+             * verbs change how the rest reads: not understood */
+            if (ch == '(' && (re[i + 1] == '*' ||
+                              (re[i + 1] == '?' && re[i + 2] != ':' && re[i + 2] != '!' &&
+                               re[i + 2] != '=' &&
+                               !(re[i + 2] == '<' && (re[i + 3] == '=' || re[i + 3] == '!')))))
+                return false;
             if ((ch == '?' || ch == '*' || ch == '+' || ch == '{') && last_lit && runlen > 0)
                 runlen--; /* the quantified character may be absent or repeated */
             if (runlen > bscore) {

@@ -578,8 +578,8 @@ static const fpat_t finding_pats[] = {
 
 /*
  * A compiled pattern with its prefilter: literals (ASCII lower case) of which every match
- * contains at least one, one for each top-level alternative. When none of them occurs in
- * the lower-cased text the pattern cannot match and PCRE2 is not run. nlit 0: no
+ * contains at least one, one or more for each top-level alternative. When none of them
+ * occurs in the lower-cased text the pattern cannot match and PCRE2 is not run. nlit 0: no
  * prefilter (some alternative has no literal that every match of it must contain).
  */
 typedef struct pat_alt {

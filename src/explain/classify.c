@@ -9,6 +9,8 @@
 
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -574,34 +576,308 @@ static const fpat_t finding_pats[] = {
 #define NSTRONG (sizeof strong_rules / sizeof *strong_rules)
 #define NWEAK (sizeof weak_rules / sizeof *weak_rules)
 
-static pcre2_code *strong_re[NSTRONG];
-static pcre2_code *weak_re[NWEAK];
-static pcre2_code *prov_text_re[NPROVIDERS];
-static pcre2_code **prov_rule_re[NPROVIDERS];
-static pcre2_code *bl_re[NBLOCKLISTS];
-static pcre2_code *finding_re[NFINDING_PATS];
-static pcre2_code *mb_id_re;
-static pcre2_code *listing_re;
-static pcre2_code *poor_rep_re;
-static pcre2_code *temp_dns_re;
-static pcre2_code *client_named_re;
-static pcre2_code *no_address_re;
+/*
+ * A compiled pattern with its prefilter: literals (ASCII lower case) of which every match
+ * contains at least one, one or more for each top-level alternative. When none of them
+ * occurs in the lower-cased text the pattern cannot match and PCRE2 is not run. nlit 0: no
+ * prefilter (some alternative has no literal that every match of it must contain).
+ */
+typedef struct pat_alt {
+    const char *src;           /* the alternative alone: src[0 .. len) */
+    size_t len;
+    _Atomic(pcre2_code *) re;  /* compiled on first use */
+    size_t from, to;           /* its literals: lit[from .. to) */
+} pat_alt_t;
+
+typedef struct pat {
+    pcre2_code *re; /* the whole pattern */
+    size_t nlit;
+    char **lit;     /* nlit NUL-terminated literals */
+    size_t *litlen; /* their lengths */
+    /* a pattern of several top-level alternatives matches where one of them does: each is
+     * also compiled alone and run only when its own literals occur (nalt 0: not split) */
+    size_t nalt;
+    pat_alt_t *alt;
+} pat_t;
+
+#define PAT_MAX_ALTS 64
+
+static pat_t *strong_re[NSTRONG];
+static pat_t *weak_re[NWEAK];
+static pat_t *prov_text_re[NPROVIDERS];
+static pat_t **prov_rule_re[NPROVIDERS];
+static pat_t *bl_re[NBLOCKLISTS];
+static pat_t *finding_re[NFINDING_PATS];
+static pat_t *mb_id_re;
+static pat_t *listing_re;
+static pat_t *poor_rep_re;
+static pat_t *temp_dns_re;
+static pat_t *client_named_re;
+static pat_t *no_address_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
-static pcre2_code *compile(const char *re)
+static unsigned char ascii_lower(unsigned char ch)
 {
-    if (re == NULL) return NULL;
+    return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch - 'A' + 'a') : ch;
+}
+
+/* Skips a group or a character class starting at re[i] ('(' or '['); the index after it,
+ * or 0 when it is not closed. */
+static size_t skip_bracket(const char *re, size_t i)
+{
+    int depth = 0;
+    while (re[i] != '\0') {
+        char ch = re[i];
+        if (ch == '\\') {
+            if (re[i + 1] == '\0') return 0;
+            i += 2;
+            continue;
+        }
+        if (ch == '[') {
+            /* a class: ']' right after '[' or '[^' is a member */
+            i++;
+            if (re[i] == '^') i++;
+            if (re[i] == ']') i++;
+            while (re[i] != '\0' && re[i] != ']') {
+                if (re[i] == '\\' && re[i + 1] != '\0') {
+                    i++;
+                } else if (re[i] == '[' && re[i + 1] == ':') {
+                    /* a POSIX class, "[:alpha:]", inside the class */
+                    const char *close = strstr(re + i + 2, ":]");
+                    if (close == NULL) return 0;
+                    i = (size_t)(close - re) + 1;
+                }
+                i++;
+            }
+            if (re[i] == '\0') return 0;
+            i++;
+            if (depth == 0) return i;
+            continue;
+        }
+        if (ch == '(') depth++;
+        if (ch == ')' && --depth == 0) return i + 1;
+        i++;
+    }
+    return 0;
+}
+
+/*
+ * Finds, for each top-level alternative of re[i..end) (PCRE2 syntax, no extended mode),
+ * literals of which every match of that alternative contains one: either the longest run
+ * of literal characters outside any group, or the literals of a group that must match
+ * (found the same way inside it), whichever has the longer shortest literal. Conservative:
+ * anything not understood ends a run (a shorter literal, or none, is always safe); a
+ * character followed by a quantifier is not part of any run; lookarounds and optional
+ * groups are passed over. The literals are appended to buf (lower case) and listed in
+ * start/len (at most max); false when some alternative has none or there are too many.
+ */
+static bool derive_literals(const char *re, size_t i, size_t end, char *buf, size_t bufsz,
+                            size_t *used, size_t *start, size_t *len, size_t max, size_t *nout)
+{
+    size_t n = 0;
+    size_t run = *used, runlen = 0;
+    size_t bstart[PAT_MAX_ALTS], blen[PAT_MAX_ALTS], bn = 0, bscore = 0;
+    bool last_lit = false;
+    for (;;) {
+        char ch = i < end ? re[i] : '\0';
+        bool lit = false;
+        unsigned char litch = 0;
+        size_t next = i + 1;
+        if (ch == '\0' || ch == '|' || ch == '(' || ch == '[' || ch == '.' || ch == '^' ||
+            ch == '$' || ch == ')' || ch == '?' || ch == '*' || ch == '+' || ch == '{' ||
+            ch == '\\') {
+            unsigned char e = ch == '\\' && i + 1 < end ? (unsigned char)re[i + 1] : 0;
+            if (ch == '\\' && e == 0) return false;
+            if (ch == '\\' && !((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') ||
+                                  (e >= 'A' && e <= 'Z'))) {
+                lit = true, litch = e; /* an escaped punctuation character */
+                next = i + 2;
+                goto literal;
+            }
+            /* only escapes that take no argument and match no literal text are understood
+             * (\x41, \p{L}, \Q...\E, back references ... are not) */
+            if (ch == '\\' && strchr("bBdDwWsShHvVRXAzZGK", e) == NULL) return false;
+            /* option settings ("(?x)", "(?i:"), named forms other than lookbehind and
+             * verbs change how the rest reads: not understood */
+            if (ch == '(' && (re[i + 1] == '*' ||
+                              (re[i + 1] == '?' && re[i + 2] != ':' && re[i + 2] != '!' &&
+                               re[i + 2] != '=' &&
+                               !(re[i + 2] == '<' && (re[i + 3] == '=' || re[i + 3] == '!')))))
+                return false;
+            if ((ch == '?' || ch == '*' || ch == '+' || ch == '{') && last_lit && runlen > 0)
+                runlen--; /* the quantified character may be absent or repeated */
+            if (runlen > bscore) {
+                bstart[0] = run, blen[0] = runlen, bn = 1, bscore = runlen;
+            }
+            run = *used, runlen = 0;
+            if (ch == ')') return false;
+            if (ch == '\\') {
+                next = i + 2; /* \b, \d, \w, \s ...: not a literal */
+            } else if (ch == '(' || ch == '[') {
+                next = skip_bracket(re, i);
+                if (next == 0 || next > end) return false;
+                /* a group (capturing or (?:) that must match: its own literals */
+                char q = next < end ? re[next] : '\0';
+                bool optional = q == '?' || q == '*' ||
+                                (q == '{' && !(next + 1 < end && re[next + 1] >= '1' &&
+                                               re[next + 1] <= '9'));
+                size_t inner = re[i + 1] != '?' ? i + 1 : re[i + 2] == ':' ? i + 3 : 0;
+                size_t gstart[PAT_MAX_ALTS], glen[PAT_MAX_ALTS], gn = 0, mark = *used;
+                if (ch == '(' && !optional && inner != 0 &&
+                    derive_literals(re, inner, next - 1, buf, bufsz, used, gstart, glen,
+                                    PAT_MAX_ALTS, &gn) &&
+                    gn > 0) {
+                    size_t score = glen[0];
+                    for (size_t k = 1; k < gn; k++)
+                        if (glen[k] < score) score = glen[k];
+                    if (score > bscore) {
+                        memcpy(bstart, gstart, gn * sizeof *gstart);
+                        memcpy(blen, glen, gn * sizeof *glen);
+                        bn = gn, bscore = score;
+                    }
+                } else {
+                    *used = mark;
+                }
+                run = *used;
+            } else if (ch == '{') {
+                while (next < end && re[next] != '}')
+                    next++;
+                if (next >= end) return false;
+                next++;
+            } else if (ch == '\0' || ch == '|') {
+                if (bn == 0 || n + bn > max) return false;
+                memcpy(start + n, bstart, bn * sizeof *bstart);
+                memcpy(len + n, blen, bn * sizeof *blen);
+                n += bn;
+                bn = bscore = 0;
+                if (ch == '\0') break;
+            }
+        } else {
+            lit = true, litch = (unsigned char)ch;
+        }
+    literal:
+        if (lit) {
+            if (*used + 1 >= bufsz) return false;
+            buf[(*used)++] = (char)ascii_lower(litch);
+            runlen++;
+        }
+        last_lit = lit;
+        i = next;
+    }
+    *nout = n;
+    return true;
+}
+
+static pcre2_code *compile_code(const char *re, size_t len, bool jit)
+{
     int err;
     PCRE2_SIZE off;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
-                                  PCRE2_CASELESS | PCRE2_DOTALL, &err, &off, NULL);
+    pcre2_code *c =
+        pcre2_compile((PCRE2_SPTR)re, len, PCRE2_CASELESS | PCRE2_DOTALL, &err, &off, NULL);
     if (c == NULL) {
         PCRE2_UCHAR msg[128];
         pcre2_get_error_message(err, msg, sizeof msg);
-        msg_panic("classify: pattern %s at %zu: %s", re, (size_t)off, (const char *)msg);
+        msg_panic("classify: pattern %.*s at %zu: %s", (int)len, re, (size_t)off,
+                  (const char *)msg);
     }
-    (void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* the interpreter when JIT is absent */
+    if (jit) (void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* else the interpreter */
     return c;
+}
+
+/* Splits re at its top-level '|'; the start of each alternative in at[] and the end of
+ * the last in at[n]; false when there are more than max or the pattern is not understood. */
+static size_t split_alternatives(const char *re, size_t *at, size_t max)
+{
+    size_t n = 0, i = 0;
+    at[n++] = 0;
+    while (re[i] != '\0') {
+        if (re[i] == '\\') {
+            if (re[i + 1] == '\0') return 0;
+            i += 2;
+        } else if (re[i] == '(' || re[i] == '[') {
+            i = skip_bracket(re, i);
+            if (i == 0) return 0;
+        } else if (re[i] == '|') {
+            if (n == max) return 0;
+            at[n++] = ++i;
+        } else {
+            i++;
+        }
+    }
+    at[n] = i + 1; /* as if a '|' followed */
+    return n;
+}
+
+static pat_t *compile(const char *re)
+{
+    if (re == NULL) return NULL;
+    size_t rl = strlen(re);
+    pat_t *p = calloc(1, sizeof *p);
+    if (p == NULL) msg_panic("classify: out of memory");
+    p->re = compile_code(re, rl, false);
+    char *buf = malloc(rl + 1);
+    if (buf == NULL) msg_panic("classify: out of memory");
+    size_t start[PAT_MAX_ALTS], len[PAT_MAX_ALTS], n = 0, used = 0;
+    size_t at[PAT_MAX_ALTS + 1], altfrom[PAT_MAX_ALTS + 1];
+    size_t nalt = split_alternatives(re, at, PAT_MAX_ALTS);
+    bool ok = nalt > 0;
+    for (size_t a = 0; ok && a < nalt; a++) {
+        size_t got = 0;
+        altfrom[a] = n;
+        ok = derive_literals(re, at[a], at[a + 1] - 1, buf, rl + 1, &used, start + n, len + n,
+                             PAT_MAX_ALTS - n, &got) &&
+             got > 0;
+        n += got;
+    }
+    altfrom[nalt] = n;
+    if (ok) {
+        p->lit = calloc(n, sizeof *p->lit);
+        p->litlen = calloc(n, sizeof *p->litlen);
+        if (p->lit == NULL || p->litlen == NULL) msg_panic("classify: out of memory");
+        for (size_t k = 0; k < n; k++) {
+            p->lit[k] = malloc(len[k] + 1);
+            if (p->lit[k] == NULL) msg_panic("classify: out of memory");
+            memcpy(p->lit[k], buf + start[k], len[k]);
+            p->lit[k][len[k]] = '\0';
+            p->litlen[k] = len[k];
+        }
+        p->nlit = n;
+        if (nalt > 1) {
+            p->alt = calloc(nalt, sizeof *p->alt);
+            if (p->alt == NULL) msg_panic("classify: out of memory");
+            for (size_t a = 0; a < nalt; a++) {
+                p->alt[a].src = re + at[a];
+                p->alt[a].len = at[a + 1] - 1 - at[a];
+                atomic_init(&p->alt[a].re, NULL);
+                p->alt[a].from = altfrom[a];
+                p->alt[a].to = altfrom[a + 1];
+            }
+            p->nalt = nalt;
+        }
+    }
+    free(buf);
+    /* the whole pattern runs when it is not split (and always in mailblock_id) */
+    if (p->nalt == 0) (void)pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);
+    return p;
+}
+
+/*
+ * An alternative ready to run: compiling it (with JIT, the larger part) waits for the
+ * first text that holds one of its literals, as many never meet one. Threads racing here
+ * each compile a copy; the first stored wins and the others are freed.
+ */
+static const pcre2_code *alt_code(pat_alt_t *a)
+{
+    pcre2_code *r = atomic_load_explicit(&a->re, memory_order_acquire);
+    if (r != NULL) return r;
+    r = compile_code(a->src, a->len, true);
+    pcre2_code *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&a->re, &none, r, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        pcre2_code_free(r);
+        r = none;
+    }
+    return r;
 }
 
 static void compile_all(void)
@@ -612,7 +888,7 @@ static void compile_all(void)
         weak_re[i] = compile(weak_rules[i].re);
     for (size_t i = 0; i < NPROVIDERS; i++) {
         prov_text_re[i] = compile(providers[i].text_re);
-        prov_rule_re[i] = calloc(providers[i].nrules + 1, sizeof(pcre2_code *));
+        prov_rule_re[i] = calloc(providers[i].nrules + 1, sizeof(pat_t *));
         if (prov_rule_re[i] == NULL) msg_panic("classify: out of memory");
         for (size_t k = 0; k < providers[i].nrules; k++)
             prov_rule_re[i][k] = compile(providers[i].rules[k].re);
@@ -642,18 +918,83 @@ static void compile_all(void)
 typedef struct ctx {
     const char *text;
     size_t len;
+    const char *lower; /* text in ASCII lower case, for the prefilters */
+    /* an index of lower: where each byte pair occurs (chains of positions + 1 through
+     * pair_next, by a hash of the pair into 1 << pair_bits buckets), and which bytes occur */
+    uint16_t *pair_head;
+    uint16_t *pair_next;
+    unsigned pair_bits;
+    uint64_t byte_seen[4];
     pcre2_match_data *md;
     char cls;    /* enhanced class, or the reply code's class, or 0 */
     int subject; /* -1 when no enhanced code */
     int detail;
 } ctx_t;
 
-static bool match(ctx_t *c, const pcre2_code *re)
+static unsigned pair_hash(unsigned char a, unsigned char b, unsigned bits)
+{
+    return (((uint32_t)a << 8 | b) * 0x9E3779B1u) >> (32 - bits);
+}
+
+/* Builds the index of c->lower; head holds 1 << bits entries (at least the text length),
+ * next one per byte of the text. */
+static void index_text(ctx_t *c, uint16_t *head, uint16_t *next, unsigned bits)
+{
+    const unsigned char *t = (const unsigned char *)c->lower;
+    c->pair_head = head;
+    c->pair_next = next;
+    c->pair_bits = bits;
+    memset(head, 0, sizeof *head << bits);
+    memset(c->byte_seen, 0, sizeof c->byte_seen);
+    for (size_t i = 0; i < c->len; i++) {
+        c->byte_seen[t[i] >> 6] |= (uint64_t)1 << (t[i] & 63);
+        if (i + 1 < c->len) {
+            unsigned h = pair_hash(t[i], t[i + 1], bits);
+            next[i] = head[h];
+            head[h] = (uint16_t)(i + 1);
+        }
+    }
+}
+
+/* Does the lower-cased text contain this literal (lower case, n > 0)? */
+static bool has_literal(const ctx_t *c, const char *lit, size_t n)
+{
+    const unsigned char *l = (const unsigned char *)lit;
+    if (n > c->len) return false;
+    if (n == 1) return (c->byte_seen[l[0] >> 6] >> (l[0] & 63)) & 1;
+    for (unsigned p = c->pair_head[pair_hash(l[0], l[1], c->pair_bits)]; p != 0;
+         p = c->pair_next[p - 1])
+        if (p - 1 + n <= c->len && memcmp(c->lower + p - 1, lit, n) == 0) return true;
+    return false;
+}
+
+/* Can the pattern match anywhere in the text? False only when it surely cannot. */
+static bool may_match(const ctx_t *c, const pat_t *p)
+{
+    if (p->nlit == 0) return true;
+    for (size_t k = 0; k < p->nlit; k++)
+        if (has_literal(c, p->lit[k], p->litlen[k])) return true;
+    return false;
+}
+
+static bool run(ctx_t *c, const pcre2_code *re)
 {
     return pcre2_match(re, (PCRE2_SPTR)c->text, c->len, 0, 0, c->md, NULL) >= 0;
 }
 
-static bool rule_applies(ctx_t *c, const rule_t *r, const pcre2_code *re)
+static bool match(ctx_t *c, const pat_t *p)
+{
+    if (p->nalt == 0) return may_match(c, p) && run(c, p->re);
+    for (size_t a = 0; a < p->nalt; a++)
+        for (size_t k = p->alt[a].from; k < p->alt[a].to; k++)
+            if (has_literal(c, p->lit[k], p->litlen[k])) {
+                if (run(c, alt_code(&p->alt[a]))) return true;
+                break;
+            }
+    return false;
+}
+
+static bool rule_applies(ctx_t *c, const rule_t *r, const pat_t *re)
 {
     if (r->cls != 0 && r->cls != c->cls) return false;
     if (r->subject >= 0 && r->subject != c->subject) return false;
@@ -831,8 +1172,9 @@ static const char *mailblock_id(ctx_t *c)
     static const char *const extra[] = {"spf.mailfrom", "spf.helo"};
     const char *found = NULL;
     PCRE2_SIZE start = 0;
+    if (!may_match(c, mb_id_re)) return NULL;
     while (start < c->len &&
-           pcre2_match(mb_id_re, (PCRE2_SPTR)c->text, c->len, start, 0, c->md, NULL) >= 2) {
+           pcre2_match(mb_id_re->re, (PCRE2_SPTR)c->text, c->len, start, 0, c->md, NULL) >= 2) {
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
         const char *id = c->text + ov[2];
         size_t n = ov[3] - ov[2];
@@ -968,9 +1310,22 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     out->reason = EX_UNDEFINED;
     out->layer = CLASSIFY_LAYER_NONE;
 
-    ctx_t c = {in->text != NULL ? in->text : "", 0, NULL, 0, -1, -1};
+    ctx_t c = {0};
+    c.text = in->text != NULL ? in->text : "";
     c.len = in->text != NULL ? in->text_len : 0;
+    c.cls = 0;
+    c.subject = c.detail = -1;
     if (c.len > CLASSIFY_TEXT_MAX) c.len = CLASSIFY_TEXT_MAX;
+    /* the lower-cased copy and its index, for the patterns' prefilters */
+    char lower[CLASSIFY_TEXT_MAX];
+    uint16_t pair_head[CLASSIFY_TEXT_MAX], pair_next[CLASSIFY_TEXT_MAX];
+    for (size_t i = 0; i < c.len; i++)
+        lower[i] = (char)ascii_lower((unsigned char)c.text[i]);
+    c.lower = lower;
+    unsigned bits = 4;
+    while (((size_t)1 << bits) < c.len)
+        bits++;
+    index_text(&c, pair_head, pair_next, bits);
     if (!parse_enhanced(in->enhanced, &c.cls, &c.subject, &c.detail)) {
         c.subject = c.detail = -1;
         c.cls = in->code >= 200 && in->code <= 599 ? (char)('0' + in->code / 100) : 0;

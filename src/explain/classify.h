@@ -19,9 +19,12 @@
  * policy, authentication, content and rate problems are fixed on the sending side and the
  * address stays good; a 4xx or a "delayed" action is never hard.
  *
- * Patterns are PCRE2, caseless, compiled once (thread-safe) with JIT when available. Only
- * the first CLASSIFY_TEXT_MAX bytes of the text are read; the text need not be
- * NUL-terminated. All returned strings are static.
+ * Patterns are PCRE2, caseless, compiled once (thread-safe) with JIT when available. A
+ * pattern (or one of its top-level alternatives) runs only when the text holds one of the
+ * literals that any match of it contains, found in the pattern at start-up; the results are
+ * those of running every pattern. Only the first CLASSIFY_TEXT_MAX bytes of the text are
+ * read (a call uses about 5 times that in stack); the text need not be NUL-terminated. All
+ * returned strings are static.
  */
 #ifndef MB_EXPLAIN_CLASSIFY_H
 #define MB_EXPLAIN_CLASSIFY_H

@@ -215,6 +215,9 @@ static const rule_t strong_rules[] = {
       "recipient address rejected: (access denied|invalid|user ?unknown)|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
       "couldn'?t be found|resolver\\.adr|not listed in .{0,20}directory|"
+      /* Ipswitch iMail, Lotus Notes, and "check the address" advice of gateways */
+      "invalid (final )?delivery userid|not listed in (the )?public name (&|and) address book|"
+      "check (if|that) (the )?(recipient'?s? )?(e-?mail )?address is correct|"
       /* Domino's Japanese form of "not listed in the Domino Directory" */
       "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa"
       "\xe3\x81\xab\xe3\x81\xaf\xe8\xa6\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x8a"
@@ -266,7 +269,8 @@ static const rule_t weak_rules[] = {
       "retry time|delivery attempts will continue|multiple retries|not been collected|"
       "will be retried for|still undelivered after|keep trying|continue trying|"
       "did not accept our requests to connect|"
-      "server did not respond|failed to deliver to domain|could not find a gateway",
+      "server did not respond|failed to deliver to domain|could not find a gateway|"
+      "delivery failed \\d+ attempts|failed after \\d+ (delivery )?attempts",
       EX_EXPIRED, NULL),
     R("syntax error|bad sequence|unrecognized command|unimplemented|command "
       "(not )?(implemented|unrecognized)|parameter not implemented|line too long|"

@@ -233,6 +233,13 @@ static const ccase_t cases[] = {
      "requireptr", "client.no_ptr", "cox", "-", NULL, 0},
     {NULL, "550 Mail content denied. http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000726",
      "spamdetected", NULL, "tencent", "-", NULL, 0},
+    /* wordings of iMail, Lotus Notes and mail gateways without codes */
+    {NULL, "550 Invalid final delivery userid", "userunknown", "-", NULL, NULL, NULL, -1},
+    {NULL, "550 User not listed in public Name & Address Book", "userunknown", "-", NULL, NULL, NULL,
+     -1},
+    {NULL, "550 Unable to deliver message to <a@example.org>. Please check if address is correct.",
+     "userunknown", "-", NULL, NULL, NULL, -1},
+    {NULL, "554 Delivery failed 20 attempts", "expired", "-", NULL, NULL, NULL, -1},
     {"mx.example.net", "450 4.7.1 <mail>: Helo command rejected: Host not found", "blocked",
      "helo.no_dns", "-", "-", NULL, 0},
     {"example-com.mail.protection.outlook.com",

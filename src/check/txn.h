@@ -64,6 +64,7 @@ typedef struct facts {
     bool have_server_ip;
     ipaddr_t server_ip;
     const char *instance;
+    bool end_of_message; /* Postfix asked after the message content (END-OF-MESSAGE) */
 } facts_t;
 
 typedef struct txn txn_t;

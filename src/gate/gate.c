@@ -148,6 +148,7 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
     facts_t *f = txn_facts(t);
     int stage = -1;
     bool is_policy = false;
+    f->end_of_message = false; /* this request's state alone */
     for (size_t i = 0; i < n; i++) {
         const policy_attr_t *a = &attrs[i];
         if (attr_is(a, "request")) {
@@ -161,8 +162,10 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
                 stage = STAGE_MAIL;
             else if (val_is(a, "RCPT"))
                 stage = STAGE_RCPT;
-            else if (val_is(a, "DATA") || val_is(a, "END-OF-MESSAGE") || val_is(a, "BDAT"))
+            else if (val_is(a, "DATA") || val_is(a, "END-OF-MESSAGE") || val_is(a, "BDAT")) {
                 stage = STAGE_DATA;
+                f->end_of_message = val_is(a, "END-OF-MESSAGE");
+            }
             else
                 stage = -2; /* VRFY, ETRN, ... */
         } else if (attr_is(a, "client_address")) {
@@ -262,9 +265,10 @@ static void finish(request_t *r)
      * Postfix asks once per recipient and would add one header per PREPEND. A private txn
      * (slot collision) cannot know whether its message has one already, so it adds none. */
     const char *prepended = NULL;
+    /* Postfix cannot prepend a header once the content is in (END-OF-MESSAGE) */
     if (r->slot != NULL && !r->slot->spf_header && r->gen->cfg->spf_received_header &&
-        txn_facts(r->txn)->stage >= STAGE_MAIL && (v.action == VERDICT_ACCEPT || v.dry_run) &&
-        v.exempt == NULL) {
+        txn_facts(r->txn)->stage >= STAGE_MAIL && !txn_facts(r->txn)->end_of_message &&
+        (v.action == VERDICT_ACCEPT || v.dry_run) && v.exempt == NULL) {
         str_clear(&r->g->action);
         str_appendz(&r->g->action, "PREPEND ");
         if (policy_received_spf(r->txn, &r->g->action)) {

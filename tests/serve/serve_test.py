@@ -1218,6 +1218,12 @@ def s14_spf():
     check("s14 MAIL state -> PREPEND Received-SPF", a1.startswith("PREPEND Received-SPF: pass"), a1)
     expect_eq("s14 RCPT after it -> DUNNO", a2, "DUNNO")
 
+    # after the content (END-OF-MESSAGE) Postfix cannot prepend: no header there, and the
+    # message's first RCPT later still gets none twice
+    inst = new_instance()
+    a1 = c.ask(request("END-OF-MESSAGE", instance=inst, sender="alice@pass.spf.test"))
+    expect_eq("s14 END-OF-MESSAGE -> DUNNO, no PREPEND", a1, "DUNNO")
+
     # results and their default actions
     a = c.ask(request(sender="alice@spf.test"))
     check("s14 fail -> 550 5.7.23 spf.mailfrom", a.startswith("550 5.7.23 ") and

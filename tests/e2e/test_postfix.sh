@@ -393,6 +393,28 @@ kill -0 "$MB_PID" 2>/dev/null && e2e_ok "x02: policy server alive after junk inp
     e2e_fail "x02: policy server died after junk input"
 t_accept x03-good-after-junk "$SMTP" 127.0.0.10 $G a@good.test
 
+# Received-SPF (RFC 7208 9.1): the gate prepends it once per message, also when Postfix asks
+# once per recipient; every delivered copy carries exactly one
+_r=$(e2e_swaks "$E2E_T/tr.r01" "$SMTP" 127.0.0.10 "$G" a@good.test \
+    "r01a@example.test,r01b@example.test" r01)
+case $_r in 250*) ;; *) e2e_fail "r01: two recipients: expected acceptance, got: $_r" ;; esac
+if e2e_wait_delivered "$MAIL" r01 15; then
+    sleep 0.5
+    _bad=0; _copies=0
+    for _f in $(grep -l -x -F "X-E2E-Case: r01" "$MAIL"/inbox/new/*); do
+        _copies=$((_copies + 1))
+        [ "$(grep -c '^Received-SPF: pass (' "$_f")" = 1 ] || _bad=1
+        grep -q 'client-ip=127.0.0.10; envelope-from="a@good.test"; helo="mail.good.test"; identity=mailfrom; mechanism="ip4:127.0.0.10";' "$_f" || _bad=1
+    done
+    if [ "$_bad" = 0 ] && [ "$_copies" -ge 1 ]; then
+        e2e_ok "r01: $_copies delivered copies, each with one Received-SPF: pass header"
+    else
+        e2e_fail "r01: Received-SPF missing, repeated or wrong: $(grep -h '^Received-SPF' "$MAIL"/inbox/new/* | head -5)"
+    fi
+else
+    e2e_fail "r01: accepted but not delivered"
+fi
+
 # the logs: no raw control bytes (tab and newline aside)
 for _l in "$MBLOG" "$DRYLOG"; do
     _all=$(wc -c <"$_l")

@@ -439,16 +439,14 @@ static void one_input(run_t *r, const char *source, const unsigned char *buf, si
     arena_reset(r->arena);
     ex_report_t rep;
     const char *why = NULL;
-    if (log_line) {
-        if (explain_input(buf, len, r->arena, &rep, &why) != 0 || rep.input != EX_INPUT_LOG ||
-            rep.nresults == 0 ||
-            (rep.results[0].reply_code < 400 && (rep.results[0].action == NULL ||
-                                                 strcmp(rep.results[0].action, "failed") != 0)))
-            return;
-        arena_reset(r->arena);
-    }
+    int rc = explain_input(buf, len, r->arena, &rep, &why);
+    if (log_line &&
+        (rc != 0 || rep.input != EX_INPUT_LOG || rep.nresults == 0 ||
+         (rep.results[0].reply_code < 400 &&
+          (rep.results[0].action == NULL || strcmp(rep.results[0].action, "failed") != 0))))
+        return;
     r->sum.messages++;
-    if (explain_input(buf, len, r->arena, &rep, &why) != 0) {
+    if (rc != 0) {
         r->sum.errors++;
         if (r->json && r->batch) {
             json_t *o = json_pack("{s:s, s:s}", "source", source, "error", why);

@@ -22,6 +22,22 @@ static bool header_line(const unsigned char *p, size_t n)
     return i > 0 && i < n && p[i] == ':';
 }
 
+/* The line at buf[*pos..len) ends at LF, CRLF or a lone CR (old Mac mail stores): its length,
+ * with *pos moved past its end. */
+static size_t next_line(const unsigned char *buf, size_t len, size_t *pos)
+{
+    size_t i = *pos;
+    while (i < len && buf[i] != '\n' && buf[i] != '\r')
+        i++;
+    size_t n = i - *pos;
+    if (i < len && buf[i] == '\r')
+        i++;
+    if (i < len && buf[i] == '\n' && (i == *pos + n || buf[i - 1] == '\r'))
+        i++;
+    *pos = i;
+    return n;
+}
+
 bool explain_is_message(const unsigned char *buf, size_t len)
 {
     size_t pos = 0;
@@ -29,18 +45,14 @@ bool explain_is_message(const unsigned char *buf, size_t len)
     while (pos < len && (buf[pos] == '\n' || buf[pos] == '\r'))
         pos++;
     if (len - pos >= 5 && memcmp(buf + pos, "From ", 5) == 0) {
-        const unsigned char *nl = memchr(buf + pos, '\n', len - pos);
-        if (nl == NULL)
-            return false;
-        pos = (size_t)(nl - buf) + 1;
+        next_line(buf, len, &pos);
+        if (pos == len)
+            return false; /* nothing after the separator */
     }
     int fields = 0;
     for (int k = 0; k < EX_HEADER_PROBE && pos < len; k++) {
-        const unsigned char *nl = memchr(buf + pos, '\n', len - pos);
-        size_t n = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
         const unsigned char *line = buf + pos;
-        if (n > 0 && line[n - 1] == '\r')
-            n--;
+        size_t n = next_line(buf, len, &pos);
         if (n == 0)
             break; /* the end of the header block */
         if (line[0] == ' ' || line[0] == '\t') {
@@ -51,7 +63,6 @@ bool explain_is_message(const unsigned char *buf, size_t len)
         } else {
             return fields >= 2;
         }
-        pos = nl != NULL ? (size_t)(nl - buf) + 1 : len;
     }
     return fields >= 2;
 }
@@ -331,6 +342,14 @@ int explain_input(const unsigned char *buf, size_t len, arena_t *a, ex_report_t 
         *why = "the input is too large";
         return -1;
     }
+    if (explain_is_message(buf, len)) {
+        /* the bounce reader makes its own LF-only copy of the message */
+        bounce_t b;
+        if (bounce_parse(buf, len, a, &b) == 0) {
+            from_bounce(&b, a, out);
+            return 0;
+        }
+    }
     if (memchr(buf, '\r', len) != NULL) {
         /* CRLF (as sent) and CR-only (old Mac mail stores) line endings become LF */
         unsigned char *c = arena_alloc(a, len + 1);
@@ -347,13 +366,6 @@ int explain_input(const unsigned char *buf, size_t len, arena_t *a, ex_report_t 
         c[o] = '\0';
         buf = c;
         len = o;
-    }
-    if (explain_is_message(buf, len)) {
-        bounce_t b;
-        if (bounce_parse(buf, len, a, &b) == 0) {
-            from_bounce(&b, a, out);
-            return 0;
-        }
     }
     reply_t rp;
     if (len > REPLY_INPUT_MAX || reply_parse((const char *)buf, len, a, &rp) != 0) {

@@ -246,6 +246,17 @@ check("--batch over a mail log: the two failures, named by line",
       lines[1]["results"][0]["reason"] == "userunknown" and
       lines[2]["summary"]["messages"] == 2, out[:600])
 
+# a message stored with CR-only line endings (old Mac mail stores) is a message in --batch
+crdir = os.path.join(tmp, "cr-maildir")
+os.makedirs(crdir)
+with open(os.path.join(crdir, "1.eml"), "w", newline="") as f:
+    f.write(bounce.replace("\n", "\r"))
+rc, out, err = explain("--batch", "--json", crdir)
+lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+check("--batch: a CR-only message is read as a message, not as a log",
+      rc == 0 and len(lines) == 2 and lines[0]["results"][0]["recipient"] == "bob@example.org",
+      out[:400])
+
 empty = os.path.join(tmp, "empty-maildir")
 os.makedirs(os.path.join(empty, "sub"))
 rc, out, err = explain("--batch", "--json", empty)

@@ -607,20 +607,13 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
     char **v;
     size_t n;
     long long x;
+    /* "client.no_ptr = ACTION", or "spf.mailfrom.softfail = ACTION" for a finding that has
+     * an action per result ("spf.mailfrom.fail" is the finding's own action) */
     const catalog_entry_t *e = catalog_find(key, strlen(key));
-    if (e != NULL) {
-        int a = action_parse(val, strlen(val));
-        if (a < 0) {
-            snprintf(why, whylen, "expected reject, tempfail, warn or ignore");
-            return -1;
-        }
-        c->action[e->fid] = (action_t)a;
-        return 0;
-    }
-    /* "spf.mailfrom.softfail": an action per result, for findings that have results */
-    const char *dot = strrchr(key, '.');
+    int r = RES_FAIL;
+    const char *dot = e == NULL ? strrchr(key, '.') : NULL;
     if (dot != NULL && (e = catalog_find(key, (size_t)(dot - key))) != NULL) {
-        int r = result_parse(dot + 1, strlen(dot + 1));
+        r = result_parse(dot + 1, strlen(dot + 1));
         if (catalog_results(e->fid) == NULL) {
             snprintf(why, whylen, "%s has no per-result actions (set \"%s = ACTION\")", e->id,
                      e->id);
@@ -633,6 +626,8 @@ static int set_key(config_t *c, const char *key, const char *val, char *why, siz
                      e->id);
             return -1;
         }
+    }
+    if (e != NULL) {
         int a = action_parse(val, strlen(val));
         if (a < 0) {
             snprintf(why, whylen, "expected reject, tempfail, warn or ignore");

@@ -58,35 +58,19 @@ static void out_text(str_t *out, const char *s, size_t len, size_t max)
         len = max;
     for (size_t i = 0; i < len;) {
         unsigned c = p[i];
-        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                : (c & 0xf8) == 0xf0 ? 4 : 0;
-        bool ok = n > 0 && i + n <= len;
-        for (size_t k = 1; ok && k < n; k++)
-            ok = (p[i + k] & 0xc0) == 0x80;
-        /* no overlong forms, surrogates or code points above U+10FFFF */
-        if (ok && n == 2 && c < 0xc2)
-            ok = false;
-        if (ok && n == 3 && ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] >= 0xa0)))
-            ok = false;
-        if (ok && n == 4 && ((c == 0xf0 && p[i + 1] < 0x90) || c > 0xf4 ||
-                             (c == 0xf4 && p[i + 1] >= 0x90)))
-            ok = false;
-        if (ok && n == 1 && (c < 0x20 || c == 0x7f))
-            ok = false;
-        if (ok && n == 1 && c == '\\') {
+        size_t n = c < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
+        if (n == 1 && c == '\\') {
             str_append(out, "\\\\", 2);
             i++;
-            continue;
-        }
-        if (!ok) {
+        } else if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
             char hex[5];
             snprintf(hex, sizeof hex, "\\x%02X", c);
             str_append(out, hex, 4);
             i++;
-            continue;
+        } else {
+            str_append(out, s + i, n);
+            i += n;
         }
-        str_append(out, s + i, n);
-        i += n;
     }
     if (cut)
         str_appendz(out, "...");

@@ -133,11 +133,8 @@ static const char *clean_copy(arena_t *a, const char *s, size_t n, size_t max)
             continue;
         }
         /* a UTF-8 sequence: copied whole when valid and when it fits */
-        size_t want = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-        bool ok = want > 0 && i + want <= n;
-        for (size_t k = 1; ok && k < want; k++)
-            ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
-        if (ok && g_utf8_validate(s + i, (gssize)want, NULL)) {
+        size_t want = utf8_seq_len((const unsigned char *)s + i, n - i);
+        if (want > 0) {
             if (o + want > max)
                 break;
             memcpy(out + o, s + i, want);

@@ -173,3 +173,21 @@ char *fmt_ull(char *buf, unsigned long long v)
     buf[n] = '\0';
     return buf;
 }
+
+size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    unsigned c = p[0];
+    size_t want = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (want == 0 || want > n)
+        return 0;
+    for (size_t k = 1; k < want; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || /* overlong, surrogate */
+        (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))   /* overlong, > U+10FFFF */
+        return 0;
+    return want;
+}

@@ -38,6 +38,30 @@ static void test_str_binary(void **state)
     assert_false(mem_iendswith("com", 3, "example.com", 11));
 }
 
+static void test_utf8_seq_len(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t n, want;
+    } t[] = {
+        {"a", 1, 0},                     /* ASCII is not a multi-byte sequence */
+        {"\xc3\xa9", 2, 2},              /* U+00E9 */
+        {"\xe3\x83\xa6", 3, 3},          /* U+30E6 */
+        {"\xf0\x9f\x98\x80", 4, 4},      /* U+1F600 */
+        {"\xc3\xa9", 1, 0},              /* truncated */
+        {"\xc0\xaf", 2, 0},              /* overlong */
+        {"\xe0\x80\xaf", 3, 0},          /* overlong */
+        {"\xed\xa0\x80", 3, 0},          /* surrogate */
+        {"\xf4\x90\x80\x80", 4, 0},      /* above U+10FFFF */
+        {"\xc3\x28", 2, 0},              /* bad continuation */
+        {"\x80", 1, 0},                  /* stray continuation */
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        assert_int_equal(utf8_seq_len((const unsigned char *)t[i].s, t[i].n), t[i].want);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"", 0), 0);
+}
+
 static void test_arena(void **state)
 {
     (void)state;
@@ -161,7 +185,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_str_binary), cmocka_unit_test(test_arena),
         cmocka_unit_test(test_log_escape), cmocka_unit_test(test_ipaddr),
-        cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_cidr), cmocka_unit_test(test_utf8_seq_len),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

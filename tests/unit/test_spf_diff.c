@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "auth/spf.h"
+#include "fake_dns.h"
 #include "dns/dns.h"
 
 #define MAX_FIELDS 64
@@ -102,9 +103,7 @@ static size_t ncases_total;
 
 static char tmpdir[64];
 static uv_loop_t loop;
-static uv_udp_t nx_server;
-static int nx_port, silent_port;
-static int silent_fd = -1;
+static fake_dns_t fdns; /* the NXDOMAIN forwarder and the silent socket */
 static const char *skip_reason;
 
 /* tallies over the run */
@@ -358,11 +357,11 @@ static dns_resolver_t *build_world(const world_t *w, char *err, size_t errsize)
     for (size_t i = 0; i < w->nslow; i++) {
         fwd[i] = malloc(strlen(w->slow[i]) + 32);
         if (fwd[i] == NULL) abort();
-        sprintf(fwd[i], "%s=127.0.0.1:%d", w->slow[i], silent_port);
+        sprintf(fwd[i], "%s=127.0.0.1:%d", w->slow[i], fdns.silent_port);
     }
     if (ok) {
         char nx[64];
-        snprintf(nx, sizeof nx, "127.0.0.1:%d", nx_port);
+        snprintf(nx, sizeof nx, "127.0.0.1:%d", fdns.nx_port);
         const char *fw[] = {nx};
         dns_options_t opt = {
             .forwarders = fw,
@@ -383,64 +382,6 @@ static dns_resolver_t *build_world(const world_t *w, char *err, size_t errsize)
     free(files);
     free(apexes);
     return dns;
-}
-
-/* ---- the loopback forwarder: NXDOMAIN for every name outside the world ---- */
-
-static void nx_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    static char mem[4096];
-    *buf = uv_buf_init(mem, sizeof mem);
-}
-
-static void nx_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
-                    unsigned flags)
-{
-    (void)flags;
-    if (n < 12 || from == NULL) return;
-    const unsigned char *q = (const unsigned char *)buf->base;
-    size_t off = 12;
-    while (off < (size_t)n && q[off] != 0 && (q[off] & 0xc0) == 0)
-        off += (size_t)q[off] + 1;
-    if (off + 5 > (size_t)n) return;
-    off += 5;
-    unsigned char r[600];
-    if (off > sizeof r) return;
-    memcpy(r, q, off);
-    r[2] = (unsigned char)(0x80 | (q[2] & 0x79)); /* QR, opcode, RD */
-    r[3] = 0x80 | 3;                              /* RA, NXDOMAIN */
-    r[4] = 0;
-    r[5] = 1;
-    memset(r + 6, 0, 6);
-    uv_buf_t out = uv_buf_init((char *)r, (unsigned)off);
-    uv_udp_try_send(h, &out, 1, from);
-}
-
-/* The forwarder, and a socket that never answers (the timeouts). */
-static int start_forwarder(void)
-{
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    silent_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (silent_fd < 0 || bind(silent_fd, (struct sockaddr *)&sa, sizeof sa) != 0) return -1;
-    struct sockaddr_in sb;
-    socklen_t sbl = sizeof sb;
-    if (getsockname(silent_fd, (struct sockaddr *)&sb, &sbl) != 0) return -1;
-    silent_port = ntohs(sb.sin_port);
-    if (uv_udp_init(&loop, &nx_server) != 0 ||
-        uv_udp_bind(&nx_server, (const struct sockaddr *)&sa, 0) != 0)
-        return -1;
-    struct sockaddr_in bound;
-    int sl = sizeof bound;
-    if (uv_udp_getsockname(&nx_server, (struct sockaddr *)&bound, &sl) != 0) return -1;
-    nx_port = ntohs(bound.sin_port);
-    uv_udp_recv_start(&nx_server, nx_alloc, nx_recv);
-    uv_unref((uv_handle_t *)&nx_server);
-    return nx_port > 0 ? 0 : -1;
 }
 
 /* ---- comparing ---- */
@@ -600,27 +541,21 @@ static void not_available(void **state)
     skip();
 }
 
-static void close_cb(uv_handle_t *h)
-{
-    (void)h;
-}
-
 static int group_setup(void **state)
 {
     (void)state;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_spf_diff.XXXXXX");
     if (mkdtemp(tmpdir) == NULL) return -1;
-    if (uv_loop_init(&loop) != 0 || start_forwarder() != 0) return -1;
+    if (uv_loop_init(&loop) != 0 || fake_dns_start(&fdns, &loop) != 0) return -1;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    uv_close((uv_handle_t *)&nx_server, close_cb);
+    fake_dns_stop(&fdns);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    if (silent_fd >= 0) close(silent_fd);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;

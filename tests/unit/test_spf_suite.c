@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "auth/spf.h"
+#include "fake_dns.h"
 #include "dns/dns.h"
 
 #define MAX_FIELDS 64
@@ -91,9 +92,7 @@ static size_t ncases;
 
 static char tmpdir[64];
 static uv_loop_t loop;
-static uv_udp_t nx_server;
-static int silent_fd = -1;
-static int nx_port, silent_port;
+static fake_dns_t fdns; /* the NXDOMAIN forwarder and the silent socket */
 static scenario_t *current;
 static const char *skip_reason;
 
@@ -365,7 +364,7 @@ static int build_scenario(scenario_t *sc)
         dname_t *d = &sc->names[i];
         if (d->timeout) {
             char *z = malloc(strlen(d->name) + 32);
-            sprintf(z, "%s=127.0.0.1:%d", d->name, silent_port);
+            sprintf(z, "%s=127.0.0.1:%d", d->name, fdns.silent_port);
             fwd[nfwd++] = z;
             continue;
         }
@@ -393,7 +392,7 @@ static int build_scenario(scenario_t *sc)
         fclose(f);
     }
     char nx[64];
-    snprintf(nx, sizeof nx, "127.0.0.1:%d", nx_port);
+    snprintf(nx, sizeof nx, "127.0.0.1:%d", fdns.nx_port);
     const char *fw[] = {nx};
     dns_options_t opt = {
         .forwarders = fw,
@@ -413,68 +412,6 @@ static int build_scenario(scenario_t *sc)
     free(apexes);
     free(fwd);
     return sc->dns != NULL ? 0 : -1;
-}
-
-/* ---- the loopback DNS servers ---- */
-
-static void nx_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    static char mem[4096];
-    *buf = uv_buf_init(mem, sizeof mem);
-}
-
-/* Answers every query with NXDOMAIN (the question echoed, no records). */
-static void nx_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
-                    unsigned flags)
-{
-    (void)flags;
-    if (n < 12 || from == NULL) return;
-    const unsigned char *q = (const unsigned char *)buf->base;
-    size_t off = 12;
-    while (off < (size_t)n && q[off] != 0 && (q[off] & 0xc0) == 0)
-        off += (size_t)q[off] + 1;
-    if (off + 5 > (size_t)n) return;
-    off += 5;
-    unsigned char r[600];
-    if (off > sizeof r) return;
-    memcpy(r, q, off);
-    r[2] = (unsigned char)(0x80 | (q[2] & 0x79)); /* QR, opcode, RD */
-    r[3] = 0x80 | 3;                              /* RA, NXDOMAIN */
-    r[4] = 0;
-    r[5] = 1;
-    memset(r + 6, 0, 6);
-    uv_buf_t out = uv_buf_init((char *)r, (unsigned)off);
-    uv_udp_try_send(h, &out, 1, from);
-}
-
-static int bound_port(int fd)
-{
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    if (getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) return -1;
-    return ntohs(sa.sin_port);
-}
-
-static int start_servers(void)
-{
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    silent_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (silent_fd < 0 || bind(silent_fd, (struct sockaddr *)&sa, sizeof sa) != 0) return -1;
-    silent_port = bound_port(silent_fd);
-    if (uv_udp_init(&loop, &nx_server) != 0 ||
-        uv_udp_bind(&nx_server, (const struct sockaddr *)&sa, 0) != 0)
-        return -1;
-    uv_os_fd_t fd;
-    uv_fileno((uv_handle_t *)&nx_server, &fd);
-    nx_port = bound_port(fd);
-    uv_udp_recv_start(&nx_server, nx_alloc, nx_recv);
-    uv_unref((uv_handle_t *)&nx_server);
-    return nx_port > 0 && silent_port > 0 ? 0 : -1;
 }
 
 /* ---- running the cases ---- */
@@ -574,23 +511,17 @@ static int group_setup(void **state)
     (void)state;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_spf_suite.XXXXXX");
     if (mkdtemp(tmpdir) == NULL) return -1;
-    if (uv_loop_init(&loop) != 0 || start_servers() != 0) return -1;
+    if (uv_loop_init(&loop) != 0 || fake_dns_start(&fdns, &loop) != 0) return -1;
     return 0;
-}
-
-static void close_cb(uv_handle_t *h)
-{
-    (void)h;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
     if (current != NULL && current->dns != NULL) dns_resolver_free(current->dns);
-    uv_close((uv_handle_t *)&nx_server, close_cb);
+    fake_dns_stop(&fdns);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    if (silent_fd >= 0) close(silent_fd);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;

@@ -5,6 +5,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -49,6 +51,32 @@ static int bound_port(int fd)
     return ntohs(sa.sin_port);
 }
 
+int fake_dns_silent(int *port)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || (*port = bound_port(fd)) <= 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int write_text_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    size_t n = strlen(text);
+    bool ok = fwrite(text, 1, n, f) == n;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 int fake_dns_start(fake_dns_t *f, uv_loop_t *loop)
 {
     memset(f, 0, sizeof *f);
@@ -56,10 +84,9 @@ int fake_dns_start(fake_dns_t *f, uv_loop_t *loop)
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->silent_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (f->silent_fd < 0 || bind(f->silent_fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+    f->silent_fd = fake_dns_silent(&f->silent_port);
+    if (f->silent_fd < 0)
         return -1;
-    f->silent_port = bound_port(f->silent_fd);
     if (uv_udp_init(loop, &f->nx_server) != 0 ||
         uv_udp_bind(&f->nx_server, (const struct sockaddr *)&sa, 0) != 0)
         return -1;

@@ -22,4 +22,11 @@ int fake_dns_start(fake_dns_t *f, uv_loop_t *loop);
 /* Closes both; run the loop afterwards to finish closing the server. */
 void fake_dns_stop(fake_dns_t *f);
 
+/* Only the socket that never answers (no loop needed): its descriptor with its port in
+ * *port, or -1. The caller closes it. */
+int fake_dns_silent(int *port);
+
+/* Writes text to path (created or truncated). Returns 0, or -1 on any error. */
+int write_text_file(const char *path, const char *text);
+
 #endif

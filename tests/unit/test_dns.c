@@ -25,6 +25,7 @@
 
 #include "dns/dns.h"
 #include "dns/rdata.h"
+#include "fake_dns.h"
 
 static char tmpdir[64];
 static char zone_main[128], zone_rev[128], zone_bad[128];
@@ -62,10 +63,7 @@ static const char zone_rev_text[] =
 
 static void write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(write_text_file(path, text), 0);
 }
 
 static int group_setup(void **state)

@@ -30,6 +30,7 @@
 #include "explain/bounce.h"
 #include "explain/mailbox.h"
 #include "util/str.h"
+#include "fake_dns.h"
 
 /* ------------------------------------------------------------------ table of bounces */
 

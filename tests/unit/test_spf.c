@@ -22,6 +22,7 @@
 
 #include "auth/spf.h"
 #include "dns/dns.h"
+#include "fake_dns.h"
 
 /* ---- parser ---- */
 
@@ -358,10 +359,7 @@ static dns_resolver_t *dns;
 
 static void write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(write_text_file(path, text), 0);
 }
 
 static int group_setup(void **state)
@@ -382,17 +380,8 @@ static int group_setup(void **state)
     fprintf(zf, " \"a:host.spf.mailblock.test -all exp=exp.spf.mailblock.test\"\n");
     if (fclose(zf) != 0) return -1;
     write_file(zone_rev, zone_rev_text);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    silent_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    socklen_t sl = sizeof sa;
-    if (silent_fd < 0 || bind(silent_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        getsockname(silent_fd, (struct sockaddr *)&sa, &sl) != 0)
-        return -1;
-    silent_port = ntohs(sa.sin_port);
-    return 0;
+    silent_fd = fake_dns_silent(&silent_port);
+    return silent_fd >= 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)

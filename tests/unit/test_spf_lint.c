@@ -21,6 +21,7 @@
 #include "auth/spf.h"
 #include "auth/spf_lint.h"
 #include "dns/dns.h"
+#include "fake_dns.h"
 
 static char tmpdir[64], zone[128];
 static int silent_fd = -1, silent_port;
@@ -79,10 +80,7 @@ static const char zone_text[] =
 
 static void write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(write_text_file(path, text), 0);
 }
 
 static int group_setup(void **state)
@@ -92,17 +90,8 @@ static int group_setup(void **state)
     if (mkdtemp(tmpdir) == NULL) return -1;
     snprintf(zone, sizeof zone, "%s/lint.zone", tmpdir);
     write_file(zone, zone_text);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    silent_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    socklen_t sl = sizeof sa;
-    if (silent_fd < 0 || bind(silent_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        getsockname(silent_fd, (struct sockaddr *)&sa, &sl) != 0)
-        return -1;
-    silent_port = ntohs(sa.sin_port);
-    return 0;
+    silent_fd = fake_dns_silent(&silent_port);
+    return silent_fd >= 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)

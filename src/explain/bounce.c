@@ -47,6 +47,27 @@ static GMimeStream *empty_stream(void)
 
 static bool is_sp(int c) { return c == ' ' || c == '\t'; }
 
+/* The line that starts at s[*i]: *l and *ll (the LF not included), with *i moved past it.
+ * Returns false when *i is at the end of s. */
+static bool next_line(const char *s, size_t n, size_t *i, const char **l, size_t *ll)
+{
+    if (*i >= n)
+        return false;
+    const char *nl = memchr(s + *i, '\n', n - *i);
+    size_t e = nl != NULL ? (size_t)(nl - s) : n;
+    *l = s + *i;
+    *ll = e - *i;
+    *i = nl != NULL ? e + 1 : n;
+    return true;
+}
+
+/* Drops the leading blanks of l[0..*ll). */
+static void skip_sp(const char **l, size_t *ll)
+{
+    while (*ll > 0 && is_sp(**l))
+        (*l)++, (*ll)--;
+}
+
 static inline unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 /* ASCII case-insensitive equality of m bytes. */
@@ -599,13 +620,9 @@ static void fields_read(arena_t *tmp, const char *s, size_t n, bool stop_at_junk
         have = false;                                                                    \
         str_clear(&val);                                                                 \
     } while (0)
-    while (i < n) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
-        const char *l = s + i;
-        size_t ll = e - i;
-        i = e < n ? e + 1 : e;
+    const char *l;
+    size_t ll;
+    while (next_line(s, n, &i, &l, &ll)) {
         if (ll > 0 && l[ll - 1] == '\r')
             ll--;
         bool blank = true;
@@ -1171,19 +1188,14 @@ static const char *const orig_markers[] = {
 /* Offset where the quoted original starts in the human text, or n. */
 static size_t orig_cut(const char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
-        const char *l = s + i;
-        size_t ll = e - i;
-        while (ll > 0 && is_sp(*l))
-            l++, ll--;
+    size_t i = 0, start = 0;
+    const char *l;
+    size_t ll;
+    for (; next_line(s, n, &i, &l, &ll); start = i) {
+        skip_sp(&l, &ll);
         for (size_t k = 0; k < sizeof orig_markers / sizeof orig_markers[0]; k++)
             if (ci_prefix(l, ll, orig_markers[k]))
-                return i;
-        i = e < n ? e + 1 : e;
+                return start;
     }
     return n;
 }
@@ -1305,19 +1317,17 @@ static void orig_read(ctx_t *c, const char *s, size_t n, orig_ids_t *o)
 {
     flds_t f;
     /* skip to the first line that looks like a header field */
-    size_t i = 0;
-    while (i < n) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
-        size_t k = i;
-        while (k < e && s[k] != ':' && s[k] > ' ' && s[k] < 0x7F)
+    size_t i = 0, start = 0;
+    const char *l;
+    size_t ll;
+    for (; next_line(s, n, &i, &l, &ll); start = i) {
+        size_t k = 0;
+        while (k < ll && l[k] != ':' && l[k] > ' ' && l[k] < 0x7F)
             k++;
-        if (k > i && k < e && s[k] == ':')
+        if (k > 0 && k < ll && l[k] == ':')
             break;
-        i = e < n ? e + 1 : e;
     }
-    fields_read(c->tmp, s + i, n - i, true, &f);
+    fields_read(c->tmp, s + start, n - start, true, &f);
     bool recv_done = false;
     for (size_t k = 0; k < f.n; k++) {
         const fld_t *x = &f.v[k];
@@ -1850,16 +1860,14 @@ static line_t *split_lines(const char *s, size_t n, size_t *count)
 {
     size_t nl = 0, cap = 64;
     line_t *L = xmalloc(cap * sizeof *L);
-    for (size_t i = 0; i < n;) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
+    const char *l;
+    size_t ll;
+    for (size_t i = 0; next_line(s, n, &i, &l, &ll);) {
         if (nl == cap) {
             cap *= 2;
             L = xrealloc(L, xmul(cap, sizeof *L));
         }
-        L[nl++] = (line_t){s + i, e - i};
-        i = e + 1;
+        L[nl++] = (line_t){l, ll};
     }
     *count = nl;
     return L;
@@ -2131,20 +2139,15 @@ static const char *pipelined(const char *s, size_t n, size_t from, const char *c
 {
     if (strcmp(cmd, "DATA") != 0)
         return cmd;
-    for (size_t i = from, lines = 0; i < n && lines < 4; lines++) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
-        const char *l = s + i;
-        size_t ll = e - i;
-        while (ll > 0 && is_sp(*l))
-            l++, ll--;
+    const char *l;
+    size_t ll;
+    for (size_t i = from, lines = 0; lines < 4 && next_line(s, n, &i, &l, &ll); lines++) {
+        skip_sp(&l, &ll);
         if (ll > 4 && memcmp(l, ">>> ", 4) == 0)
             break;
         if (ll > 7 && memcmp(l, "<<< 503", 7) == 0 &&
             (ci_find(l, ll, "rcpt") || ci_find(l, ll, "recipient")))
             return "RCPT";
-        i = e < n ? e + 1 : e;
     }
     return cmd;
 }
@@ -2160,14 +2163,10 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
 {
     const char *last = NULL, *only = NULL;
     size_t sent = 0;
-    for (size_t i = 0; i < n;) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
-        const char *l = s + i;
-        size_t ll = e - i;
-        while (ll > 0 && is_sp(*l))
-            l++, ll--;
+    const char *l;
+    size_t ll;
+    for (size_t i = 0; next_line(s, n, &i, &l, &ll);) {
+        skip_sp(&l, &ll);
         if (ll > 4 && memcmp(l, ">>> ", 4) == 0) {
             last = cmd_word(l + 4, ll - 4);
             if (last != NULL) {
@@ -2179,7 +2178,7 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
         } else if (ll > 4 && memcmp(l, "<<< ", 4) == 0 && last != NULL) {
             const char *q = ci_find(l, ll, addr);
             if (q != NULL && al > 0)
-                return pipelined(s, n, e < n ? e + 1 : e, last);
+                return pipelined(s, n, i, last); /* i: the line after this one */
             /* the reply the record's diagnostic quotes (a DSN whose Final-Recipient is an
              * alias of the address the transcript names) */
             char rep[41];
@@ -2187,9 +2186,8 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
             memcpy(rep, l + 4, rl);
             rep[rl] = '\0';
             if (rl >= 12 && memchr(rep, '\0', rl) == NULL && diag != NULL && ci_find(diag, dl, rep))
-                return pipelined(s, n, e < n ? e + 1 : e, last);
+                return pipelined(s, n, i, last);
         }
-        i = e < n ? e + 1 : e;
     }
     return single && sent == 1 ? only : NULL;
 }

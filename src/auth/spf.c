@@ -739,6 +739,31 @@ static bool addr_in(const spf_check_t *c, const dns_answer_t *a, const spf_term_
     return false;
 }
 
+/*
+ * What a term's lookup that gave no records means (5, 4.6.4): NXDOMAIN or NODATA is a void
+ * lookup (no match; permerror past the limit), a name that cannot be asked does not match,
+ * any other failure (an error other than NXDOMAIN, a timeout) is temperror.
+ */
+static enum ev lookup_empty(pass_t *p, frame_t *f, const spf_term_t *t, tnode_t *node,
+                            const dns_answer_t *a, uint16_t type, const char *raw)
+{
+    switch (a->status) {
+    case DNS_NXDOMAIN:
+    case DNS_NODATA:
+        trace_add(p, node, "%s %s: %s (void lookup %u)", dns_type_name(type), prz(p, raw),
+                  status_text(a), p->voids + 1);
+        return count_void(p, f, t, node) ? EV_NOMATCH : EV_PERMERROR;
+    case DNS_BADNAME:
+        trace_add(p, node, "%s %s: cannot be asked, no match", dns_type_name(type), prz(p, raw));
+        return EV_NOMATCH;
+    default:
+        set_why(p, f, t, a->status == DNS_TIMEOUT ? "DNS timeout" : "DNS server failure");
+        trace_add(p, node, "%s %s: %s: temperror", dns_type_name(type), prz(p, raw),
+                  status_text(a));
+        return EV_TEMPERROR;
+    }
+}
+
 /* 5.3 a, 5.7 exists: one address query. */
 static enum ev mech_a_exists(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t *node)
 {
@@ -761,20 +786,8 @@ static enum ev mech_a_exists(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t *
                   a->count == 1 ? "" : "s", m ? "match" : "no match");
         return m ? EV_MATCH : EV_NOMATCH;
     }
-    case DNS_NXDOMAIN:
-    case DNS_NODATA:
-        trace_add(p, node, "%s %s: %s (void lookup %u)", dns_type_name(type), prz(p, raw),
-                  status_text(a), p->voids + 1);
-        return count_void(p, f, t, node) ? EV_NOMATCH : EV_PERMERROR;
-    case DNS_BADNAME:
-        trace_add(p, node, "%s %s: cannot be asked, no match", dns_type_name(type), prz(p, raw));
-        return EV_NOMATCH;
     default:
-        /* 5: an error other than NXDOMAIN, or a timeout: temperror */
-        set_why(p, f, t, a->status == DNS_TIMEOUT ? "DNS timeout" : "DNS server failure");
-        trace_add(p, node, "%s %s: %s: temperror", dns_type_name(type), prz(p, raw),
-                  status_text(a));
-        return EV_TEMPERROR;
+        return lookup_empty(p, f, t, node, a, type, raw);
     }
 }
 
@@ -791,22 +804,8 @@ static enum ev mech_mx(pass_t *p, frame_t *f, const cterm_t *ct, tnode_t *node)
     const char *raw = tb.raw;
     const dns_answer_t *a = lookup(p, tb.canon, DNS_T_MX);
     if (a == NULL) return EV_PENDING;
-    switch (a->status) {
-    case DNS_OK:
-        break;
-    case DNS_NXDOMAIN:
-    case DNS_NODATA:
-        /* 5.4: no implicit MX */
-        trace_add(p, node, "MX %s: %s (void lookup %u)", prz(p, raw), status_text(a), p->voids + 1);
-        return count_void(p, f, t, node) ? EV_NOMATCH : EV_PERMERROR;
-    case DNS_BADNAME:
-        trace_add(p, node, "MX %s: cannot be asked, no match", prz(p, raw));
-        return EV_NOMATCH;
-    default:
-        set_why(p, f, t, a->status == DNS_TIMEOUT ? "DNS timeout" : "DNS server failure");
-        trace_add(p, node, "MX %s: %s: temperror", prz(p, raw), status_text(a));
-        return EV_TEMPERROR;
-    }
+    if (a->status != DNS_OK) /* 5.4: no implicit MX */
+        return lookup_empty(p, f, t, node, a, DNS_T_MX, raw);
     if (a->count > SPF_MX_MAX) {
         /* 4.6.4 */
         set_why(p, f, t, "more than 10 MX records for an mx mechanism (RFC 7208 4.6.4)");

@@ -1225,8 +1225,11 @@ static bool temporary(const classify_in_t *in, char cls)
 
 static void set_hard(const classify_in_t *in, classify_t *out, char cls)
 {
-    bool permanent = cls == '5' || (cls == 0 && in->action != EX_ACTION_DELAYED &&
-                                    in->action != EX_ACTION_DELIVERED);
+    /* a reply code, when there is one, must be permanent too: a 2xx, 3xx or 4xx reply is never
+     * a hard bounce, whatever enhanced code it carries */
+    bool permanent = (cls == '5' || (cls == 0 && in->action != EX_ACTION_DELAYED &&
+                                     in->action != EX_ACTION_DELIVERED)) &&
+                     (in->code == 0 || in->code >= 500);
     switch (out->reason) {
     case EX_USERUNKNOWN:
     case EX_HOSTUNKNOWN:

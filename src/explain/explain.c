@@ -274,8 +274,7 @@ static void classify_into(ex_result_t *r, int code, const char *status, const ch
     r->finding = c.finding;
     r->provider = c.provider;
     r->blocklist = c.blocklist;
-    /* only a permanent failure can be a hard bounce: never a 2xx, 3xx or 4xx reply */
-    r->hard = c.hard && (code == 0 || code >= 500);
+    r->hard = c.hard;
     r->layer = c.layer;
 }
 

@@ -394,6 +394,11 @@ static void test_hard_soft(void **state)
     in.action = EX_ACTION_DELAYED;
     classify_reply(&in, &c);
     assert_false(c.hard);
+    /* a permanent enhanced code on a reply that is not permanent is not hard either */
+    in.code = 348;
+    in.action = EX_ACTION_FAILED;
+    classify_reply(&in, &c);
+    assert_false(c.hard);
     /* a block is never hard */
     t = "Client host [192.0.2.1] blocked using zen.spamhaus.org";
     classify_in_t b = {554, "5.7.1", t, strlen(t), NULL, NULL, EX_ACTION_FAILED};

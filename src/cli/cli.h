@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "check/txn.h"
 #include "core/config.h"
 #include "dns/dns.h"
 
@@ -50,6 +51,10 @@ config_t *cli_load_config(const cli_common_t *c, char *err, size_t errlen);
  */
 dns_resolver_t *cli_open_resolver(uv_loop_t *loop, const config_t *cfg, const char *cmd,
                                   int *rc);
+
+/* Runs the transaction's checks to the end, turning loop while DNS answers are awaited.
+ * Returns 0, or -1 when the loop ran dry with checks still pending (a bug). */
+int cli_run_checks(uv_loop_t *loop, txn_t *t);
 
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);

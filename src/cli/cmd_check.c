@@ -30,16 +30,6 @@ static void usage(FILE *out)
             "      69 DNS unavailable, 70 internal error\n");
 }
 
-typedef struct run {
-    bool done;
-} run_t;
-
-static void on_done(txn_t *t, void *arg)
-{
-    (void)t;
-    ((run_t *)arg)->done = true;
-}
-
 /* A JSON string of peer-derived bytes: escaped, so that it is printable ASCII (and so valid
  * UTF-8 for the JSON encoder) whatever the bytes were. */
 static json_t *escaped(const char *s, size_t len)
@@ -78,12 +68,8 @@ static json_t *finding_json(txn_t *t, finding_id_t fid)
 /* Runs the checks for the current facts and returns the verdict. */
 static int decide(uv_loop_t *loop, txn_t *t, verdict_t *v)
 {
-    run_t r = {false};
-    if (policy_exempt_early(txn_config(t), txn_facts(t)) == NULL && !txn_run(t, on_done, &r)) {
-        while (!r.done)
-            if (uv_run(loop, UV_RUN_ONCE) == 0 && !r.done)
-                return -1;
-    }
+    if (policy_exempt_early(txn_config(t), txn_facts(t)) == NULL && cli_run_checks(loop, t) != 0)
+        return -1;
     policy_decide(t, v);
     return 0;
 }

@@ -159,12 +159,6 @@ static config_t *check_config(checker_t *ck, const ex_report_t *rep)
     return cfg != NULL ? cfg : ck->cfg;
 }
 
-static void on_checked(txn_t *t, void *arg)
-{
-    (void)t;
-    *(bool *)arg = true;
-}
-
 /* Is finding fid one a result with this reason or finding points at? */
 static bool related(const ex_result_t *r, finding_id_t fid)
 {
@@ -213,11 +207,7 @@ static int run_checks(checker_t *ck, const ex_report_t *rep, json_t *jr, str_t *
     f->sender_len = strlen(f->sender);
     f->tls = true; /* unknown: do not report client.no_tls */
     f->stage = STAGE_MAIL;
-    bool done = false;
-    if (!txn_run(t, on_checked, &done))
-        while (!done)
-            if (uv_run(&ck->loop, UV_RUN_ONCE) == 0 && !done)
-                break;
+    cli_run_checks(&ck->loop, t); /* a stuck run reports what finished */
     json_t *arr = jr != NULL ? json_array() : NULL;
     int failing = 0;
     for (int i = 0; i < F_COUNT; i++) {

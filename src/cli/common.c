@@ -74,3 +74,20 @@ dns_resolver_t *cli_open_resolver(uv_loop_t *loop, const config_t *cfg, const ch
     }
     return dns;
 }
+
+static void on_checks_done(txn_t *t, void *arg)
+{
+    (void)t;
+    *(bool *)arg = true;
+}
+
+int cli_run_checks(uv_loop_t *loop, txn_t *t)
+{
+    bool done = false;
+    if (txn_run(t, on_checks_done, &done))
+        return 0;
+    while (!done)
+        if (uv_run(loop, UV_RUN_ONCE) == 0 && !done)
+            return -1;
+    return 0;
+}

@@ -260,25 +260,23 @@ static void finish(request_t *r)
 {
     verdict_t v;
     policy_decide(r->txn, &v);
-    gate_action(&v, &r->g->action);
     /* Received-SPF (RFC 7208 9.1) goes with the first accepting answer of the message, once:
      * Postfix asks once per recipient and would add one header per PREPEND. A private txn
-     * (slot collision) cannot know whether its message has one already, so it adds none. */
+     * (slot collision) cannot know whether its message has one already, so it adds none, and
+     * Postfix cannot prepend a header once the content is in (END-OF-MESSAGE). */
     const char *prepended = NULL;
-    /* Postfix cannot prepend a header once the content is in (END-OF-MESSAGE) */
+    str_clear(&r->g->action);
     if (r->slot != NULL && !r->slot->spf_header && r->gen->cfg->spf_received_header &&
         txn_facts(r->txn)->stage >= STAGE_MAIL && !txn_facts(r->txn)->end_of_message &&
         (v.action == VERDICT_ACCEPT || v.dry_run) && v.exempt == NULL) {
-        str_clear(&r->g->action);
         str_appendz(&r->g->action, "PREPEND ");
         if (policy_received_spf(r->txn, &r->g->action)) {
             r->slot->spf_header = true;
             prepended = "Received-SPF";
-        } else {
-            str_clear(&r->g->action);
-            gate_action(&v, &r->g->action);
         }
     }
+    if (prepended == NULL)
+        gate_action(&v, &r->g->action); /* clears what the header attempt left */
     log_decision(r->g, r->txn, &v, stage_name(txn_facts(r->txn)->stage), prepended);
     policy_conn_reply(r->conn, r->g->action.data, r->g->action.len);
     if (r->slot != NULL)

@@ -2941,6 +2941,60 @@ int bounce_parse(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out
     return 0;
 }
 
+/* A line that opens a MIME part the parser could not split: "--" and a boundary token (no
+ * blanks), followed by a part header (Content-...). Separator lines of dashes followed by
+ * text are not delimiters. */
+static bool delimiter_before_part(const char *l, size_t ll, const char *rest, size_t rn)
+{
+    if (ll < 3 || l[0] != '-' || l[1] != '-')
+        return false;
+    for (size_t k = 2; k < ll; k++)
+        if (is_sp((unsigned char)l[k]))
+            return false;
+    return ci_prefix(rest, rn, "content-");
+}
+
+/*
+ * Appends the body of a message whose MIME structure could not be read (a multipart whose
+ * boundary parameter was lost to a broken header fold) without the part delimiters and the
+ * part headers, so that the text the parts carry reads as one text. Delimiter lines are
+ * recognised by their token, learnt where a delimiter opens a part; at most MAX_HUMAN_TEXT
+ * bytes are appended.
+ */
+static void append_without_mime_lines(str_t *dst, const char *s, size_t n)
+{
+    const char *tok[8];
+    size_t tokn[8], ntok = 0;
+    bool in_headers = false;
+    const char *l;
+    size_t ll, i = 0;
+    while (next_line(s, n, &i, &l, &ll) && dst->len < MAX_HUMAN_TEXT) {
+        if (in_headers) {
+            if (ll == 0)
+                in_headers = false;
+            continue;
+        }
+        if (delimiter_before_part(l, ll, s + i, n - i)) {
+            if (ntok < 8) {
+                tok[ntok] = l + 2;
+                tokn[ntok++] = ll - 2;
+            }
+            in_headers = true;
+            continue;
+        }
+        bool known = false;
+        for (size_t k = 0; k < ntok && !known; k++)
+            known = ll >= 2 + tokn[k] && l[0] == '-' && l[1] == '-' &&
+                    memcmp(l + 2, tok[k], tokn[k]) == 0 &&
+                    (ll == 2 + tokn[k] || (ll == 4 + tokn[k] && l[ll - 1] == '-' && l[ll - 2] == '-'));
+        if (known)
+            continue;
+        size_t room = MAX_HUMAN_TEXT - dst->len;
+        size_t take = l + ll < s + n ? ll + 1 : ll; /* with its line end */
+        str_append(dst, l, take < room ? take : room);
+    }
+}
+
 /* depth: 0 for the message given, 1 for a message attached to it (read when the message
  * itself is no report: a bounce forwarded as an attachment). */
 static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *out, int depth)
@@ -3000,10 +3054,8 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 body = norm + k;
                 break;
             }
-        if (body != NULL) {
-            size_t bl = nlen - (size_t)(body + 2 - norm);
-            str_append(&c.human, body + 2, bl < MAX_HUMAN_TEXT ? bl : MAX_HUMAN_TEXT);
-        }
+        if (body != NULL)
+            append_without_mime_lines(&c.human, body + 2, nlen - (size_t)(body + 2 - norm));
     }
     g_object_unref(st);
     norm = NULL;

@@ -618,6 +618,7 @@ static pat_t *poor_rep_re;
 static pat_t *temp_dns_re;
 static pat_t *client_named_re;
 static pat_t *no_address_re;
+static pat_t *rcpt_reply_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
 static unsigned char ascii_lower(unsigned char ch)
@@ -912,6 +913,11 @@ static void compile_all(void)
     temp_dns_re = compile("^temporary dns failure while checking");
     /* "user unknown" with an empty address before it: written with no recipient at hand */
     no_address_re = compile("(^|[\\s:]): ?user unknown");
+    /* wordings that belong to the check of the recipient address itself: a reply that opens
+     * with the recipient's address and a colon (answering RCPT TO), and the local delivery
+     * agent of the final host */
+    rcpt_reply_re = compile("^\\s*(\\d{3}[\\s:-]+)?<[^<>\\s]+@[^<>\\s]+>:|"
+                            "\\bmail\\.local: unknown user");
     /* a refusal that names the connecting client (its address, its ISP) */
     client_named_re = compile("\\b\\d{1,3}(\\.\\d{1,3}){3}\\b|\\byour isp\\b|"
                               "\\b(your|client|sending) ip\\b");
@@ -1248,6 +1254,21 @@ static bool command_is(const classify_in_t *in, const char *name)
 }
 
 /*
+ * A "user unknown" that a bounce quotes from another server without naming the command it
+ * answered: a mailbox status (X.2.x: disabled, not accepting) or a permanent reply whose
+ * status does not say the address is bad may as well have come after DATA, from a filter
+ * of the receiving side; sisimai reads such a refusal as filtered and so does mailblock.
+ * A reply that names the recipient in front ("<rcpt>: ...") answers RCPT TO, and the
+ * final host's delivery agent (mail.local) checks the mailbox itself.
+ */
+static bool relayed_unknown(const classify_in_t *in, ctx_t *c)
+{
+    if (match(c, rcpt_reply_re))
+        return false;
+    return c->subject == 2 || (in->code >= 500 && c->subject != 1);
+}
+
+/*
  * What the command and the DSN action say about a reason read from the text:
  *  - in reply to MAIL FROM, an address that does not exist or is refused is the envelope
  *    sender's: rejected;
@@ -1277,7 +1298,8 @@ static void by_command(const classify_in_t *in, ctx_t *c, classify_t *out)
         out->reason = EX_REJECTED;
     else if (r == EX_USERUNKNOWN && out->layer != CLASSIFY_LAYER_PROVIDER &&
              ((after_data && !(c->subject == 1 && c->detail <= 10)) ||
-              (no_command && (c->subject == 7 || match(c, no_address_re)))))
+              (no_command && (c->subject == 7 || match(c, no_address_re) ||
+                              (in->in_bounce && relayed_unknown(in, c))))))
         out->reason = EX_FILTERED;
     else if ((command_is(in, "CONN") || command_is(in, "CONNECT")) &&
              (r == EX_USERUNKNOWN || r == EX_FILTERED || r == EX_MAILBOXFULL || r == EX_SUSPEND ||

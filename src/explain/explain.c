@@ -257,7 +257,8 @@ static const char *nz(const char *s)
 }
 
 static void classify_into(ex_result_t *r, int code, const char *status, const char *text,
-                          const char *remote, const char *command, ex_action_t action)
+                          const char *remote, const char *command, ex_action_t action,
+                          bool in_bounce)
 {
     classify_in_t in = {
         .code = code,
@@ -267,6 +268,7 @@ static void classify_into(ex_result_t *r, int code, const char *status, const ch
         .remote_mta = remote,
         .command = command,
         .action = action,
+        .in_bounce = in_bounce,
     };
     classify_t c;
     classify_reply(&in, &c);
@@ -325,7 +327,7 @@ static void from_bounce(const bounce_t *b, arena_t *a, ex_report_t *out)
             r->layer = CLASSIFY_LAYER_REGISTRY;
             continue;
         }
-        classify_into(r, r->reply_code, r->status, r->text, r->remote_mta, r->command, act);
+        classify_into(r, r->reply_code, r->status, r->text, r->remote_mta, r->command, act, true);
         if (act == EX_ACTION_DELIVERED) {
             r->reason = EX_DELIVERED;
             r->hard = false;
@@ -390,7 +392,7 @@ int explain_input(const unsigned char *buf, size_t len, arena_t *a, ex_report_t 
     r->remote_mta = nz(rp.remote_name);
     r->command = nz(rp.command);
     r->action = rp.action != EX_ACTION_UNKNOWN ? ex_action_name(rp.action) : NULL;
-    classify_into(r, rp.code, rp.enhanced, r->text, r->remote_mta, r->command, rp.action);
+    classify_into(r, rp.code, rp.enhanced, r->text, r->remote_mta, r->command, rp.action, false);
     if (rp.action == EX_ACTION_DELIVERED) {
         r->reason = EX_DELIVERED;
         r->hard = false;

@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         CHECK(r.code == 0 || (r.code >= 200 && r.code <= 599));
         classify_in_t in = {r.code,        r.enhanced, r.text,  r.text_len,
-                            r.remote_name, r.command,  r.action};
+                            r.remote_name, r.command,  r.action, false};
         classify_t c;
         classify_reply(&in, &c);
         check_class(&c);
@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const enh[] = {NULL, "", "5.7.1", "4.7.650", "5.7.606", "9.9.9", "5."};
     for (size_t i = 0; i < sizeof mtas / sizeof *mtas; i++) {
         classify_in_t in = {(int)(size % 700),      enh[size % 7], buf, size, mtas[i], NULL,
-                            (ex_action_t)(size % 4)};
+                            (ex_action_t)(size % 4), size % 2 == 0};
         classify_t c;
         classify_reply(&in, &c);
         check_class(&c);

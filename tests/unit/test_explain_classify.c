@@ -336,7 +336,7 @@ static bool check_case(const ccase_t *k, const char *ctx)
     arena_t *a = arena_new();
     reply_t r;
     assert_int_equal(reply_parse(k->reply, strlen(k->reply), a, &r), 0);
-    classify_in_t in = {r.code, r.enhanced, r.text, r.text_len, k->mta, r.command, r.action};
+    classify_in_t in = {r.code, r.enhanced, r.text, r.text_len, k->mta, r.command, r.action, false};
     classify_t c;
     classify_reply(&in, &c);
     int bad = 0;
@@ -381,7 +381,7 @@ static void test_hard_soft(void **state)
     (void)state;
     classify_t c;
     const char *t = "User unknown";
-    classify_in_t in = {550, "5.1.1", t, strlen(t), NULL, "RCPT", EX_ACTION_FAILED};
+    classify_in_t in = {550, "5.1.1", t, strlen(t), NULL, "RCPT", EX_ACTION_FAILED, false};
     classify_reply(&in, &c);
     assert_true(c.hard);
     in.code = 450;
@@ -401,19 +401,19 @@ static void test_hard_soft(void **state)
     assert_false(c.hard);
     /* a block is never hard */
     t = "Client host [192.0.2.1] blocked using zen.spamhaus.org";
-    classify_in_t b = {554, "5.7.1", t, strlen(t), NULL, NULL, EX_ACTION_FAILED};
+    classify_in_t b = {554, "5.7.1", t, strlen(t), NULL, NULL, EX_ACTION_FAILED, false};
     classify_reply(&b, &c);
     assert_int_equal(c.reason, EX_BLOCKED);
     assert_false(c.hard);
     /* nothing at all */
-    classify_in_t z = {0, NULL, NULL, 0, NULL, NULL, EX_ACTION_UNKNOWN};
+    classify_in_t z = {0, NULL, NULL, 0, NULL, NULL, EX_ACTION_UNKNOWN, false};
     classify_reply(&z, &c);
     assert_int_equal(c.reason, EX_UNDEFINED);
     assert_int_equal(c.layer, CLASSIFY_LAYER_NONE);
     assert_false(c.hard);
     /* text without NUL, cut at the length */
     const char buf[] = {'U', 's', 'e', 'r', ' ', 'u', 'n', 'k', 'n', 'o', 'w', 'n'};
-    classify_in_t n = {550, "", buf, 4, NULL, NULL, EX_ACTION_UNKNOWN};
+    classify_in_t n = {550, "", buf, 4, NULL, NULL, EX_ACTION_UNKNOWN, false};
     classify_reply(&n, &c);
     assert_int_not_equal(c.reason, EX_USERUNKNOWN);
 }
@@ -470,12 +470,32 @@ static const refine_t refines[] = {
      "blocked"},
 };
 
-static void test_command_and_action(void **state)
+/* a "user unknown" a bounce quotes without the command it answered (in_bounce) */
+static const refine_t quoted[] = {
+    {550, "5.0.0", NULL, EX_ACTION_FAILED, "kijitora@example.com... No such user", "filtered"},
+    {550, "5.2.1", NULL, EX_ACTION_FAILED, "<a@example.org>... User Unknown", "filtered"},
+    {550, "", NULL, EX_ACTION_FAILED, "Unknown user kijitora@example.co.jp", "filtered"},
+    /* the recipient named in front answers RCPT; X.1.1 says the address is bad */
+    {550, "5.0.0", NULL, EX_ACTION_FAILED, "<a@example.org>: User unknown", "userunknown"},
+    {550, "", NULL, EX_ACTION_FAILED, "550: <a@example.org>: User unknown", "userunknown"},
+    {550, "5.1.1", NULL, EX_ACTION_FAILED, "User unknown", "userunknown"},
+    {550, "5.0.0", "RCPT", EX_ACTION_FAILED, "No such user", "userunknown"},
+    /* the final host's delivery agent checked the mailbox itself */
+    {554, "5.5.0", NULL, EX_ACTION_FAILED, "mail.local: unknown user: kijitora", "userunknown"},
+};
+
+/* the same replies seen by the client itself (a bare reply or a log line) */
+static const refine_t seen[] = {
+    {550, "5.0.0", NULL, EX_ACTION_UNKNOWN, "kijitora@example.com... No such user",
+     "userunknown"},
+    {550, "", NULL, EX_ACTION_UNKNOWN, "Unknown user kijitora@example.co.jp", "userunknown"},
+};
+
+static int refine_all(const refine_t *t, size_t n, bool in_bounce)
 {
-    (void)state;
     int bad = 0;
-    for (size_t i = 0; i < sizeof refines / sizeof *refines; i++) {
-        const refine_t *k = &refines[i];
+    for (size_t i = 0; i < n; i++) {
+        const refine_t *k = &t[i];
         classify_in_t in = {
             .code = k->code,
             .enhanced = k->status,
@@ -483,16 +503,27 @@ static void test_command_and_action(void **state)
             .text_len = strlen(k->text),
             .command = k->command,
             .action = k->action,
+            .in_bounce = in_bounce,
         };
         classify_t c;
         classify_reply(&in, &c);
         if (strcmp(ex_reason_name(c.reason), k->reason) != 0) {
-            fprintf(stderr, "  refine %zu: want %s got %s: %s %s [%s] %s\n", i, k->reason,
-                    ex_reason_name(c.reason), k->command ? k->command : "-", k->status,
-                    ex_action_name(k->action), k->text);
+            fprintf(stderr, "  refine %zu%s: want %s got %s: %s %s [%s] %s\n", i,
+                    in_bounce ? " (in a bounce)" : "", k->reason, ex_reason_name(c.reason),
+                    k->command ? k->command : "-", k->status, ex_action_name(k->action),
+                    k->text);
             bad++;
         }
     }
+    return bad;
+}
+
+static void test_command_and_action(void **state)
+{
+    (void)state;
+    int bad = refine_all(refines, sizeof refines / sizeof *refines, false);
+    bad += refine_all(quoted, sizeof quoted / sizeof *quoted, true);
+    bad += refine_all(seen, sizeof seen / sizeof *seen, false);
     assert_int_equal(bad, 0);
 }
 
@@ -544,7 +575,7 @@ static void test_mailblock_round_trip(void **state)
                                     t.len,
                                     "mx.example.com",
                                     NULL,
-                                    EX_ACTION_UNKNOWN};
+                                    EX_ACTION_UNKNOWN, false};
                 classify_t c;
                 classify_reply(&in, &c);
                 if (c.finding == NULL || strcmp(c.finding, e->id) != 0 ||
@@ -562,14 +593,14 @@ static void test_mailblock_round_trip(void **state)
     }
     /* ids being added elsewhere, and unknown ids that must not count */
     const char *spf = "SPF check failed for example.com (spf.mailfrom) https://x/why/spf.mailfrom";
-    classify_in_t in = {550, "5.7.23", spf, strlen(spf), NULL, NULL, EX_ACTION_UNKNOWN};
+    classify_in_t in = {550, "5.7.23", spf, strlen(spf), NULL, NULL, EX_ACTION_UNKNOWN, false};
     classify_t c;
     classify_reply(&in, &c);
     assert_string_equal(c.finding, "spf.mailfrom");
     assert_int_equal(c.reason, EX_AUTHFAILURE);
     assert_int_equal(c.layer, CLASSIFY_LAYER_MAILBLOCK);
     const char *unk = "User unknown (client.bogus) (mx.example)";
-    classify_in_t u = {550, "5.1.1", unk, strlen(unk), NULL, NULL, EX_ACTION_UNKNOWN};
+    classify_in_t u = {550, "5.1.1", unk, strlen(unk), NULL, NULL, EX_ACTION_UNKNOWN, false};
     classify_reply(&u, &c);
     assert_int_not_equal(c.layer, CLASSIFY_LAYER_MAILBLOCK);
     assert_int_equal(c.reason, EX_USERUNKNOWN);
@@ -715,7 +746,7 @@ static void test_suite_provider_replies(void **state)
                 continue;
             }
             classify_in_t in = {r.code,    r.enhanced, r.text, r.text_len, provider_mta(prov),
-                                r.command, r.action};
+                                r.command, r.action, false};
             classify_t c;
             classify_reply(&in, &c);
             t.total++;
@@ -763,7 +794,7 @@ static void test_suite_provider_rows(void **state)
         const char *mta = provider_mta(prov);
         classify_in_t in = {
             atoi(f[2]),       enh, text, strlen(text), mta != NULL ? mta : "mx.example.net", NULL,
-            EX_ACTION_UNKNOWN};
+            EX_ACTION_UNKNOWN, false};
         classify_t c;
         classify_reply(&in, &c);
         t.total++;
@@ -806,7 +837,7 @@ static void test_suite_phrases(void **state)
             }
         }
         text[n] = '\0';
-        classify_in_t in = {0, NULL, text, n, NULL, NULL, EX_ACTION_UNKNOWN};
+        classify_in_t in = {0, NULL, text, n, NULL, NULL, EX_ACTION_UNKNOWN, false};
         classify_t c;
         classify_reply(&in, &c);
         t.total++;
@@ -837,7 +868,7 @@ static void test_suite_status(void **state)
         if (split_tabs(line, f, MAX_FIELDS) < 3 || strcmp(f[2], "active") != 0) continue;
         const char *code = f[0], *want = f[1];
         int rc = code[0] == '2' ? 250 : code[0] == '4' ? 450 : 550;
-        classify_in_t in = {rc, code, generic, strlen(generic), NULL, NULL, EX_ACTION_UNKNOWN};
+        classify_in_t in = {rc, code, generic, strlen(generic), NULL, NULL, EX_ACTION_UNKNOWN, false};
         classify_t c;
         classify_reply(&in, &c);
         t.total++;

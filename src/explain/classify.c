@@ -329,6 +329,8 @@ static const rule_t google_rules[] = {
     R("nature of the content|likely unsolicited", EX_SPAMDETECTED, NULL),
     R("not authorized to send email directly|invalid credentials for relay", EX_NORELAYING, NULL),
     R("mail sending denied|sender account is disabled", EX_REJECTED, NULL),
+    /* Gmail's "Send mail as" alias whose outgoing server settings are wrong */
+    R("'send mail as'.{0,200}(misconfigured|out of date)", EX_REJECTED, NULL),
     R("domains per transaction|policy size per transaction", EX_SYSTEMERROR, NULL),
     R("number of attachments|exceeds google's (limit|header)", EX_EXCEEDLIMIT, NULL),
     R("policy that prohibited", EX_POLICYVIOLATION, NULL),
@@ -412,6 +414,8 @@ static const rule_t mimecast_rules[] = {
     R("ip temporarily blacklisted|sender address blocked|recipient temporarily unavailable",
       EX_BLOCKED, NULL),
     R("message rejected by (the )?(content|attachment)|content policy", EX_POLICYVIOLATION, NULL),
+    /* the recipient's organisation allows mail only from some networks */
+    R("host network not allowed", EX_POLICYVIOLATION, NULL),
 };
 
 static const char *const barracuda_hosts[] = {"barracudanetworks.com", "barracuda.com",
@@ -432,15 +436,27 @@ static const char *const orange_hosts[] = {"orange.fr", "wanadoo.fr", "francetel
 static const rule_t orange_rules[] = {
     R("service refus", EX_BLOCKED, NULL),
     R("client host rejected", EX_POLICYVIOLATION, NULL),
+    /* OFR_506 / LPN_506: the message was taken for spam */
+    R("\\b(ofr|lpn)\\d*_506\\b", EX_SPAMDETECTED, NULL),
 };
 
 static const char *const messagelabs_hosts[] = {"messagelabs.com", NULL};
 static const char *const cox_hosts[] = {"cox.net", NULL};
 static const rule_t cox_rules[] = {
     R("\\bcx(bl|dnsbl)\\b|\\bipbl\\d+", EX_BLOCKED, "client.dnsbl"),
+    /* the sending address blocked for a while after complaints */
+    R("\\bcdrbl\\b", EX_BLOCKED, NULL),
     R("\\bcxdns\\b|no rdns", EX_REQUIREPTR, "client.no_ptr"),
     R("\\bcxsndr\\b", EX_AUTHFAILURE, NULL),
     R("\\burlbl\\d+", EX_SPAMDETECTED, NULL),
+};
+/* Spectrum (Charter, Time Warner, Roadrunner): AUP#<direction>-<number> tags; the 10xx
+ * numbers block the sending address, 13xx limit its connections and rate */
+static const char *const spectrum_hosts[] = {"charter.net", "spectrum.net", "rr.com", "twc.com",
+                                             NULL};
+static const rule_t spectrum_rules[] = {
+    R("\\baup#[a-z]*-?13\\d\\d\\b", EX_TOOMANYCONN, NULL),
+    R("\\baup#[a-z]*-?10\\d\\d\\b", EX_BLOCKED, NULL),
 };
 static const char *const tencent_hosts[] = {"qq.com", "tencent.com", NULL};
 static const rule_t tencent_rules[] = {
@@ -476,8 +492,10 @@ static const provider_t providers[] = {
      sizeof godaddy_rules / sizeof *godaddy_rules},
     {"orange", orange_hosts, "\\b(OFR|LPN)\\d*_\\d{3}\\b", orange_rules,
      sizeof orange_rules / sizeof *orange_rules},
-    {"cox", cox_hosts, "\\bcox\\.net/|\\bcx(bl|dns|sndr)\\b", cox_rules,
+    {"cox", cox_hosts, "\\bcox\\.(net|com)/|\\bcx(bl|dns|sndr)\\b|\\baup#cdrbl\\b", cox_rules,
      sizeof cox_rules / sizeof *cox_rules},
+    {"spectrum", spectrum_hosts, "\\bspectrum\\.net/|\\bcharter\\.net\\b", spectrum_rules,
+     sizeof spectrum_rules / sizeof *spectrum_rules},
     {"tencent", tencent_hosts, "service\\.mail\\.qq\\.com|help\\.mail\\.qq\\.com", tencent_rules,
      sizeof tencent_rules / sizeof *tencent_rules},
     {"messagelabs", messagelabs_hosts, "messagelabs", NULL, 0},

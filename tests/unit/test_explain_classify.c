@@ -231,6 +231,29 @@ static const ccase_t cases[] = {
      "554 5.7.1 Unable to deliver to <x@cox.net>: Message rejected - no rDNS for 192.0.2.1 - "
      "https://www.cox.com/residential/support/email-error-codes.html CXDNS",
      "requireptr", "client.no_ptr", "cox", "-", NULL, 0},
+    {NULL,
+     "550 5.1.0 <bounce@example.com> sender rejected. Refer to Error Codes section at "
+     "https://www.cox.com/residential/support/email-error-codes.html for more information. "
+     "AUP#CDRBL",
+     "blocked", NULL, "cox", "-", "provider", 0},
+    {NULL,
+     "550 Mail rejete. Mail rejected. ofr_506 [506]", "spamdetected", NULL, "orange", "-",
+     "provider", 0},
+    /* Spectrum's AUP tags: 13xx limit connections, 10xx block the address */
+    {"mx0.charter.net",
+     "550 5.1.0 <bounce@example.com> sender rejected. Please see "
+     "https://www.spectrum.net/support/internet/understanding-email-error-codes for more "
+     "information. AUP#In-1310",
+     "toomanyconn", NULL, "spectrum", "-", "provider", 0},
+    {"mx0.charter.net", "554 5.3.2 dnvrco-cmimta15 ESMTP server not available AUP#I-1010",
+     "blocked", NULL, "spectrum", "-", "provider", 0},
+    {"us-smtp-inbound-1.mimecast.com",
+     "554 Host network not allowed - https://community.mimecast.com/docs/DOC-1369#554 [x.us1]",
+     "policyviolation", NULL, "mimecast", "-", "provider", 0},
+    {"gmail-smtp-in.l.google.com",
+     "550 You're sending this from a different address or alias using the 'Send mail as' "
+     "feature. The settings for your 'Send mail as' account are misconfigured or out of date.",
+     "rejected", NULL, "google", "-", "provider", 0},
     {NULL, "550 Mail content denied. http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000726",
      "spamdetected", NULL, "tencent", "-", NULL, 0},
     /* wordings of iMail, Lotus Notes and mail gateways without codes */

@@ -29,22 +29,23 @@ typedef struct rule {
     short dmin, dmax; /* required detail range, -1: any */
     bool generic;     /* a word that names no cause ("rejected"): an enhanced code with a
                          subject other than X.0 decides before it */
+    const char *command; /* only in reply to this command ("DATA" also matches BDAT), or NULL */
 } rule_t;
 
 /* text only */
 #define R(re, reason, finding)                                                                     \
     {                                                                                              \
-        re, reason, finding, 0, -1, -1, -1, false                                                  \
+        re, reason, finding, 0, -1, -1, -1, false, NULL                                            \
     }
 /* text only, a word that names no cause */
 #define RG(re, reason, finding)                                                                    \
     {                                                                                              \
-        re, reason, finding, 0, -1, -1, -1, true                                                   \
+        re, reason, finding, 0, -1, -1, -1, true, NULL                                             \
     }
 /* codes (class, subject, detail range) and optional text */
 #define RC(cls, subj, dmin, dmax, re, reason, finding)                                             \
     {                                                                                              \
-        re, reason, finding, cls, subj, dmin, dmax, false                                          \
+        re, reason, finding, cls, subj, dmin, dmax, false, NULL                                    \
     }
 
 #define SPAM_WORD "spam(?!haus|cop|rats| ?trap|cannibal)"
@@ -436,6 +437,7 @@ static const char *const orange_hosts[] = {"orange.fr", "wanadoo.fr", "francetel
 static const rule_t orange_rules[] = {
     R("service refus", EX_BLOCKED, NULL),
     R("client host rejected", EX_POLICYVIOLATION, NULL),
+    R("destinataire invalide|invalid recipient", EX_USERUNKNOWN, NULL),
     /* OFR_506 / LPN_506: the message was taken for spam */
     R("\\b(ofr|lpn)\\d*_506\\b", EX_SPAMDETECTED, NULL),
 };
@@ -458,6 +460,15 @@ static const rule_t spectrum_rules[] = {
     R("\\baup#[a-z]*-?13\\d\\d\\b", EX_TOOMANYCONN, NULL),
     R("\\baup#[a-z]*-?10\\d\\d\\b", EX_BLOCKED, NULL),
 };
+/* NTT docomo takes every recipient at RCPT and refuses after DATA, with "Unknown user", the
+ * senders its subscriber's reception settings refuse (with an X.0.x status) */
+static const char *const docomo_hosts[] = {"docomo.ne.jp", NULL};
+static const rule_t docomo_rules[] = {
+    /* (a mailbox status, X.2.0, is the filter's: left to the general rules) */
+    {"unknown user", EX_REJECTED, NULL, 0, 0, -1, -1, false, "DATA"},
+    R("too much mail data", EX_MAILBOXFULL, NULL),
+    R("too many recipients", EX_TOOMANYCONN, NULL),
+};
 static const char *const tencent_hosts[] = {"qq.com", "tencent.com", NULL};
 static const rule_t tencent_rules[] = {
     R("suspected spam ip|suspected bounce attacks", EX_BLOCKED, NULL),
@@ -477,7 +488,7 @@ static const provider_t providers[] = {
      microsoft_rules, sizeof microsoft_rules / sizeof *microsoft_rules},
     {"yahoo", yahoo_hosts,
      "postmaster\\.yahoo(inc)?\\.com|senders\\.yahooinc\\.com|\\[?tss0\\d\\b|"
-     "\\[ph0\\d\\]|\\[bl2\\d\\]|yahoo requires|yahoo\\.com account",
+     "\\[ph0\\d\\]|\\[bl2\\d\\]|yahoo requires|yahoo\\.com account|delivery error: dd ",
      yahoo_rules, sizeof yahoo_rules / sizeof *yahoo_rules},
     {"apple", apple_hosts, "support\\.apple\\.com|\\[hme\\d\\]|\\[cs0\\d\\]", apple_rules,
      sizeof apple_rules / sizeof *apple_rules},
@@ -496,6 +507,7 @@ static const provider_t providers[] = {
      sizeof cox_rules / sizeof *cox_rules},
     {"spectrum", spectrum_hosts, "\\bspectrum\\.net/|\\bcharter\\.net\\b", spectrum_rules,
      sizeof spectrum_rules / sizeof *spectrum_rules},
+    {"docomo", docomo_hosts, NULL, docomo_rules, sizeof docomo_rules / sizeof *docomo_rules},
     {"tencent", tencent_hosts, "service\\.mail\\.qq\\.com|help\\.mail\\.qq\\.com", tencent_rules,
      sizeof tencent_rules / sizeof *tencent_rules},
     {"messagelabs", messagelabs_hosts, "messagelabs", NULL, 0},
@@ -1022,8 +1034,13 @@ static bool match(ctx_t *c, const pat_t *p)
     return false;
 }
 
-static bool rule_applies(ctx_t *c, const rule_t *r, const pat_t *re)
+static bool rule_applies(const classify_in_t *in, ctx_t *c, const rule_t *r, const pat_t *re)
 {
+    if (r->command != NULL &&
+        (in->command == NULL ||
+         (strcmp(in->command, r->command) != 0 &&
+          !(strcmp(r->command, "DATA") == 0 && strcmp(in->command, "BDAT") == 0))))
+        return false;
     if (r->cls != 0 && r->cls != c->cls) return false;
     if (r->subject >= 0 && r->subject != c->subject) return false;
     if (r->dmin >= 0 && (c->detail < r->dmin || c->detail > r->dmax)) return false;
@@ -1415,7 +1432,7 @@ void classify_reply(const classify_in_t *in, classify_t *out)
     if (pi >= 0) {
         for (size_t k = 0; k < providers[pi].nrules; k++) {
             const rule_t *r = &providers[pi].rules[k];
-            if ((r->re == NULL || c.len > 0) && rule_applies(&c, r, prov_rule_re[pi][k])) {
+            if ((r->re == NULL || c.len > 0) && rule_applies(in, &c, r, prov_rule_re[pi][k])) {
                 out->reason = r->reason;
                 out->finding = r->finding;
                 out->layer = CLASSIFY_LAYER_PROVIDER;

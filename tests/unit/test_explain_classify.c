@@ -155,7 +155,7 @@ static const ccase_t cases[] = {
      "553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is "
      "in Spamhaus's list; see https://postmaster.yahooinc.com/error-codes",
      "blocked", "client.dnsbl", "yahoo", "Spamhaus", "provider", 0},
-    {"mta5.am0.yahoodns.net",
+    {NULL,
      "554 delivery error: dd This user doesn't have a yahoo.com account (nobody@yahoo.com) "
      "[0] - mta1234.mail.bf1.yahoo.com",
      "userunknown", NULL, "yahoo", NULL, NULL, 1},
@@ -247,6 +247,20 @@ static const ccase_t cases[] = {
      "toomanyconn", NULL, "spectrum", "-", "provider", 0},
     {"mx0.charter.net", "554 5.3.2 dnvrco-cmimta15 ESMTP server not available AUP#I-1010",
      "blocked", NULL, "spectrum", "-", "provider", 0},
+    {NULL,
+     "550 5.5.0 Adresse destinataire invalide. Invalid recipient. LPN007_416 (in reply to end "
+     "of DATA command)",
+     "userunknown", NULL, "orange", "-", "provider", 1},
+    {"mta5.am0.yahoodns.net",
+     "554 delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0] - "
+     "mta1082.mail.bf1.yahoo.com",
+     "userunknown", NULL, "yahoo", "-", "provider", 1},
+    /* docomo refuses after DATA the senders its subscriber refuses; at RCPT the address */
+    {"mfsmax.docomo.ne.jp",
+     "550 5.0.0 Unknown user x@docomo.ne.jp (in reply to end of DATA command)", "rejected",
+     NULL, "docomo", "-", "provider", 0},
+    {"mfsmax.docomo.ne.jp", "550 5.1.1 Unknown user x@docomo.ne.jp (in reply to RCPT TO command)",
+     "userunknown", NULL, "docomo", "-", NULL, 1},
     {"us-smtp-inbound-1.mimecast.com",
      "554 Host network not allowed - https://community.mimecast.com/docs/DOC-1369#554 [x.us1]",
      "policyviolation", NULL, "mimecast", "-", "provider", 0},

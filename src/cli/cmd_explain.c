@@ -49,29 +49,32 @@ static void usage(FILE *f)
 }
 
 /* Appends s[0..len) for output: valid UTF-8 kept, other bytes and controls as \xNN, cut
- * at max bytes of input. */
+ * at max bytes of input. Bytes kept as they are go out in runs, one append per run. */
 static void out_text(str_t *out, const char *s, size_t len, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
     bool cut = len > max;
     if (cut)
         len = max;
+    size_t run = 0; /* start of the bytes kept as they are, not yet appended */
     for (size_t i = 0; i < len;) {
         unsigned c = p[i];
         size_t n = c < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
         if (n == 1 && c == '\\') {
+            str_append(out, s + run, i - run);
             str_append(out, "\\\\", 2);
-            i++;
+            run = ++i;
         } else if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
+            str_append(out, s + run, i - run);
             char hex[5];
             snprintf(hex, sizeof hex, "\\x%02X", c);
             str_append(out, hex, 4);
-            i++;
+            run = ++i;
         } else {
-            str_append(out, s + i, n);
             i += n;
         }
     }
+    str_append(out, s + run, len - run);
     if (cut)
         str_appendz(out, "...");
 }
@@ -401,8 +404,27 @@ typedef struct run {
     checker_t ck;
     summary_t sum;
     arena_t *arena;
+    str_t out; /* one JSON report being written, kept between inputs */
     int rc;
 } run_t;
+
+/* json_dump_callback sink: appends to a str_t. */
+static int dump_to_str(const char *buf, size_t size, void *data)
+{
+    str_append(data, buf, size);
+    return 0;
+}
+
+/* Writes o and a line break to stdout with one fwrite: jansson's own file sink writes
+ * every token with a separate fwrite. The text is exactly json_dumpf's, even when the dump
+ * fails half way. */
+static void print_json(run_t *r, const json_t *o, size_t flags)
+{
+    str_clear(&r->out);
+    (void)json_dump_callback(o, dump_to_str, &r->out, flags);
+    str_appendc(&r->out, '\n');
+    fwrite(r->out.data, 1, r->out.len, stdout);
+}
 
 /* Explains one input named source; prints its result. */
 /* Explains one input named source; prints its result. A log line (log_line) that carries no
@@ -441,8 +463,7 @@ static void one_input(run_t *r, const char *source, const unsigned char *buf, si
             json_object_set_new(o, "source", json_string(source));
         if (r->check)
             run_checks(&r->ck, &rep, o, NULL);
-        json_dumpf(o, stdout, r->batch ? JSON_COMPACT : JSON_INDENT(2));
-        putchar('\n');
+        print_json(r, o, r->batch ? JSON_COMPACT : JSON_INDENT(2));
         json_decref(o);
     } else {
         str_t t = STR_INIT;
@@ -695,6 +716,7 @@ done:
         uv_loop_close(&r.ck.loop);
     }
     config_free(r.ck.cfg);
+    str_free(&r.out);
     json_decref(r.sum.by_reason);
     json_decref(r.sum.by_provider);
     arena_free(r.arena);

@@ -125,12 +125,19 @@ static const char *clean_text(arena_t *a, const char *s, int code)
 
 /* ---- the SMTP command a diagnostic text names ---- */
 
-/* Caseless search for the NUL-terminated needle in s[from..n); the offset or n. */
+static unsigned char fold_ascii(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/* Caseless search for the NUL-terminated needle in s[from..n); the offset or n. The whole
+ * needle is compared only where its first byte matches. */
 static size_t find_ci(const char *s, size_t n, size_t from, const char *needle)
 {
     size_t k = strlen(needle);
+    unsigned char first = fold_ascii((unsigned char)needle[0]);
     for (size_t i = from; i + k <= n; i++)
-        if (mem_ieq(s + i, k, needle, k))
+        if ((k == 0 || fold_ascii((unsigned char)s[i]) == first) && mem_ieq(s + i, k, needle, k))
             return i;
     return n;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run-explain.sh: bounces per second of `mailblock explain --batch --json` and of
 # sisimai (libsisimai-perl, Sisimai->dump: decode and print JSON) on the same input in the
-# same run (issue 4): every message file of the bounce corpus in
+# same run (issue 4), and the floor GMime's parse alone sets (bench/gmime_parse): every
+# message file of the bounce corpus in
 # ../shared/testsuites/bounces-sisimai/set-of-emails/maildir, copied COPIES times into a
 # scratch folder so that each run takes long enough to time. Each tool runs RUNS times as a
 # whole process on one core; the median wall time gives bounces per second.
@@ -26,6 +27,7 @@ die() {
 for t in taskset perl python3; do command -v $t >/dev/null || die "$t not found"; done
 perl -MSisimai -e 1 2>/dev/null || die "sisimai not found: apt-get install libsisimai-perl"
 make -s -C "$root" >/dev/null || die "cannot build mailblock (make at the top)"
+make -s -C "$here" gmime_parse >/dev/null || die "cannot build bench/gmime_parse (libgmime-3.0-dev)"
 mb=$root/build/mailblock
 
 work=$(mktemp -d /tmp/mb-explain.XXXXXX) || die "mktemp failed"
@@ -72,10 +74,14 @@ results_mb=$("$mb" explain --batch --json "${dirs[@]}" | tail -1)
 echo "mailblock summary: ${results_mb:0:160}..."
 t_mb=$(median taskset -c "$CPU" "$mb" explain --batch --json "${dirs[@]}")
 t_si=$(median taskset -c "$CPU" perl "$work/sisimai.pl" "${dirs[@]}")
-python3 - "$n" "$t_mb" "$t_si" <<'PY'
+# the floor the MIME library sets: GMime's parse and release of each file, nothing else
+t_gm=$(median taskset -c "$CPU" "$here/gmime_parse" "${dirs[@]}")
+python3 - "$n" "$t_mb" "$t_si" "$t_gm" <<'PY'
 import sys
-n, a, b = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+n, a, b, g = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 print("mailblock explain: %.3f s  %8.0f bounces/s" % (a, n / a))
 print("sisimai (perl)   : %.3f s  %8.0f bounces/s" % (b, n / b))
 print("ratio            : %.1fx" % (b / a))
+print("GMime parse only : %.3f s  %8.0f bounces/s (%.1fx sisimai: the ceiling of any reader on GMime)"
+      % (g, n / g, b / g))
 PY

@@ -133,7 +133,8 @@ static const rule_t strong_rules[] = {
       "header size exceeds|mime complexity|8-?bit data in (message )?header|"
       "invalid mime|improperly-formatted|unnecessary base64|invalid characters",
       EX_CONTENTERROR, NULL),
-    R("rfc ?5322|rfc ?2822|rfc ?822|not rfc.{0,10}compliant|non-?compliant|duplicate header|"
+    /* (not "rfc822;", the address type of a DSN field quoted in a transcript) */
+    R("rfc ?5322|rfc ?2822|rfc ?822(?!;)|not rfc.{0,10}compliant|non-?compliant|duplicate header|"
       "(multiple|missing|no|blank) .{0,30}(from:|message-id|date:|header)|"
       "encoded-word|unicode character in a disallowed header|headers are not",
       EX_NOTCOMPLIANTRFC, NULL),
@@ -251,6 +252,9 @@ static const rule_t weak_rules[] = {
                 "spam-like|unacceptable content|banned content|mail content|content rejected|"
                 "looks like|reject, id=|score|advertis",
       EX_SPAMDETECTED, NULL),
+    /* a mailing list that takes posts from its members only refuses the sender */
+    R("not a member of (this|the) (mailing )?list|only members (can|may) post", EX_REJECTED,
+      NULL),
     R("polic(y|ies)|organization(al)? (settings|policy)|members-only|"
       "closed mailing list|non-member|not subscribed|mass mailer|illegal attachment|"
       "attachments?|protocol violation|low priority|header error|header are not",
@@ -282,7 +286,7 @@ static const rule_t weak_rules[] = {
       "queue file write error|transaction failed|unable to connect|timeout waiting|"
       "try again later|temporar(il)?y (local )?(problem|unavailable|failure)|"
       "service (currently )?(unavailable|not available)|server busy|insufficient|"
-      "encountered an error|can'?t create|system problem",
+      "encountered an error|can'?t create|system problem|(could ?not|cannot|unable to) load\\b",
       EX_SYSTEMERROR, NULL),
     R("\\b(helo|ehlo)\\b", EX_BLOCKED, NULL),
     R("\\bblocked\\b|\\bbanned\\b|denied|refused|go away|\\bdynamic\\b|zombie|open proxy|"
@@ -435,6 +439,9 @@ static const rule_t godaddy_rules[] = {
 
 static const char *const orange_hosts[] = {"orange.fr", "wanadoo.fr", "francetelecom.fr", NULL};
 static const rule_t orange_rules[] = {
+    /* OFR_505 / LPN_505: the service is refused for now, try later (a wording of the
+     * sending address's block otherwise) */
+    R("\\b(ofr|lpn)\\d*_505\\b", EX_SYSTEMERROR, NULL),
     R("service refus", EX_BLOCKED, NULL),
     R("client host rejected", EX_POLICYVIOLATION, NULL),
     R("destinataire invalide|invalid recipient", EX_USERUNKNOWN, NULL),
@@ -1470,6 +1477,11 @@ void classify_reply(const classify_in_t *in, classify_t *out)
             goto findings;
         }
     const reg_t *reg = c.subject >= 0 ? registry_find(c.cls, c.subject, c.detail) : NULL;
+    /* X.4.1 says the host did not answer; a reply of its own to a command says it did: the
+     * code is some server's reuse and the words decide */
+    if (reg != NULL && c.subject == 4 && c.detail == 1 && in->code >= 400 &&
+        in->command != NULL && in->command[0] != '\0')
+        reg = NULL;
     if (reg != NULL && reg->specific) {
         out->reason = reg->reason;
         out->finding = reg->finding;

@@ -237,6 +237,10 @@ static const ccase_t cases[] = {
      "AUP#CDRBL",
      "blocked", NULL, "cox", "-", "provider", 0},
     {NULL,
+     "421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try "
+     "later. OFR005_505 [505]",
+     "systemerror", NULL, "orange", "-", "provider", 0},
+    {NULL,
      "550 Mail rejete. Mail rejected. ofr_506 [506]", "spamdetected", NULL, "orange", "-",
      "provider", 0},
     /* Spectrum's AUP tags: 13xx limit connections, 10xx block the address */
@@ -501,6 +505,19 @@ static const refine_t refines[] = {
      "Recipient address rejected: Bad destination system address", "hostunknown"},
     {550, "5.1.0", NULL, EX_ACTION_FAILED, "#5.1.0 Address rejected.", "userunknown"},
     {550, "5.0.0", "RCPT", EX_ACTION_FAILED, "Recipient address rejected.", "userunknown"},
+    /* X.4.1 (no answer from host) beside the host's own reply to RCPT: the words decide */
+    {541, "5.4.1", "RCPT", EX_ACTION_FAILED, "Mail rejected by destination domain", "rejected"},
+    {0, "4.4.1", NULL, EX_ACTION_DELAYED, "connection timed out", "expired"},
+    /* a transcript quoting "ORCPT=rfc822;" is no RFC 822 complaint */
+    {451, "4.3.0", "DATA", EX_ACTION_FAILED,
+     "In: RCPT TO:<a@example.net> ORCPT=rfc822;a@example.net Out: 250 2.1.5 Ok In: DATA "
+     "Out: 354 End data Out: Error: queue file write error",
+     "systemerror"},
+    {451, "4.0.0", "RCPT", EX_ACTION_FAILED,
+     "Could not load DRD for domain (example.com) rcpt (a@example.com)", "systemerror"},
+    /* a list that takes posts from members only */
+    {0, "", NULL, EX_ACTION_FAILED, "You are not a member of this mailing list <a@example.org>.",
+     "rejected"},
     /* Postfix's own deferral wording is not an account suspension */
     {421, "4.0.0", NULL, EX_ACTION_FAILED,
      "delivery temporarily suspended: host mx.example.net[192.0.2.1] refused to talk to me",

@@ -1400,6 +1400,47 @@ static void test_nul_in_part(void **state)
     free(buf);
 }
 
+/* A multipart whose boundary parameter a broken fold cut off (the continuation line not
+ * indented) is read as text without its MIME delimiters and part headers; a separator of
+ * dashes followed by text stays. */
+static void test_broken_fold(void **state)
+{
+    (void)state;
+    static const char m[] = "From: postmaster@mx.example.net\n"
+                            "To: alice@example.org\n"
+                            "Subject: Undeliverable\n"
+                            "MIME-Version: 1.0\n"
+                            "Content-Type: multipart/mixed; boundary=\"OUTER\"\n"
+                            "\n"
+                            "--OUTER\n"
+                            "Content-Type: multipart/alternative;\n"
+                            "boundary=\"INNER\"\n"
+                            "\n"
+                            "--INNER\n"
+                            "Content-Type: text/plain; charset=us-ascii\n"
+                            "Content-Transfer-Encoding: 7bit\n"
+                            "\n"
+                            "Error: Invalid user address\n"
+                            "----------\n"
+                            "550 - Requested action not taken: no such user here\n"
+                            "RCPT TO: bob@example.com\n"
+                            "\n"
+                            "--INNER--\n"
+                            "\n"
+                            "--OUTER--\n";
+    arena_t *a = arena_new();
+    bounce_t b;
+    assert_int_equal(bounce_parse((const unsigned char *)m, sizeof m - 1, a, &b), 0);
+    assert_int_equal(b.nrcpts, 1);
+    assert_string_equal(b.rcpts[0].recipient, "bob@example.com");
+    const char *d = b.rcpts[0].diagnostic;
+    assert_non_null(strstr(d, "no such user here"));
+    assert_null(strstr(d, "Content-"));
+    assert_null(strstr(d, "INNER"));
+    assert_null(strstr(d, "OUTER"));
+    arena_free(a);
+}
+
 /* ISO-2022-JP written raw in a DSN field (no charset declared) is decoded, and a stray ESC
  * elsewhere never reaches the output. */
 static void test_iso2022jp(void **state)
@@ -1965,7 +2006,7 @@ int main(void)
         cmocka_unit_test(test_attached_reports), cmocka_unit_test(test_failure_pair),
         cmocka_unit_test(test_not_mail),  cmocka_unit_test(test_rcpt_cap),
         cmocka_unit_test(test_nul_in_part), cmocka_unit_test(test_sanitised),
-        cmocka_unit_test(test_iso2022jp),
+        cmocka_unit_test(test_iso2022jp), cmocka_unit_test(test_broken_fold),
         cmocka_unit_test(test_mbox_split), cmocka_unit_test(test_maildir),
         cmocka_unit_test(test_corpus),
     };

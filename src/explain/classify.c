@@ -62,8 +62,9 @@ static const rule_t strong_rules[] = {
       "traveling for work",
       EX_VACATION, NULL),
     R("suppress(ed|ion) list|on (our|the) suppression", EX_SUPPRESSED, NULL),
-    R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD
-                "|(rejected|blocked) (due to|because of) " SPAM_WORD " classification",
+    /* a reply naming both reads as the one it names first ("spam/virus", "virus or spam") */
+    R(SPAM_WORD " ?(or|/) ?virus|(rejected|blocked) (due to|because of) " SPAM_WORD
+                " classification",
       EX_SPAMDETECTED, NULL),
     R("virus|malware|infected|malicious[ _](url|content|attachment|code)|"
       "potentially executable|executable (attachment|content)|used by recent viruses",
@@ -170,7 +171,7 @@ static const rule_t strong_rules[] = {
       "discontinued|inactive (account|user|mailbox)|(account|mailbox) is inactive|"
       "is inactive|temporarily inactive|account (is )?bloque|account isblocked|"
       "recipient'?s? (account|mailbox) (is|has been) blocked|"
-      "no longer (valid|accepts mail|active)",
+      "no longer (accepts mail|active)",
       EX_SUSPEND, NULL),
     R("mesgtoobig|(message|mail|file) (size|is too (big|large)|too (big|large)|"
       "length exceeds)|size (limit|exceeds)|exceeded (the )?max(imum)? .{0,20}size|"
@@ -197,7 +198,7 @@ static const rule_t strong_rules[] = {
     R("name service error|\\bdns error\\b", EX_NETWORKERROR, NULL),
     /* recipient */
     R("user(name)? (unknown|not found|not known|does not exist|doesn'?t (exist|have)|"
-      "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e-?mail)|"
+      "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e[- ]?mail)|"
       "no such (user|mailbox|recipient|address|person)|unknown or illegal alias|unknown "
       "alias|(mailbox|recipient|address|account|"
       "e-?mail address|email account) (that you tried to reach )?(does not exist|"
@@ -213,7 +214,8 @@ static const rule_t strong_rules[] = {
       "(user|recipient|mailbox|\\be-? ?mail|address|account|name)\\b.{0,40}\\b(unknown|"
       "not found|does ?n[o']t exist|not exist|unavai?lable)|bad recipient|"
       "no valid recipients|not a local (address|user)|invalid or unknown|"
-      "address not present|invalid/inactive|recipient address rejected(?!: ?[a-z])|"
+      "address not present|invalid/inactive|no longer valid|"
+      "envelope recipient (has been |was |is )?(denied|rejected)|\\bin (the )?name directory|recipient address rejected(?!: ?[a-z])|"
       "recipient address rejected: (access denied|invalid|user ?unknown)|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
       "couldn'?t be found|resolver\\.adr|not listed in .{0,20}directory|"
@@ -394,7 +396,8 @@ static const rule_t yahoo_rules[] = {
     R("\\[?bl2\\d\\b", EX_BLOCKED, "client.dnsbl"),
     R("\\[?ph0\\d\\b", EX_POLICYVIOLATION, NULL),
     R("\\bdd .{0,60}(doesn'?t have a|not have a)", EX_USERUNKNOWN, NULL),
-    R("\\bdd .{0,60}no longer valid", EX_SUSPEND, NULL),
+    /* Yahoo's wording for an account it has deactivated */
+    R("no longer valid", EX_SUSPEND, NULL),
 };
 
 static const char *const apple_hosts[] = {"icloud.com", "me.com", "mac.com", "apple.com", NULL};

@@ -130,9 +130,9 @@ static const rule_t strong_rules[] = {
       "changed (his|her|their) (e-?mail )?address",
       EX_HASMOVED, NULL),
     /* header and format rules */
-    R("header (size|line).{0,20}exceed|exceeds? .{0,30}header .{0,10}(size|limit|name)|"
+    R("header (size|line).{0,30}exceed|exceeds? .{0,30}header .{0,10}(size|limit|name)|"
       "header size exceeds|mime complexity|8-?bit data in (message )?header|"
-      "invalid mime|improperly-formatted|unnecessary base64|invalid characters",
+      "invalid mime|invalid message content|improperly-formatted|unnecessary base64|invalid characters",
       EX_CONTENTERROR, NULL),
     /* (not "rfc822;", the address type of a DSN field quoted in a transcript) */
     R("rfc ?5322|rfc ?2822|rfc ?822(?!;)|not rfc.{0,10}compliant|non-?compliant|duplicate header|"
@@ -185,7 +185,9 @@ static const rule_t strong_rules[] = {
       "invalid sender|unroutable sender|sender not|emetteur invalide|"
       "responsible address|from: domain|third-party dsn|unsigned dsn|"
       "senders? (isn'?t|is not|not) (on|in)|fully qualified (e-?mail )?address required|"
-      "senderfilterconfig|not a registered gateway user",
+      "senderfilterconfig|not a registered gateway user|"
+      /* bounces refused: backscatter protection, "returned mail not accepted" */
+      "backscatter|returned mail not accepted|bounces? (are |is )?not accepted",
       EX_REJECTED, NULL),
     R("not found, try again|temporary failure in name resolution|servfail", EX_NETWORKERROR, NULL),
     R("host (or domain name )?(unknown|not found)|unknown host|(domain|host) "
@@ -259,7 +261,10 @@ static const rule_t weak_rules[] = {
       NULL),
     R("polic(y|ies)|organization(al)? (settings|policy)|members-only|"
       "closed mailing list|non-member|not subscribed|mass mailer|illegal attachment|"
-      "attachments?|protocol violation|low priority|header error|header are not",
+      "attachments?|protocol violation|low priority|header error|header are not|"
+      "not accepting mail with|multiple addresses|captcha|"
+      /* the client talked before the greeting */
+      "(data|talking|sent) before (the )?(greeting|banner)|pregreet",
       EX_POLICYVIOLATION, NULL),
     R("loops back to myself|mail exchanger|create a mail loop|forwarding loop broken|"
       "unable to contact",
@@ -270,7 +275,7 @@ static const rule_t weak_rules[] = {
       "network error|"
       "unrouteable mail domain|unable to resolve|dns records for the destination",
       EX_NETWORKERROR, NULL),
-    R("expired|timed? ?out|(in|on) the queue too long|too long in (the )?queue|giving up|has been "
+    R("expired|timed? ?out(?! waiting for (input|data|command))|(in|on) the queue too long|too long in (the )?queue|giving up|has been "
       "delayed|message delayed|"
       "failing for a long time|could not be delivered for|not reachable within|"
       "retry time|delivery attempts will continue|multiple retries|not been collected|"
@@ -286,7 +291,8 @@ static const rule_t weak_rules[] = {
     R("internal error|server error|configuration error|misconfigured|local (error|problem)|"
       "system (error|config)|operation now in progress|interrupted system call|"
       "queue file write error|transaction failed|unable to connect|timeout waiting|"
-      "try again later|temporar(il)?y (local )?(problem|unavailable|failure)|"
+      "try again later|temporar(il)?y (local )?(problem|unavailable|not available|failure)|"
+      "failed to be replicated|there is no mdb|"
       "service (currently )?(unavailable|not available)|server busy|insufficient|"
       "encountered an error|can'?t create|system problem|(could ?not|cannot|unable to) load\\b",
       EX_SYSTEMERROR, NULL),

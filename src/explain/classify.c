@@ -80,7 +80,7 @@ static const rule_t strong_rules[] = {
     R("sender .{0,40}null ?mx|null ?mx.{0,40}sender", EX_REJECTED, "sender.null_mx"),
     R("null ?mx|(host|domain)(/domain)? does not accept mail|accepts no mail|"
       "mail receiving disabled|no mx (record|found)|indicated no smtp service|"
-      "find a mail exchanger or ip address",
+      "find a mail exchanger or ip address|no mail-enabled",
       EX_NOTACCEPT, NULL),
     R("not accepting any mail|refuses? to receive|recipient preferences|user rules|"
       "blocked by the recipient|only accepting mail from",
@@ -119,7 +119,7 @@ static const rule_t strong_rules[] = {
     /* relaying */
     R("relay(ing)? (access )?(is )?(denied|not permitted|prohibited|not allowed)|"
       "unable to relay|(not permitted|not allowed) to relay|no relaying|open relay|"
-      "as a relay|not a gateway|relaying mail to|we don'?t handle mail for|"
+      "as a relay|not a gateway|insecure (mail )?relay|relaying mail to|we don'?t handle mail for|"
       "not configured to relay|relay (denied|not permitted)|"
       "requires authentication when attempting to send to a non-local|"
       "list of allowed rcpthosts?|not (a )?local host|mail relay denied|"
@@ -151,9 +151,8 @@ static const rule_t strong_rules[] = {
     R("rate limit|too (fast|quickly)|slow(er)? down|try again slower|excessive volume|"
       "(sending|relay|submission|daily|hourly|message) (quota|limit) (exceeded|reached)|"
       "sent too many|too many recipients (this|per|an?) (hour|day)|too many (messages "
-      "(per|this|in)|to too many)|receiving mail at a rate|at a "
-      "rate that prevents|"
-      "messages per (session|hour)|per hour message|daily limit|"
+      "(per|this|in)|to too many)|receiving mail at a rate|rate that prevents|"
+      "(messages|e-?mails) per (session|hour)|per hour message|daily limit|"
       "exceeded (the )?permitted",
       EX_SPEEDING, NULL),
     /* mailbox */
@@ -230,6 +229,8 @@ static const rule_t strong_rules[] = {
       "\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
       EX_USERUNKNOWN, NULL),
     R("blocked by (our|the) (spam )?filter", EX_SPAMDETECTED, NULL),
+    /* the client cut off for what it did in the session, not this recipient */
+    R("too many (invalid|bad|unknown|failed) (recipients|commands|rcpt)", EX_BLOCKED, NULL),
     /* content */
     R("uribl|surbl|blacklisted url|url.{0,20}(listed|black ?list)", EX_SPAMDETECTED, NULL),
 };

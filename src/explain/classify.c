@@ -1115,6 +1115,7 @@ static const reg_t registry[] = {
     {3, 4, EX_MESGTOOBIG, "message.too_big", true},
     {3, -1, EX_SYSTEMERROR, NULL, false},
     {4, 1, EX_EXPIRED, NULL, false},
+    {4, 3, EX_SYSTEMERROR, NULL, false}, /* a directory server of the receiving side failed */
     {4, 4, EX_HOSTUNKNOWN, NULL, false},
     {4, 5, EX_SYSTEMFULL, NULL, false},
     {4, 7, EX_EXPIRED, NULL, true},
@@ -1124,8 +1125,10 @@ static const reg_t registry[] = {
     {5, -1, EX_SYNTAXERROR, NULL, false},
     {6, -1, EX_CONTENTERROR, NULL, false},
     {7, 2, EX_POLICYVIOLATION, NULL, false},
-    {7, 10, EX_FAILEDSTARTTLS, "client.no_tls", true},
-    {7, 11, EX_FAILEDSTARTTLS, "client.no_tls", true},
+    /* RFC 5248 and 4954: encryption needed for the requested AUTH mechanism (a text that
+     * names TLS or STARTTLS still reads as failedstarttls, before the registry) */
+    {7, 10, EX_SECURITYERROR, NULL, true},
+    {7, 11, EX_SECURITYERROR, NULL, true},
     {7, 13, EX_SUSPEND, NULL, true},
     {7, 16, EX_MESGTOOBIG, NULL, true},
     {7, 17, EX_HASMOVED, NULL, true},

@@ -197,6 +197,8 @@ static const rule_t strong_rules[] = {
       "\\bhost [a-z0-9-]+(\\.[a-z0-9-]+)+ not found",
       EX_HOSTUNKNOWN, NULL),
     R("name service error|\\bdns error\\b", EX_NETWORKERROR, NULL),
+    /* the client cut off for what it did in the session, not this recipient */
+    R("too many (invalid|bad|unknown|failed) (recipients|commands|rcpt)", EX_BLOCKED, NULL),
     /* recipient */
     R("user(name)? (unknown|not found|not known|does not exist|doesn'?t (exist|have)|"
       "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e[- ]?mail)|"
@@ -229,8 +231,6 @@ static const rule_t strong_rules[] = {
       "\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
       EX_USERUNKNOWN, NULL),
     R("blocked by (our|the) (spam )?filter", EX_SPAMDETECTED, NULL),
-    /* the client cut off for what it did in the session, not this recipient */
-    R("too many (invalid|bad|unknown|failed) (recipients|commands|rcpt)", EX_BLOCKED, NULL),
     /* content */
     R("uribl|surbl|blacklisted url|url.{0,20}(listed|black ?list)", EX_SPAMDETECTED, NULL),
 };

@@ -62,8 +62,9 @@ static const rule_t strong_rules[] = {
       "traveling for work",
       EX_VACATION, NULL),
     R("suppress(ed|ion) list|on (our|the) suppression", EX_SUPPRESSED, NULL),
-    R(SPAM_WORD " (or|/) ?virus|virus (or|/) ?" SPAM_WORD
-                "|(rejected|blocked) (due to|because of) " SPAM_WORD " classification",
+    /* a reply naming both reads as the one it names first ("spam/virus", "virus or spam") */
+    R(SPAM_WORD " ?(or|/) ?virus|(rejected|blocked) (due to|because of) " SPAM_WORD
+                " classification",
       EX_SPAMDETECTED, NULL),
     R("virus|malware|infected|malicious[ _](url|content|attachment|code)|"
       "potentially executable|executable (attachment|content)|used by recent viruses",
@@ -79,7 +80,7 @@ static const rule_t strong_rules[] = {
     R("sender .{0,40}null ?mx|null ?mx.{0,40}sender", EX_REJECTED, "sender.null_mx"),
     R("null ?mx|(host|domain)(/domain)? does not accept mail|accepts no mail|"
       "mail receiving disabled|no mx (record|found)|indicated no smtp service|"
-      "find a mail exchanger or ip address",
+      "find a mail exchanger or ip address|no mail-enabled",
       EX_NOTACCEPT, NULL),
     R("not accepting any mail|refuses? to receive|recipient preferences|user rules|"
       "blocked by the recipient|only accepting mail from",
@@ -118,7 +119,7 @@ static const rule_t strong_rules[] = {
     /* relaying */
     R("relay(ing)? (access )?(is )?(denied|not permitted|prohibited|not allowed)|"
       "unable to relay|(not permitted|not allowed) to relay|no relaying|open relay|"
-      "as a relay|not a gateway|relaying mail to|we don'?t handle mail for|"
+      "as a relay|not a gateway|insecure (mail )?relay|relaying mail to|we don'?t handle mail for|"
       "not configured to relay|relay (denied|not permitted)|"
       "requires authentication when attempting to send to a non-local|"
       "list of allowed rcpthosts?|not (a )?local host|mail relay denied|"
@@ -129,9 +130,9 @@ static const rule_t strong_rules[] = {
       "changed (his|her|their) (e-?mail )?address",
       EX_HASMOVED, NULL),
     /* header and format rules */
-    R("header (size|line).{0,20}exceed|exceeds? .{0,30}header .{0,10}(size|limit|name)|"
+    R("header (size|line).{0,30}exceed|exceeds? .{0,30}header .{0,10}(size|limit|name)|"
       "header size exceeds|mime complexity|8-?bit data in (message )?header|"
-      "invalid mime|improperly-formatted|unnecessary base64|invalid characters",
+      "invalid mime|invalid message content|improperly-formatted|unnecessary base64|invalid characters",
       EX_CONTENTERROR, NULL),
     /* (not "rfc822;", the address type of a DSN field quoted in a transcript) */
     R("rfc ?5322|rfc ?2822|rfc ?822(?!;)|not rfc.{0,10}compliant|non-?compliant|duplicate header|"
@@ -150,9 +151,8 @@ static const rule_t strong_rules[] = {
     R("rate limit|too (fast|quickly)|slow(er)? down|try again slower|excessive volume|"
       "(sending|relay|submission|daily|hourly|message) (quota|limit) (exceeded|reached)|"
       "sent too many|too many recipients (this|per|an?) (hour|day)|too many (messages "
-      "(per|this|in)|to too many)|receiving mail at a rate|at a "
-      "rate that prevents|"
-      "messages per (session|hour)|per hour message|daily limit|"
+      "(per|this|in)|to too many)|receiving mail at a rate|rate that prevents|"
+      "(messages|e-?mails) per (session|hour)|per hour message|daily limit|"
       "exceeded (the )?permitted",
       EX_SPEEDING, NULL),
     /* mailbox */
@@ -170,7 +170,7 @@ static const rule_t strong_rules[] = {
       "discontinued|inactive (account|user|mailbox)|(account|mailbox) is inactive|"
       "is inactive|temporarily inactive|account (is )?bloque|account isblocked|"
       "recipient'?s? (account|mailbox) (is|has been) blocked|"
-      "no longer (valid|accepts mail|active)",
+      "no longer (accepts mail|active)",
       EX_SUSPEND, NULL),
     R("mesgtoobig|(message|mail|file) (size|is too (big|large)|too (big|large)|"
       "length exceeds)|size (limit|exceeds)|exceeded (the )?max(imum)? .{0,20}size|"
@@ -184,7 +184,9 @@ static const rule_t strong_rules[] = {
       "invalid sender|unroutable sender|sender not|emetteur invalide|"
       "responsible address|from: domain|third-party dsn|unsigned dsn|"
       "senders? (isn'?t|is not|not) (on|in)|fully qualified (e-?mail )?address required|"
-      "senderfilterconfig|not a registered gateway user",
+      "senderfilterconfig|not a registered gateway user|"
+      /* bounces refused: backscatter protection, "returned mail not accepted" */
+      "backscatter|returned mail not accepted|bounces? (are |is )?not accepted",
       EX_REJECTED, NULL),
     R("not found, try again|temporary failure in name resolution|servfail", EX_NETWORKERROR, NULL),
     R("host (or domain name )?(unknown|not found)|unknown host|(domain|host) "
@@ -195,9 +197,11 @@ static const rule_t strong_rules[] = {
       "\\bhost [a-z0-9-]+(\\.[a-z0-9-]+)+ not found",
       EX_HOSTUNKNOWN, NULL),
     R("name service error|\\bdns error\\b", EX_NETWORKERROR, NULL),
+    /* the client cut off for what it did in the session, not this recipient */
+    R("too many (invalid|bad|unknown|failed) (recipients|commands|rcpt)", EX_BLOCKED, NULL),
     /* recipient */
     R("user(name)? (unknown|not found|not known|does not exist|doesn'?t (exist|have)|"
-      "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e-?mail)|"
+      "not exist|not active|missing)|unknown (user|recipient|mailbox|address|local|e[- ]?mail)|"
       "no such (user|mailbox|recipient|address|person)|unknown or illegal alias|unknown "
       "alias|(mailbox|recipient|address|account|"
       "e-?mail address|email account) (that you tried to reach )?(does not exist|"
@@ -213,7 +217,8 @@ static const rule_t strong_rules[] = {
       "(user|recipient|mailbox|\\be-? ?mail|address|account|name)\\b.{0,40}\\b(unknown|"
       "not found|does ?n[o']t exist|not exist|unavai?lable)|bad recipient|"
       "no valid recipients|not a local (address|user)|invalid or unknown|"
-      "address not present|invalid/inactive|recipient address rejected(?!: ?[a-z])|"
+      "address not present|invalid/inactive|no longer valid|"
+      "envelope recipient (has been |was |is )?(denied|rejected)|\\bin (the )?name directory|recipient address rejected(?!: ?[a-z])|"
       "recipient address rejected: (access denied|invalid|user ?unknown)|"
       "not email addresses|undeliverable|can't accept user|address invalid|"
       "couldn'?t be found|resolver\\.adr|not listed in .{0,20}directory|"
@@ -257,7 +262,10 @@ static const rule_t weak_rules[] = {
       NULL),
     R("polic(y|ies)|organization(al)? (settings|policy)|members-only|"
       "closed mailing list|non-member|not subscribed|mass mailer|illegal attachment|"
-      "attachments?|protocol violation|low priority|header error|header are not",
+      "attachments?|protocol violation|low priority|header error|header are not|"
+      "not accepting mail with|multiple addresses|captcha|"
+      /* the client talked before the greeting */
+      "(data|talking|sent) before (the )?(greeting|banner)|pregreet",
       EX_POLICYVIOLATION, NULL),
     R("loops back to myself|mail exchanger|create a mail loop|forwarding loop broken|"
       "unable to contact",
@@ -268,7 +276,7 @@ static const rule_t weak_rules[] = {
       "network error|"
       "unrouteable mail domain|unable to resolve|dns records for the destination",
       EX_NETWORKERROR, NULL),
-    R("expired|timed? ?out|(in|on) the queue too long|too long in (the )?queue|giving up|has been "
+    R("expired|timed? ?out(?! waiting for (input|data|command))|(in|on) the queue too long|too long in (the )?queue|giving up|has been "
       "delayed|message delayed|"
       "failing for a long time|could not be delivered for|not reachable within|"
       "retry time|delivery attempts will continue|multiple retries|not been collected|"
@@ -284,7 +292,8 @@ static const rule_t weak_rules[] = {
     R("internal error|server error|configuration error|misconfigured|local (error|problem)|"
       "system (error|config)|operation now in progress|interrupted system call|"
       "queue file write error|transaction failed|unable to connect|timeout waiting|"
-      "try again later|temporar(il)?y (local )?(problem|unavailable|failure)|"
+      "try again later|temporar(il)?y (local )?(problem|unavailable|not available|failure)|"
+      "failed to be replicated|there is no mdb|"
       "service (currently )?(unavailable|not available)|server busy|insufficient|"
       "encountered an error|can'?t create|system problem|(could ?not|cannot|unable to) load\\b",
       EX_SYSTEMERROR, NULL),
@@ -394,7 +403,8 @@ static const rule_t yahoo_rules[] = {
     R("\\[?bl2\\d\\b", EX_BLOCKED, "client.dnsbl"),
     R("\\[?ph0\\d\\b", EX_POLICYVIOLATION, NULL),
     R("\\bdd .{0,60}(doesn'?t have a|not have a)", EX_USERUNKNOWN, NULL),
-    R("\\bdd .{0,60}no longer valid", EX_SUSPEND, NULL),
+    /* Yahoo's wording for an account it has deactivated */
+    R("no longer valid", EX_SUSPEND, NULL),
 };
 
 static const char *const apple_hosts[] = {"icloud.com", "me.com", "mac.com", "apple.com", NULL};
@@ -1105,6 +1115,7 @@ static const reg_t registry[] = {
     {3, 4, EX_MESGTOOBIG, "message.too_big", true},
     {3, -1, EX_SYSTEMERROR, NULL, false},
     {4, 1, EX_EXPIRED, NULL, false},
+    {4, 3, EX_SYSTEMERROR, NULL, false}, /* a directory server of the receiving side failed */
     {4, 4, EX_HOSTUNKNOWN, NULL, false},
     {4, 5, EX_SYSTEMFULL, NULL, false},
     {4, 7, EX_EXPIRED, NULL, true},
@@ -1114,8 +1125,10 @@ static const reg_t registry[] = {
     {5, -1, EX_SYNTAXERROR, NULL, false},
     {6, -1, EX_CONTENTERROR, NULL, false},
     {7, 2, EX_POLICYVIOLATION, NULL, false},
-    {7, 10, EX_FAILEDSTARTTLS, "client.no_tls", true},
-    {7, 11, EX_FAILEDSTARTTLS, "client.no_tls", true},
+    /* RFC 5248 and 4954: encryption needed for the requested AUTH mechanism (a text that
+     * names TLS or STARTTLS still reads as failedstarttls, before the registry) */
+    {7, 10, EX_SECURITYERROR, NULL, true},
+    {7, 11, EX_SECURITYERROR, NULL, true},
     {7, 13, EX_SUSPEND, NULL, true},
     {7, 16, EX_MESGTOOBIG, NULL, true},
     {7, 17, EX_HASMOVED, NULL, true},

@@ -32,10 +32,10 @@
 
 /* Agreement required with the suite tables, in percent (what the classifier reaches,
  * rounded down). */
-#define PROVIDER_THRESHOLD 97.0
-#define PHRASE_THRESHOLD 87.0
-#define ROWS_THRESHOLD 83.0
-#define STATUS_THRESHOLD 86.0
+#define PROVIDER_THRESHOLD 98.0
+#define PHRASE_THRESHOLD 90.0
+#define ROWS_THRESHOLD 85.0
+#define STATUS_THRESHOLD 90.0
 
 /* ---- reason vocabulary ---- */
 
@@ -522,6 +522,39 @@ static const refine_t refines[] = {
     {421, "4.0.0", NULL, EX_ACTION_FAILED,
      "delivery temporarily suspended: host mx.example.net[192.0.2.1] refused to talk to me",
      "blocked"},
+    /* an address that is gone, or refused as a recipient */
+    {550, "", "RCPT", EX_ACTION_FAILED, "This email address is wrong or no longer valid",
+     "userunknown"},
+    {553, "", "RCPT", EX_ACTION_FAILED, "sorry, your envelope recipient has been denied (#5.7.1)",
+     "userunknown"},
+    {550, "", "RCPT", EX_ACTION_FAILED, "Unknown E Mail Address", "userunknown"},
+    /* the client cut off for its session, not this recipient */
+    {452, "", "RCPT", EX_ACTION_FAILED, "Too many invalid recipients", "blocked"},
+    /* bounces refused: the null sender is the one refused */
+    {550, "", "RCPT", EX_ACTION_FAILED, "Returned mail not accepted here", "rejected"},
+    {550, "", "RCPT", EX_ACTION_FAILED,
+     "Backscatter protection detected an invalid or expired email address", "rejected"},
+    /* what the receiving side's rules refuse about the message or the session */
+    {554, "", "CONN", EX_ACTION_FAILED, "ESMTP no data before greeting", "policyviolation"},
+    {550, "", "DATA", EX_ACTION_FAILED,
+     "The recipient is not accepting mail with attachments or embedded images",
+     "policyviolation"},
+    /* the server's own trouble */
+    {421, "", NULL, EX_ACTION_FAILED, "ESMTP server temporarily not available", "systemerror"},
+    {451, "4.4.25", NULL, EX_ACTION_FAILED,
+     "Message failed to be replicated: no healthy secondary server available", "systemerror"},
+    {421, "4.4.2", NULL, EX_ACTION_FAILED, "Timeout waiting for input", "systemerror"},
+    {451, "4.4.3", NULL, EX_ACTION_FAILED, "Directory server failure", "systemerror"},
+    /* encryption for the AUTH mechanism; TLS wording beside it still names TLS */
+    {538, "5.7.11", "AUTH", EX_ACTION_FAILED, "Authentication mechanism not permitted",
+     "securityerror"},
+    {530, "5.7.10", "MAIL", EX_ACTION_FAILED, "Must issue a STARTTLS command first",
+     "failedstarttls"},
+    /* a reply naming both spam and a virus reads as the one it names first */
+    {554, "", "DATA", EX_ACTION_FAILED, "Message was rejected for possible spam/virus content",
+     "spamdetected"},
+    {554, "", "DATA", EX_ACTION_FAILED, "Message contains prohibited virus or spam content",
+     "virusdetected"},
 };
 
 /* a "user unknown" a bounce quotes without the command it answered (in_bounce) */

@@ -589,7 +589,11 @@ static const fpat_t finding_pats[] = {
     {"\\bdmarc\\b", "dmarc"},
     {"\\bhelo\\b.{0,80}\\bspf\\b|\\bspf\\b.{0,40}\\bhelo\\b", "spf.helo"},
     {"^(?!.*\\bdkim\\b).*(\\bspf\\b|sender policy framework)", "spf.mailfrom"},
-    {"^(?!.*(\\bspf\\b|sender policy framework)).*\\bdkim\\b", "dkim"},
+    /* DKIM named as failing or missing (not a rate or reputation "of your DKIM domain") */
+    {"^(?!.*(\\bspf\\b|sender policy framework)).*(\\bdkim\\b.{0,60}(fail|not pass|invalid|"
+     "missing|bad|broken|unverif|not verif|does not verify|no valid|required|body hash)|"
+     "(fail|invalid|missing|no valid|without|requires?|bad)\\w*.{0,40}\\bdkim\\b)",
+     "dkim"},
     {"sender .{0,40}null ?mx|null ?mx.{0,40}sender", "sender.null_mx"},
     {"(no|missing|without|doesn'?t have an?|does not have an?|not have an?) "
      "(valid )?(ptr|reverse dns|rdns)|ptr record setup|cannot find your (reverse )?hostname|"

@@ -268,6 +268,12 @@ static const ccase_t cases[] = {
     {"us-smtp-inbound-1.mimecast.com",
      "554 Host network not allowed - https://community.mimecast.com/docs/DOC-1369#554 [x.us1]",
      "policyviolation", NULL, "mimecast", "-", "provider", 0},
+    /* a rate of the DKIM domain is no DKIM failure */
+    {"gmail-smtp-in.l.google.com",
+     "421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your "
+     "DKIM domain [example.com 12]. To protect our users from spam, mail sent from your "
+     "domain has been temporarily rate limited. gsmtp",
+     "blocked", "-", "google", "-", "provider", 0},
     {"gmail-smtp-in.l.google.com",
      "550 You're sending this from a different address or alias using the 'Send mail as' "
      "feature. The settings for your 'Send mail as' account are misconfigured or out of date.",

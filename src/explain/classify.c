@@ -603,7 +603,8 @@ static const fpat_t finding_pats[] = {
     {"(ptr|reverse dns|rdns).{0,60}(forward|does not (match|point)|doesn'?t match|"
      "mismatch)|forward.?confirmed",
      "client.ptr_mismatch"},
-    {"generic (dns|ptr|reverse)|dynamic ip|dyn(amic)?/|residential|dial-?up|"
+    /* (not "residential" as a path of a URL: a provider's support pages) */
+    {"generic (dns|ptr|reverse)|dynamic ip|dyn(amic)?/|(?<!/)residential(?!/)|dial-?up|"
      "hosts? with dynamic|ptr.{0,40}dynamic",
      "client.ptr_generic"},
     {"(helo|ehlo).{0,60}(invalid|syntax|argument|bad)|bad helo|invalid (helo|ehlo)", "helo.syntax"},

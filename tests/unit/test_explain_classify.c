@@ -235,7 +235,7 @@ static const ccase_t cases[] = {
      "550 5.1.0 <bounce@example.com> sender rejected. Refer to Error Codes section at "
      "https://www.cox.com/residential/support/email-error-codes.html for more information. "
      "AUP#CDRBL",
-     "blocked", NULL, "cox", "-", "provider", 0},
+     "blocked", "-", "cox", "-", "provider", 0},
     {NULL,
      "421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try "
      "later. OFR005_505 [505]",

@@ -1269,6 +1269,11 @@ static bool finding_fits(const char *f, ex_reason_t r)
     if (strncmp(f, "spf.", 4) == 0 || strcmp(f, "dkim") == 0 || strcmp(f, "dmarc") == 0)
         return r == EX_AUTHFAILURE || r == EX_SPEEDING || r == EX_BADREPUTATION ||
                r == EX_BLOCKED || r == EX_POLICYVIOLATION || r == EX_REJECTED;
+    /* a listing of the client's address refuses the client; an address or a URL on a list
+     * (a refused sender, content) is not this finding */
+    if (strcmp(f, "client.dnsbl") == 0)
+        return r == EX_BLOCKED || r == EX_BADREPUTATION || r == EX_POLICYVIOLATION ||
+               r == EX_UNDEFINED;
     if (strncmp(f, "client.no_tls", 13) == 0)
         return r == EX_FAILEDSTARTTLS || r == EX_SECURITYERROR || r == EX_POLICYVIOLATION;
     if (strncmp(f, "client.", 7) == 0 || strncmp(f, "helo.", 5) == 0)

@@ -268,6 +268,13 @@ static const ccase_t cases[] = {
     {"us-smtp-inbound-1.mimecast.com",
      "554 Host network not allowed - https://community.mimecast.com/docs/DOC-1369#554 [x.us1]",
      "policyviolation", NULL, "mimecast", "-", "provider", 0},
+    /* a URL or an address on a list is not the client's listing */
+    {NULL,
+     "554 5.7.1 REJECTED - Blacklisted URL in message. (example.com) in [black]. See "
+     "http://lookup.uribl.com",
+     "spamdetected", "-", NULL, "URIBL", NULL, 0},
+    {NULL, "550 Sorry, you are sending to/from an address that has been blacklisted",
+     "rejected", "-", NULL, NULL, NULL, 0},
     /* a rate of the DKIM domain is no DKIM failure */
     {"gmail-smtp-in.l.google.com",
      "421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your "

@@ -123,7 +123,10 @@ static bool attr_is_n(const policy_attr_t *a, const char *name, size_t n)
 
 static bool val_is(const policy_attr_t *a, const char *v)
 {
-    return mem_ieq(a->value, a->value_len, v, strlen(v));
+    size_t n = strlen(v);
+    /* Postfix sends these words in upper case as we spell them: memcmp decides the usual
+     * case, mem_ieq only a word of the same length that differs */
+    return a->value_len == n && (memcmp(a->value, v, n) == 0 || mem_ieq(a->value, n, v, n));
 }
 
 static const char *copy(txn_t *t, const policy_attr_t *a)
@@ -305,8 +308,9 @@ static unsigned long hash_slot(unsigned long long conn, const char *inst, size_t
 
 static const policy_attr_t *find_attr(const policy_attr_t *attrs, size_t n, const char *name)
 {
+    size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
-        if (attr_is_n(&attrs[i], name, strlen(name))) return &attrs[i];
+        if (attr_is_n(&attrs[i], name, len)) return &attrs[i];
     return NULL;
 }
 

@@ -49,6 +49,13 @@
  * within the C library's per-thread caches. */
 #define SPF_ARENA_CHUNK 960
 
+/* Finished checks kept for the next spf_check_start(), their arenas emptied (each keeps its
+ * first chunk): a busy gate evaluates twice per message, and allocating and freeing the
+ * struct, two arenas and their chunks cost about a quarter of a warm evaluation. At most
+ * SPF_CHECK_POOL per thread (about 2.4 KiB each with their chunks); never freed, reachable to
+ * the end. */
+#define SPF_CHECK_POOL 8
+
 /* A term as the evaluator uses it. For a domain-spec without macros (no '%') the target
  * name does not depend on the request: it is expanded and checked once, here. */
 typedef struct cterm {
@@ -112,6 +119,9 @@ struct spf_check {
     void *cb_arg;
     spf_evidence_t ev;
 };
+
+static _Thread_local spf_check_t *check_pool[SPF_CHECK_POOL];
+static _Thread_local size_t check_pooled;
 
 /* Answers for lookups that cannot be asked. */
 static const dns_answer_t badname_answer = {
@@ -1455,10 +1465,20 @@ spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_
 {
     if (req->ip.family != 4 && req->ip.family != 6)
         msg_panic("spf_check_start: the client address is not set");
-    spf_check_t *c = xcalloc(1, sizeof *c);
+    spf_check_t *c;
+    if (check_pooled > 0) {
+        /* as new: zeroed, with empty arenas (their first chunk kept) */
+        c = check_pool[--check_pooled];
+        arena_t *a = c->arena, *pa = c->pass_arena;
+        memset(c, 0, sizeof *c);
+        c->arena = a;
+        c->pass_arena = pa;
+    } else {
+        c = xcalloc(1, sizeof *c);
+        c->arena = arena_new_sized(SPF_ARENA_CHUNK);
+        c->pass_arena = arena_new_sized(SPF_ARENA_CHUNK);
+    }
     c->dns = dns;
-    c->arena = arena_new_sized(SPF_ARENA_CHUNK);
-    c->pass_arena = arena_new_sized(SPF_ARENA_CHUNK);
     c->ip = req->ip;
     /* 5: an IPv4-mapped IPv6 client is an IPv4 client */
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -1558,6 +1578,12 @@ void spf_check_free(spf_check_t *c)
     if (c == NULL) return;
     timer_close(c);
     memo_release(c);
+    if (check_pooled < SPF_CHECK_POOL) {
+        arena_reset(c->pass_arena);
+        arena_reset(c->arena);
+        check_pool[check_pooled++] = c;
+        return;
+    }
     arena_free(c->pass_arena);
     arena_free(c->arena);
     free(c);

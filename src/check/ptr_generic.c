@@ -221,13 +221,12 @@ static int hex_value(int c)
 /* Case-insensitive: is s[0..len) exactly the lower-case word w? */
 static bool word_eq(const char *s, size_t len, const char *w)
 {
-    size_t wl = strlen(w);
-    if (wl != len)
-        return false;
+    /* no strlen: most words differ at their first byte (w's NUL differs from any lc()
+     * of a byte but NUL, and a NUL in s meets w's NUL only where w is shorter) */
     for (size_t i = 0; i < len; i++)
-        if (lc((unsigned char)s[i]) != w[i])
+        if (w[i] == '\0' || lc((unsigned char)s[i]) != w[i])
             return false;
-    return true;
+    return w[len] == '\0';
 }
 
 static bool in_list(const char *s, size_t len, const char *const *list, size_t n)

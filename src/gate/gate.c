@@ -121,10 +121,14 @@ static bool attr_is_n(const policy_attr_t *a, const char *name, size_t n)
 /* name must be a string literal: its length is known at compile time */
 #define attr_is(a, name) attr_is_n((a), (name), sizeof(name) - 1)
 
-static bool val_is(const policy_attr_t *a, const char *v)
+static bool val_is_n(const policy_attr_t *a, const char *v, size_t n)
 {
-    return mem_ieq(a->value, a->value_len, v, strlen(v));
+    /* Postfix sends these words spelled as we compare them: memcmp decides the usual case,
+     * mem_ieq only a word of the same length that differs */
+    return a->value_len == n && (memcmp(a->value, v, n) == 0 || mem_ieq(a->value, n, v, n));
 }
+/* v must be a string literal, as for attr_is */
+#define val_is(a, v) val_is_n((a), (v), sizeof(v) - 1)
 
 static const char *copy(txn_t *t, const policy_attr_t *a)
 {
@@ -305,8 +309,9 @@ static unsigned long hash_slot(unsigned long long conn, const char *inst, size_t
 
 static const policy_attr_t *find_attr(const policy_attr_t *attrs, size_t n, const char *name)
 {
+    size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
-        if (attr_is_n(&attrs[i], name, strlen(name))) return &attrs[i];
+        if (attr_is_n(&attrs[i], name, len)) return &attrs[i];
     return NULL;
 }
 

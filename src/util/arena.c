@@ -95,7 +95,34 @@ void arena_reset(arena_t *a)
     a->total = 0;
 }
 
-void *arena_alloc(arena_t *a, size_t n)
+/* The slow path of alloc(): a new chunk (or a chunk of its own) for need bytes. */
+__attribute__((noinline)) static void *alloc_new_chunk(arena_t *a, size_t need)
+{
+    struct chunk *c = a->head;
+    if (need > a->chunk / 4) {
+        /* Large: own chunk, linked behind the head so the head keeps serving. */
+        struct chunk *big = chunk_new(need);
+        big->used = need;
+        if (c == NULL) {
+            a->head = big;
+        } else {
+            big->next = c->next;
+            c->next = big;
+        }
+        a->total += need;
+        return big->mem;
+    }
+    c = chunk_new(a->chunk);
+    c->next = a->head;
+    a->head = c;
+    void *p = c->mem + c->used;
+    c->used += need;
+    a->total += need;
+    return p;
+}
+
+/* arena_alloc's body; the common case (room in the head chunk) calls nothing. */
+static inline void *alloc(arena_t *a, size_t n)
 {
     if (n == 0)
         n = 1;
@@ -103,34 +130,23 @@ void *arena_alloc(arena_t *a, size_t n)
         xmul(SIZE_MAX, 2);
     size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     struct chunk *c = a->head;
-    if (c == NULL || c->size - c->used < need) {
-        if (need > a->chunk / 4) {
-            /* Large: own chunk, linked behind the head so the head keeps serving. */
-            struct chunk *big = chunk_new(need);
-            big->used = need;
-            if (c == NULL) {
-                a->head = big;
-            } else {
-                big->next = c->next;
-                c->next = big;
-            }
-            a->total += need;
-            return big->mem;
-        }
-        c = chunk_new(a->chunk);
-        c->next = a->head;
-        a->head = c;
-    }
+    if (c == NULL || c->size - c->used < need)
+        return alloc_new_chunk(a, need);
     void *p = c->mem + c->used;
     c->used += need;
     a->total += need;
     return p;
 }
 
+void *arena_alloc(arena_t *a, size_t n)
+{
+    return alloc(a, n);
+}
+
 void *arena_calloc(arena_t *a, size_t count, size_t size)
 {
     size_t n = xmul(count, size);
-    void *p = arena_alloc(a, n);
+    void *p = alloc(a, n);
     memset(p, 0, n);
     return p;
 }
@@ -139,7 +155,7 @@ char *arena_strndup(arena_t *a, const char *s, size_t len)
 {
     if (len == SIZE_MAX)
         xmul(SIZE_MAX, 2);
-    char *p = arena_alloc(a, len + 1);
+    char *p = alloc(a, len + 1);
     if (len > 0)
         memcpy(p, s, len);
     p[len] = '\0';

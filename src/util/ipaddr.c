@@ -158,9 +158,15 @@ bool cidr_match(const cidr_t *net, const ipaddr_t *ip)
 {
     if (net->addr.family != ip->family)
         return false;
-    ipaddr_t masked = *ip;
-    clear_host_bits(&masked, net->prefix);
-    return ipaddr_equal(&masked, &net->addr);
+    /* net->addr has its host bits cleared (cidr_parse): compare the prefix's whole bytes,
+     * then the masked partial byte, without copying the address */
+    int bits = ip->family == 4 ? 32 : 128;
+    int prefix = net->prefix < 0 ? 0 : net->prefix > bits ? bits : net->prefix;
+    size_t full = (size_t)prefix / 8;
+    if (memcmp(ip->a, net->addr.a, full) != 0)
+        return false;
+    int rest = prefix % 8;
+    return rest == 0 || (ip->a[full] & (uint8_t)(0xff << (8 - rest))) == net->addr.a[full];
 }
 
 const char *cidr_format(const cidr_t *net, char *buf, size_t size)

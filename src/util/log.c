@@ -147,46 +147,53 @@ void log_escape(str_t *out, const void *buf, size_t len, size_t max)
     out->data[out->len] = '\0';
 }
 
-/* Bytes that a key=value log line shows without quotes. */
-static const unsigned char plain_chars[256] = {
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
-    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
-    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
-    ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
-    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['.'] = 1, ['_'] = 1,
-    [':'] = 1, ['@'] = 1, ['/'] = 1, ['+'] = 1, ['='] = 1, ['-'] = 1, ['<'] = 1, ['>'] = 1,
-    ['['] = 1, [']'] = 1,
+/* How a key=value log line shows each byte: QUOTE_PLAIN bytes need no quotes; QUOTE_OK bytes
+ * (the rest of printable ASCII but '"' and '\\') go between quotes as they are; the others
+ * (0) must be escaped. One table, so that one pass classifies a value. */
+enum { QUOTE_OK = 1, QUOTE_PLAIN = 3 };
+static const unsigned char quote_class[256] = {
+#define P3(c) [c] = QUOTE_PLAIN
+    P3('a'), P3('b'), P3('c'), P3('d'), P3('e'), P3('f'), P3('g'), P3('h'), P3('i'), P3('j'),
+    P3('k'), P3('l'), P3('m'), P3('n'), P3('o'), P3('p'), P3('q'), P3('r'), P3('s'), P3('t'),
+    P3('u'), P3('v'), P3('w'), P3('x'), P3('y'), P3('z'), P3('A'), P3('B'), P3('C'), P3('D'),
+    P3('E'), P3('F'), P3('G'), P3('H'), P3('I'), P3('J'), P3('K'), P3('L'), P3('M'), P3('N'),
+    P3('O'), P3('P'), P3('Q'), P3('R'), P3('S'), P3('T'), P3('U'), P3('V'), P3('W'), P3('X'),
+    P3('Y'), P3('Z'), P3('0'), P3('1'), P3('2'), P3('3'), P3('4'), P3('5'), P3('6'), P3('7'),
+    P3('8'), P3('9'), P3('.'), P3('_'), P3(':'), P3('@'), P3('/'), P3('+'), P3('='), P3('-'),
+    P3('<'), P3('>'), P3('['), P3(']'),
+#undef P3
+    [' '] = QUOTE_OK, ['!'] = QUOTE_OK, ['#'] = QUOTE_OK, ['$'] = QUOTE_OK, ['%'] = QUOTE_OK,
+    ['&'] = QUOTE_OK, ['\''] = QUOTE_OK, ['('] = QUOTE_OK, [')'] = QUOTE_OK, ['*'] = QUOTE_OK,
+    [','] = QUOTE_OK, [';'] = QUOTE_OK, ['?'] = QUOTE_OK, ['^'] = QUOTE_OK, ['`'] = QUOTE_OK,
+    ['{'] = QUOTE_OK, ['|'] = QUOTE_OK, ['}'] = QUOTE_OK, ['~'] = QUOTE_OK,
 };
 
-static bool plain(const unsigned char *p, size_t len)
+/* The class all of p[0..len) shares: QUOTE_PLAIN, QUOTE_OK or 0 (some byte needs escaping).
+ * Eight bytes per step while nothing needs escaping. */
+static unsigned quote_class_of(const unsigned char *p, size_t len)
 {
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!plain_chars[p[i]])
-            return false;
-    return true;
-}
-
-/* Printable ASCII without '"' and '\\': quoted as it is. */
-static bool printable(const unsigned char *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\')
-            return false;
-    return true;
+    unsigned m = QUOTE_PLAIN;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        m &= quote_class[p[i]] & quote_class[p[i + 1]] & quote_class[p[i + 2]] &
+             quote_class[p[i + 3]] & quote_class[p[i + 4]] & quote_class[p[i + 5]] &
+             quote_class[p[i + 6]] & quote_class[p[i + 7]];
+        if (m == 0)
+            return 0;
+    }
+    for (; i < len; i++)
+        m &= quote_class[p[i]];
+    return m;
 }
 
 void log_quote(str_t *out, const void *buf, size_t len, size_t max)
 {
-    if (len <= max && plain(buf, len)) {
+    unsigned cls = len <= max ? quote_class_of(buf, len) : 0;
+    if (cls == QUOTE_PLAIN && len > 0) {
         str_append(out, buf, len);
         return;
     }
-    if (len <= max && printable(buf, len)) {
+    if (cls != 0) { /* printable (or empty): quoted as it is */
         str_reserve(out, len + 2);
         str_appendc(out, '"');
         str_append(out, buf, len);

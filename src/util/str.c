@@ -47,7 +47,9 @@ void str_reserve(str_t *s, size_t extra)
 
 void str_append(str_t *s, const void *p, size_t n)
 {
-    str_reserve(s, n);
+    /* room already (the common case): no call; cap > len always holds once data is set */
+    if (s->data == NULL || n >= s->cap - s->len)
+        str_reserve(s, n);
     if (n > 0)
         memcpy(s->data + s->len, p, n);
     s->len += n;
@@ -61,7 +63,10 @@ void str_appendz(str_t *s, const char *z)
 
 void str_appendc(str_t *s, char c)
 {
-    str_append(s, &c, 1);
+    if (s->data == NULL || s->cap - s->len < 2)
+        str_reserve(s, 1);
+    s->data[s->len++] = c;
+    s->data[s->len] = '\0';
 }
 
 void str_vappendf(str_t *s, const char *fmt, va_list ap)

@@ -208,6 +208,8 @@ static uint64_t rotl(uint64_t x, int b)
         v2 = rotl(v2, 32);                                                                         \
     } while (0)
 
+/* in[len .. len + 8) must be readable and zero (canon() pads the key so): the last block is
+ * then read whole instead of byte by byte. */
 static uint64_t siphash13(const unsigned char *in, size_t len, const uint64_t k[2])
 {
     uint64_t v0 = 0x736f6d6570736575u ^ k[0], v1 = 0x646f72616e646f6du ^ k[1];
@@ -220,8 +222,8 @@ static uint64_t siphash13(const unsigned char *in, size_t len, const uint64_t k[
         SIPROUND;
         v0 ^= m;
     }
-    for (size_t k2 = 0; i + k2 < len; k2++)
-        b |= (uint64_t)in[i + k2] << (8 * k2);
+    memcpy(&m, in + i, 8); /* the len % 8 bytes left, then zeros */
+    b |= m;
     v3 ^= b;
     SIPROUND;
     v0 ^= b;
@@ -232,6 +234,7 @@ static uint64_t siphash13(const unsigned char *in, size_t len, const uint64_t k[
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* name: a key from canon(), zero-padded. */
 static uint64_t key_hash(const dns_resolver_t *r, const char *name, size_t len, uint16_t type)
 {
     return siphash13((const unsigned char *)name, len, r->key) ^
@@ -704,7 +707,8 @@ static void timer_cb(uv_timer_t *h)
 static int canon_fast(const char *name, char *key, size_t *klen)
 {
     /* letters folded to lower case, digits, '-' and '_' as themselves, '.' as '.', and 0
-     * for every byte that needs the general path */
+     * for every byte that needs the general path. Every kept byte but '-' maps above '.',
+     * so one comparison passes the common byte. */
     static unsigned char map[256];
     if (map['a'] == 0) {
         for (int c = 'a'; c <= 'z'; c++)
@@ -713,27 +717,26 @@ static int canon_fast(const char *name, char *key, size_t *klen)
             map[c] = (unsigned char)c;
         map['-'] = '-', map['_'] = '_', map['.'] = '.';
     }
-    size_t i = 0;
-    for (;;) {
-        /* one label: bytes the map keeps, up to a dot or a byte it does not */
-        size_t start = i;
-        unsigned char c;
-        while ((c = map[(unsigned char)name[i]]) != 0 && c != '.') {
-            if (i >= DNS_NAME_MAX + 1)
-                return -1;
-            key[i++] = (char)c;
-        }
-        if (i - start > 63)
-            return -1;
+    /* 253 octets and one trailing dot at most; strnlen() reads no further than that */
+    size_t len = strnlen(name, DNS_NAME_MAX + 2);
+    if (len > DNS_NAME_MAX + 1)
+        return -1;
+    const unsigned char *p = (const unsigned char *)name;
+    size_t dot = SIZE_MAX; /* the last dot: as if one stood before the name */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = map[p[i]];
+        key[i] = (char)c;
+        if (c > '.' || c == '-')
+            continue;
         if (c != '.')
-            break;
-        if (i == start || i >= DNS_NAME_MAX + 1)
-            return -1; /* an empty label, or the root: the general path decides */
-        key[i++] = '.';
+            return -1; /* a byte the general path must judge */
+        if (i - dot - 1 == 0 || i - dot - 1 > 63)
+            return -1; /* an empty label (or the root), or a long one: the general path decides */
+        dot = i;
     }
-    if (name[i] != '\0')
-        return -1; /* a byte the general path must judge */
-    size_t n = i;
+    if (len - dot - 1 > 63)
+        return -1;
+    size_t n = len;
     if (n > 0 && name[n - 1] == '.')
         n--; /* one trailing dot: the absolute form of the same name */
     if (n == 0 || n > DNS_NAME_MAX)
@@ -743,15 +746,21 @@ static int canon_fast(const char *name, char *key, size_t *klen)
     return 0;
 }
 
+/* As canon_fast() for any name, the key followed by 8 zero bytes for key_hash(). */
 static int canon(const char *name, char *key, size_t *klen)
 {
-    if (name != NULL && canon_fast(name, key, klen) == 0)
-        return 0;
-    unsigned char wire[RDATA_WIRE_MAX];
-    size_t wlen;
-    if (name == NULL || rdata_name_parse(name, strlen(name), wire, &wlen) != 0 || wlen < 2)
+    if (name == NULL)
         return -1;
-    *klen = rdata_name_format(wire, wlen, key);
+    if (canon_fast(name, key, klen) != 0) {
+        unsigned char wire[RDATA_WIRE_MAX];
+        size_t wlen;
+        if (rdata_name_parse(name, strlen(name), wire, &wlen) != 0 || wlen < 2)
+            return -1;
+        *klen = rdata_name_format(wire, wlen, key);
+    }
+    if (*klen + 8 > RDATA_TEXT_MAX)
+        msg_panic("dns: canonical name longer than its buffer");
+    memset(key + *klen, 0, 8);
     return 0;
 }
 

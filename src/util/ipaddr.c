@@ -23,8 +23,38 @@ static size_t put_octet(char *out, unsigned v)
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
+/* The usual IPv4 text, four decimal octets (RFC 791 dotted quad as inet_pton accepts it:
+ * 0-255, no leading zero, exactly four), parsed in place. Returns false for anything else,
+ * which the general path then judges. */
+static bool parse_dotted_quad(uint8_t a[4], const char *buf, size_t len)
+{
+    size_t i = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k > 0) {
+            if (i >= len || buf[i] != '.')
+                return false;
+            i++;
+        }
+        size_t start = i;
+        unsigned v = 0;
+        while (i < len && i - start < 3 && buf[i] >= '0' && buf[i] <= '9')
+            v = v * 10 + (unsigned)(buf[i++] - '0');
+        if (i == start || v > 255 || (buf[start] == '0' && i - start > 1))
+            return false;
+        a[k] = (uint8_t)v;
+    }
+    return i == len;
+}
+
 int ipaddr_parse(ipaddr_t *out, const char *buf, size_t len)
 {
+    uint8_t quad[4];
+    if (parse_dotted_quad(quad, buf, len)) {
+        memset(out, 0, sizeof *out);
+        memcpy(out->a, quad, 4);
+        out->family = 4;
+        return 0;
+    }
     char tmp[IPADDR_STRLEN + 1];
     if (len == 0 || len > IPADDR_STRLEN || memchr(buf, '\0', len) != NULL)
         return -1;

@@ -1,6 +1,7 @@
 /*
  * Unit tests of the util layer: str, arena, log escaping, IP addresses and CIDR blocks.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,6 +147,20 @@ static void test_ipaddr(void **state)
     assert_int_equal(ipaddr_parse(&ip, "10.0.0.1XYZ", 8), 0);
     assert_string_equal(ipaddr_format(&ip, buf, sizeof buf), "10.0.0.1");
     assert_int_not_equal(ipaddr_parse(&ip, "10.0\0.0.1", 9), 0);
+    /* the dotted-quad fast path agrees with inet_pton() */
+    const char *quads[] = {"0.0.0.0", "255.255.255.255", "1.2.3.4", "10.0.0.10", "0.1.2.3",
+                           "00.1.2.3", "1.02.3.4", "1.2.3.256", "1.2.3.1000", "1..2.3",
+                           "1.2.3.", ".1.2.3", "1.2.3.4.", "1.2.3.-4", "1.2.3.4a", "1.2.3.0x1",
+                           "999.1.1.1", "1.2.3.255", "1.2.3.04", "123.123.123.123"};
+    for (size_t i = 0; i < sizeof quads / sizeof quads[0]; i++) {
+        uint8_t want[4];
+        int ok = inet_pton(AF_INET, quads[i], want) == 1;
+        assert_int_equal(ipaddr_parsez(&ip, quads[i]) == 0, ok);
+        if (ok) {
+            assert_int_equal(ip.family, 4);
+            assert_memory_equal(ip.a, want, 4);
+        }
+    }
 }
 
 static void test_cidr(void **state)

@@ -111,79 +111,90 @@ typedef struct pg_name {
     size_t nrun;
 } pg_name_t;
 
+/* A word of a list, with its length: most candidates differ from it in length, which
+ * costs one comparison to see. */
+typedef struct pg_word {
+    const char *w; /* lower case */
+    size_t len;
+} pg_word_t;
+
+#define W(word) {word, sizeof(word) - 1}
+
 typedef struct pg_token {
-    const char *word;
+    pg_word_t word;
     const char *rule;
 } pg_token_t;
 
+#define TOKEN(word) {W(word), "token:" word}
+
 /* Tokens that decide alone. */
 static const pg_token_t strong_tokens[] = {
-    {"dyn", "token:dyn"},
-    {"dynamic", "token:dynamic"},
-    {"dynamicip", "token:dynamicip"}, /* Telefonica: 34.red-83-42-66.dynamicip.rima-tde.net */
-    {"dynip", "token:dynip"},
-    {"dhcp", "token:dhcp"},
-    {"ppp", "token:ppp"},
-    {"pppoe", "token:pppoe"},
-    {"dsl", "token:dsl"}, /* Bell Canada: bras-base-...-70-52-229-124.dsl.bell.ca */
-    {"adsl", "token:adsl"},
-    {"vdsl", "token:vdsl"},
-    {"xdsl", "token:xdsl"},
-    {"dial", "token:dial"},
-    {"dialup", "token:dialup"},
-    {"dialin", "token:dialin"},
-    {"broadband", "token:broadband"},
-    {"residential", "token:residential"},
-    {"cpe", "token:cpe"}, /* customer premises equipment: cpe-66-24-58-225.stny.res.rr.com */
-    {"ftth", "token:ftth"},
-    {"fttx", "token:fttx"},
-    {"unassigned", "token:unassigned"},
+    TOKEN("dyn"),
+    TOKEN("dynamic"),
+    TOKEN("dynamicip"), /* Telefonica: 34.red-83-42-66.dynamicip.rima-tde.net */
+    TOKEN("dynip"),
+    TOKEN("dhcp"),
+    TOKEN("ppp"),
+    TOKEN("pppoe"),
+    TOKEN("dsl"), /* Bell Canada: bras-base-...-70-52-229-124.dsl.bell.ca */
+    TOKEN("adsl"),
+    TOKEN("vdsl"),
+    TOKEN("xdsl"),
+    TOKEN("dial"),
+    TOKEN("dialup"),
+    TOKEN("dialin"),
+    TOKEN("broadband"),
+    TOKEN("residential"),
+    TOKEN("cpe"), /* customer premises equipment: cpe-66-24-58-225.stny.res.rr.com */
+    TOKEN("ftth"),
+    TOKEN("fttx"),
+    TOKEN("unassigned"),
 };
 
 /* Tokens that need corroboration: each also occurs in names of real servers. */
 static const pg_token_t weak_tokens[] = {
-    {"pool", "token:pool"},
-    {"cable", "token:cable"}, /* Virgin Media: cpc86377-aztw32-2-0-cust226.18-1.cable.virginm.net */
-    {"cbl", "token:cbl"},
-    {"bb", "token:bb"},
-    {"client", "token:client"},
-    {"clients", "token:clients"},
-    {"cust", "token:cust"},
-    {"customer", "token:customer"},
-    {"customers", "token:customers"},
-    {"res", "token:res"},
-    {"home", "token:home"},
-    {"user", "token:user"},
-    {"users", "token:users"},
-    {"subs", "token:subs"},
-    {"abo", "token:abo"}, /* Orange: lfbn-tou-1-915-109.w86-210.abo.wanadoo.fr */
-    {"nat", "token:nat"},
-    {"wlan", "token:wlan"},
-    {"wifi", "token:wifi"},
-    {"wireless", "token:wireless"},
-    {"mobile", "token:mobile"},
-    {"lte", "token:lte"},
-    {"3g", "token:3g"},
-    {"4g", "token:4g"},
-    {"5g", "token:5g"},
-    {"gprs", "token:gprs"},
-    {"fibre", "token:fibre"},
-    {"fiber", "token:fiber"},
-    {"hsd", "token:hsd"}, /* Comcast: c-73-47-72-35.hsd1.nh.comcast.net */
-    {"fios", "token:fios"},
-    {"unknown", "token:unknown"},
+    TOKEN("pool"),
+    TOKEN("cable"), /* Virgin Media: cpc86377-aztw32-2-0-cust226.18-1.cable.virginm.net */
+    TOKEN("cbl"),
+    TOKEN("bb"),
+    TOKEN("client"),
+    TOKEN("clients"),
+    TOKEN("cust"),
+    TOKEN("customer"),
+    TOKEN("customers"),
+    TOKEN("res"),
+    TOKEN("home"),
+    TOKEN("user"),
+    TOKEN("users"),
+    TOKEN("subs"),
+    TOKEN("abo"), /* Orange: lfbn-tou-1-915-109.w86-210.abo.wanadoo.fr */
+    TOKEN("nat"),
+    TOKEN("wlan"),
+    TOKEN("wifi"),
+    TOKEN("wireless"),
+    TOKEN("mobile"),
+    TOKEN("lte"),
+    TOKEN("3g"),
+    TOKEN("4g"),
+    TOKEN("5g"),
+    TOKEN("gprs"),
+    TOKEN("fibre"),
+    TOKEN("fiber"),
+    TOKEN("hsd"), /* Comcast: c-73-47-72-35.hsd1.nh.comcast.net */
+    TOKEN("fios"),
+    TOKEN("unknown"),
 };
 
 /* Words that mark a host deliberately named as a mail server. */
-static const char *const mail_words[] = {
-    "mail", "mailer", "mailout", "mailgw", "email", "mx", "mxout", "mta",
-    "smtp", "smtpout", "relay", "out", "outbound",
+static const pg_word_t mail_words[] = {
+    W("mail"), W("mailer"), W("mailout"), W("mailgw"), W("email"), W("mx"), W("mxout"), W("mta"),
+    W("smtp"), W("smtpout"), W("relay"), W("out"), W("outbound"),
 };
 
 /* Second-level labels under a ccTLD that are public suffixes often enough to matter. */
-static const char *const public_2ld[] = {
-    "ac", "co", "com", "edu", "go", "gob", "gov", "gv", "ltd", "mil",
-    "ne", "net", "nic", "nom", "or", "org", "plc", "sch",
+static const pg_word_t public_2ld[] = {
+    W("ac"), W("co"), W("com"), W("edu"), W("go"), W("gob"), W("gov"), W("gv"), W("ltd"), W("mil"),
+    W("ne"), W("net"), W("nic"), W("nom"), W("or"), W("org"), W("plc"), W("sch"),
 };
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -218,21 +229,21 @@ static int hex_value(int c)
     return is_digit(c) ? c - '0' : lc(c) - 'a' + 10;
 }
 
-/* Case-insensitive: is s[0..len) exactly the lower-case word w? */
-static bool word_eq(const char *s, size_t len, const char *w)
+/* Case-insensitive: is s[0..len) exactly the word w? */
+static bool word_eq(const char *s, size_t len, const pg_word_t *w)
 {
-    /* no strlen: most words differ at their first byte (w's NUL differs from any lc()
-     * of a byte but NUL, and a NUL in s meets w's NUL only where w is shorter) */
+    if (w->len != len)
+        return false;
     for (size_t i = 0; i < len; i++)
-        if (w[i] == '\0' || lc((unsigned char)s[i]) != w[i])
+        if (lc((unsigned char)s[i]) != w->w[i])
             return false;
-    return w[len] == '\0';
+    return true;
 }
 
-static bool in_list(const char *s, size_t len, const char *const *list, size_t n)
+static bool in_list(const char *s, size_t len, const pg_word_t *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (word_eq(s, len, list[i]))
+        if (word_eq(s, len, &list[i]))
             return true;
     return false;
 }
@@ -609,7 +620,7 @@ static bool check_ip6(const pg_name_t *n, const uint8_t *a, ptr_generic_match_t 
 static const pg_token_t *token_lookup(const char *t, size_t len, const pg_token_t *tab, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (word_eq(t, len, tab[i].word))
+        if (word_eq(t, len, &tab[i].word))
             return &tab[i];
     return NULL;
 }

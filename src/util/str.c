@@ -123,8 +123,17 @@ bool mem_ieq(const void *a, size_t alen, const void *b, size_t blen)
     if (alen != blen)
         return false;
     const unsigned char *x = a, *y = b;
-    for (size_t i = 0; i < alen; i++)
-        if (lower(x[i]) != lower(y[i]))
+    size_t i = 0;
+    /* the usual case is the same spelling: equal bytes need no folding, eight at a time */
+    for (; i + 8 <= alen; i += 8) {
+        uint64_t u, v;
+        memcpy(&u, x + i, 8);
+        memcpy(&v, y + i, 8);
+        if (u != v)
+            break;
+    }
+    for (; i < alen; i++)
+        if (x[i] != y[i] && lower(x[i]) != lower(y[i]))
             return false;
     return true;
 }

@@ -35,6 +35,13 @@ static void test_str_binary(void **state)
     str_free(NULL);
     assert_true(mem_ieq("AbC", 3, "abc", 3));
     assert_false(mem_ieq("abc", 3, "abd", 3));
+    /* longer than a word: equal words, then folding from the first word that differs */
+    assert_true(mem_ieq("mail.good.test.example", 22, "mail.good.test.example", 22));
+    assert_true(mem_ieq("mail.good.TEST.example", 22, "mail.good.test.EXAMPLE", 22));
+    assert_false(mem_ieq("mail.good.test.examplf", 22, "mail.good.test.example", 22));
+    assert_true(mem_ieq("mail.gooD.test.example", 22, "mail.good.test.exampLe", 22));
+    assert_false(mem_ieq("mail.gooD.test.exampld", 22, "mail.good.test.example", 22));
+    assert_false(mem_ieq("[", 1, "{", 1)); /* only letters fold */
     assert_true(mem_iendswith("mail.Example.COM", 16, "example.com", 11));
     assert_false(mem_iendswith("com", 3, "example.com", 11));
 }

@@ -150,14 +150,22 @@ static bool name_byte_plain(unsigned char c)
  */
 static void name_canonical(const char *raw, char *out)
 {
+    /* each byte as written out: letters folded, other plain bytes and '.' as themselves,
+     * 0 for a byte written as \DDD */
+    static unsigned char plain[256];
+    if (plain['a'] == 0) {
+        for (int c = 1; c < 256; c++) {
+            unsigned char l = (unsigned char)((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
+            if (l == '.' || name_byte_plain(l)) plain[c] = l;
+        }
+    }
     size_t k = 0;
     for (const unsigned char *p = (const unsigned char *)raw; *p != '\0'; p++) {
-        unsigned char c = *p;
-        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
-        if (c == '.' || name_byte_plain(c)) {
+        unsigned char c = plain[*p];
+        if (c != 0) {
             out[k++] = (char)c;
         } else {
-            snprintf(out + k, 5, "\\%03u", c);
+            snprintf(out + k, 5, "\\%03u", *p);
             k += 4;
         }
     }
@@ -344,12 +352,25 @@ static void finish(spf_check_t *c);
 /* FNV-1a: memo names are canonical, so equal names have equal bytes */
 static uint32_t name_hash(const char *name, size_t *len)
 {
-    uint32_t h = 2166136261u;
-    const unsigned char *p = (const unsigned char *)name;
-    for (; *p != '\0'; p++)
-        h = (h ^ *p) * 16777619u;
-    *len = (size_t)(p - (const unsigned char *)name);
-    return h;
+    /* eight bytes a step; a name of eight or more ends with its last eight bytes (they may
+     * overlap the step before), a shorter one is taken byte by byte */
+    size_t n = strlen(name);
+    uint64_t h = 0xcbf29ce484222325u ^ n, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, name + i, 8);
+        h = (h ^ w) * 0x100000001b3u;
+        h ^= h >> 32;
+    }
+    if (i < n && n >= 8) {
+        memcpy(&w, name + n - 8, 8);
+        h = (h ^ w) * 0x100000001b3u;
+    } else {
+        for (; i < n; i++)
+            h = (h ^ (unsigned char)name[i]) * 0x100000001b3u;
+    }
+    *len = n;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 static void on_answer(const dns_answer_t *ans, void *arg)

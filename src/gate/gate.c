@@ -147,6 +147,57 @@ static const char *external(txn_t *t, const policy_attr_t *a, size_t *len)
     return out;
 }
 
+/* The request attributes the gate reads; every other one is ignored (the protocol adds
+ * new ones over time). */
+enum attr_id {
+    A_OTHER,
+    A_REQUEST,
+    A_PROTOCOL_STATE,
+    A_CLIENT_ADDRESS,
+    A_CLIENT_NAME,
+    A_HELO_NAME,
+    A_SENDER,
+    A_RECIPIENT,
+    A_SASL_USERNAME,
+    A_ENCRYPTION_PROTOCOL,
+    A_SIZE,
+    A_SERVER_ADDRESS,
+    A_INSTANCE,
+};
+
+/* Which one a is, by its name's length first: most of the 30-odd attributes Postfix
+ * sends are passed over with one switch. */
+static enum attr_id attr_id(const policy_attr_t *a)
+{
+    switch (a->name_len) {
+    case 4:
+        return attr_is(a, "size") ? A_SIZE : A_OTHER;
+    case 6:
+        return attr_is(a, "sender") ? A_SENDER : A_OTHER;
+    case 7:
+        return attr_is(a, "request") ? A_REQUEST : A_OTHER;
+    case 8:
+        return attr_is(a, "instance") ? A_INSTANCE : A_OTHER;
+    case 9:
+        return attr_is(a, "helo_name") ? A_HELO_NAME
+               : attr_is(a, "recipient") ? A_RECIPIENT
+                                         : A_OTHER;
+    case 11:
+        return attr_is(a, "client_name") ? A_CLIENT_NAME : A_OTHER;
+    case 13:
+        return attr_is(a, "sasl_username") ? A_SASL_USERNAME : A_OTHER;
+    case 14:
+        return attr_is(a, "protocol_state")   ? A_PROTOCOL_STATE
+               : attr_is(a, "client_address") ? A_CLIENT_ADDRESS
+               : attr_is(a, "server_address") ? A_SERVER_ADDRESS
+                                              : A_OTHER;
+    case 19:
+        return attr_is(a, "encryption_protocol") ? A_ENCRYPTION_PROTOCOL : A_OTHER;
+    default:
+        return A_OTHER;
+    }
+}
+
 int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
 {
     facts_t *f = txn_facts(t);
@@ -155,9 +206,11 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
     f->end_of_message = false; /* this request's state alone */
     for (size_t i = 0; i < n; i++) {
         const policy_attr_t *a = &attrs[i];
-        if (attr_is(a, "request")) {
+        switch (attr_id(a)) {
+        case A_REQUEST:
             is_policy = val_is(a, "smtpd_access_policy");
-        } else if (attr_is(a, "protocol_state")) {
+            break;
+        case A_PROTOCOL_STATE:
             if (val_is(a, "CONNECT"))
                 stage = STAGE_CONNECT;
             else if (val_is(a, "EHLO") || val_is(a, "HELO"))
@@ -172,29 +225,38 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
             }
             else
                 stage = -2; /* VRFY, ETRN, ... */
-        } else if (attr_is(a, "client_address")) {
+            break;
+        case A_CLIENT_ADDRESS: {
             ipaddr_t ip;
             if (ipaddr_parse(&ip, a->value, a->value_len) == 0) {
                 f->have_client = true;
                 f->client_ip = ip;
                 f->client_addr = copy(t, a);
             }
-        } else if (attr_is(a, "client_name")) {
+            break;
+        }
+        case A_CLIENT_NAME:
             f->client_name = copy(t, a);
-        } else if (attr_is(a, "helo_name")) {
+            break;
+        case A_HELO_NAME:
             f->helo_given = a->value_len > 0;
             f->helo = copy(t, a);
             f->helo_len = a->value_len;
-        } else if (attr_is(a, "sender")) {
+            break;
+        case A_SENDER:
             f->sender = external(t, a, &f->sender_len);
-        } else if (attr_is(a, "recipient")) {
+            break;
+        case A_RECIPIENT:
             f->rcpt = external(t, a, &f->rcpt_len);
             f->have_rcpt = a->value_len > 0;
-        } else if (attr_is(a, "sasl_username")) {
+            break;
+        case A_SASL_USERNAME:
             f->sasl_user = a->value_len > 0 ? copy(t, a) : NULL;
-        } else if (attr_is(a, "encryption_protocol")) {
+            break;
+        case A_ENCRYPTION_PROTOCOL:
             f->tls = a->value_len > 0;
-        } else if (attr_is(a, "size")) {
+            break;
+        case A_SIZE: {
             unsigned long long v = 0;
             bool ok = a->value_len > 0 && a->value_len <= 19;
             for (size_t k = 0; ok && k < a->value_len; k++) {
@@ -205,12 +267,17 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
             }
             f->have_size = ok && v > 0;
             f->size = v;
-        } else if (attr_is(a, "server_address")) {
-            f->have_server_ip = ipaddr_parse(&f->server_ip, a->value, a->value_len) == 0;
-        } else if (attr_is(a, "instance")) {
-            f->instance = copy(t, a);
+            break;
         }
-        /* every other attribute is ignored (the protocol adds new ones over time) */
+        case A_SERVER_ADDRESS:
+            f->have_server_ip = ipaddr_parse(&f->server_ip, a->value, a->value_len) == 0;
+            break;
+        case A_INSTANCE:
+            f->instance = copy(t, a);
+            break;
+        case A_OTHER:
+            break;
+        }
     }
     if (!is_policy || stage == -2) return -1;
     if (stage < 0)

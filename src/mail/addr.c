@@ -859,8 +859,10 @@ int addr_from_internal(const char *in, size_t len, char *out, size_t size)
         out[o++] = (char)(ch);                                                                     \
     } while (0)
     if (len == 0 || (at > 0 && is_dot_string(in, at)) || (at == len && len > 0 && is_dot_string(in, len))) {
-        for (size_t i = 0; i < len; i++)
-            PUT(in[i]);
+        if (len >= size)
+            return -1; /* as PUT would */
+        memcpy(out, in, len);
+        o = len;
     } else {
         PUT('"');
         for (size_t i = 0; i < at; i++) {

@@ -182,9 +182,15 @@ bool check_size(txn_t *t)
         txn_set(t, F_MESSAGE_TOO_BIG, RES_SKIPPED, NULL);
         return true;
     }
+    result_t r = f->size > limit ? RES_FAIL : RES_PASS;
+    if (r == RES_PASS && !txn_verbose(t)) {
+        /* nobody shows a passing check's value or evidence (see txn_set): none to format */
+        txn_set(t, F_MESSAGE_TOO_BIG, r, NULL);
+        return true;
+    }
     char shown[64];
     mem_concat(shown, sizeof shown, fmt_ull(shown + 32, f->size), " bytes", (char *)NULL);
-    txn_set(t, F_MESSAGE_TOO_BIG, f->size > limit ? RES_FAIL : RES_PASS, shown);
+    txn_set(t, F_MESSAGE_TOO_BIG, r, shown);
     fmt_ull(shown, limit);
     txn_evidencez(t, F_MESSAGE_TOO_BIG, "limit", shown);
     return true;

@@ -251,6 +251,40 @@ static int puny_encode(const uint32_t *in, size_t n, char *out, size_t cap)
 /* ---- Domain (RFC 5321 4.1.2; RFC 1035 2.3.4 limits; RFC 6531 3.3 U-labels) ---- */
 
 /*
+ * The usual Domain, all ASCII: labels of 1 to ADDR_LABEL_MAX letters, digits and hyphens,
+ * no hyphen at either end, at most ADDR_DOMAIN_MAX octets. Its ASCII form is itself, so
+ * the result is what domain_check() gives; -1 leaves any other input (and the reason it
+ * fails) to domain_check()'s general path.
+ */
+static int domain_check_ascii(const unsigned char *buf, size_t len, int *numeric_tld, char *out,
+                              size_t cap)
+{
+    if (len == 0 || len > ADDR_DOMAIN_MAX || (out != NULL && len > cap))
+        return -1;
+    size_t start = 0;
+    int digits_only = 1;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || buf[i] == '.') {
+            size_t llen = i - start;
+            if (llen == 0 || llen > ADDR_LABEL_MAX || buf[start] == '-' || buf[i - 1] == '-')
+                return -1;
+            if (i < len) {
+                start = i + 1;
+                digits_only = 1;
+            }
+        } else if (!is_digit(buf[i])) {
+            if (!is_alpha(buf[i]) && buf[i] != '-')
+                return -1;
+            digits_only = 0;
+        }
+    }
+    if (out != NULL)
+        memcpy(out, buf, len);
+    *numeric_tld = digits_only;
+    return (int)len;
+}
+
+/*
  * Validates buf[0..len) as a Domain. On success returns the length of its ASCII form,
  * sets *numeric_tld, and, if out is not NULL, writes that form (no NUL) to out[0..cap).
  * On failure returns -1 and sets *why.
@@ -258,6 +292,9 @@ static int puny_encode(const uint32_t *in, size_t n, char *out, size_t cap)
 static int domain_check(const unsigned char *buf, size_t len, unsigned flags,
                         const char **why, int *numeric_tld, char *out, size_t cap)
 {
+    int fast = domain_check_ascii(buf, len, numeric_tld, out, cap);
+    if (fast >= 0)
+        return fast;
     size_t i = 0, total = 0;
     int numeric = 0;
     if (len == 0) {

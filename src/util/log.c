@@ -117,36 +117,6 @@ void msg_panic(const char *fmt, ...)
     abort();
 }
 
-void log_escape(str_t *out, const void *buf, size_t len, size_t max)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *p = buf;
-    size_t n = len < max ? len : max;
-    /* at most 4 output bytes per input byte, plus "..." */
-    str_reserve(out, n * 4 + 3);
-    char *o = out->data + out->len;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-            *o++ = (char)c;
-        } else if (c == '\\' || c == '"') {
-            *o++ = '\\';
-            *o++ = (char)c;
-        } else {
-            *o++ = '\\';
-            *o++ = 'x';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-    }
-    if (len > max) {
-        memcpy(o, "...", 3);
-        o += 3;
-    }
-    out->len = (size_t)(o - out->data);
-    out->data[out->len] = '\0';
-}
-
 /* How a key=value log line shows each byte: QUOTE_PLAIN bytes need no quotes; QUOTE_OK bytes
  * (the rest of printable ASCII but '"' and '\\') go between quotes as they are; the others
  * (0) must be escaped. One table, so that one pass classifies a value. */
@@ -167,6 +137,36 @@ static const unsigned char quote_class[256] = {
     [','] = QUOTE_OK, [';'] = QUOTE_OK, ['?'] = QUOTE_OK, ['^'] = QUOTE_OK, ['`'] = QUOTE_OK,
     ['{'] = QUOTE_OK, ['|'] = QUOTE_OK, ['}'] = QUOTE_OK, ['~'] = QUOTE_OK,
 };
+
+void log_escape(str_t *out, const void *buf, size_t len, size_t max)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = buf;
+    size_t n = len < max ? len : max;
+    /* at most 4 output bytes per input byte, plus "..." */
+    str_reserve(out, n * 4 + 3);
+    char *o = out->data + out->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (quote_class[c] != 0) { /* printable ASCII but '"' and '\\' */
+            *o++ = (char)c;
+        } else if (c == '\\' || c == '"') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    if (len > max) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
+}
 
 /* The class all of p[0..len) shares: QUOTE_PLAIN, QUOTE_OK or 0 (some byte needs escaping).
  * Eight bytes per step while nothing needs escaping. */
@@ -207,10 +207,17 @@ void log_quote(str_t *out, const void *buf, size_t len, size_t max)
 
 void log_kvmax(str_t *line, const char *key, const void *val, size_t len, size_t max)
 {
+    /* " key=" in one reservation */
+    size_t kl = strlen(key);
+    str_reserve(line, kl + 2);
+    char *o = line->data + line->len;
     if (line->len > 0)
-        str_appendc(line, ' ');
-    str_appendz(line, key);
-    str_appendc(line, '=');
+        *o++ = ' ';
+    memcpy(o, key, kl);
+    o += kl;
+    *o++ = '=';
+    line->len = (size_t)(o - line->data);
+    line->data[line->len] = '\0';
     log_quote(line, val, len, max);
 }
 

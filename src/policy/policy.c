@@ -155,10 +155,18 @@ void policy_decide(txn_t *t, verdict_t *v)
  * it formatted): no peer bytes, so no escaping pass. */
 static void kv_own(str_t *line, const char *key, const char *val)
 {
-    str_appendc(line, ' ');
-    str_appendz(line, key);
-    str_appendc(line, '=');
-    str_appendz(line, val);
+    /* " key=val" in one reservation */
+    size_t kl = strlen(key), vl = strlen(val);
+    str_reserve(line, kl + vl + 2);
+    char *o = line->data + line->len;
+    *o++ = ' ';
+    memcpy(o, key, kl);
+    o += kl;
+    *o++ = '=';
+    memcpy(o, val, vl);
+    o += vl;
+    line->len = (size_t)(o - line->data);
+    line->data[line->len] = '\0';
 }
 
 void policy_log_fields(txn_t *t, const verdict_t *v, str_t *line)

@@ -304,10 +304,13 @@ const dns_answer_t *txn_dns(txn_t *t, const char *name, uint16_t type)
                  TXN_DNS_MAX, dns_type_name(type));
         return &badname_answer;
     }
-    memo_t *m = arena_alloc(t->arena, sizeof *m);
+    /* the entry and its name in one allocation (nlen < strlen(name) + 1, no overflow) */
+    memo_t *m = arena_alloc(t->arena, sizeof *m + nlen + 1);
     memset(m, 0, sizeof *m);
     m->t = t;
-    m->name = arena_strndup(t->arena, name, nlen);
+    m->name = (char *)(m + 1);
+    memcpy(m->name, name, nlen);
+    m->name[nlen] = '\0';
     m->nlen = nlen;
     m->type = type;
     t->memo[t->nmemo++] = m;

@@ -410,9 +410,14 @@ static memo_t *memo_start(spf_check_t *c, const char *name, size_t len, uint32_t
         c->memo = grown;
         c->memo_cap = cap;
     }
-    memo_t *m = arena_calloc(c->arena, 1, sizeof *m);
+    /* the entry and its name in one allocation (len is a C string's length) */
+    memo_t *m = arena_alloc(c->arena, sizeof *m + len + 1);
+    memset(m, 0, sizeof *m);
     m->c = c;
-    m->name = arena_strndup(c->arena, name, len);
+    char *copy = (char *)(m + 1);
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    m->name = copy;
     m->len = len;
     m->hash = hash;
     m->type = type;

@@ -146,6 +146,9 @@ void policy_decide(txn_t *t, verdict_t *v)
         }
     }
     str_t s = STR_INIT;
+    /* one allocation for the reply (log_escape reserves four bytes per shown byte), none
+     * grown on the way */
+    str_reserve(&s, POLICY_SHOWN_MAX * 4 + 100);
     policy_reply_text(c, (finding_id_t)pick, fd->shown, temp, &s);
     v->text = arena_strndup(txn_arena(t), str_cstr(&s), s.len);
     str_free(&s);

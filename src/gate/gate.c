@@ -118,8 +118,6 @@ static bool attr_is_n(const policy_attr_t *a, const char *name, size_t n)
 {
     return a->name_len == n && memcmp(a->name, name, n) == 0;
 }
-/* name must be a string literal: its length is known at compile time */
-#define attr_is(a, name) attr_is_n((a), (name), sizeof(name) - 1)
 
 static bool val_is_n(const policy_attr_t *a, const char *v, size_t n)
 {
@@ -165,37 +163,36 @@ enum attr_id {
     A_INSTANCE,
 };
 
-/* Which one a is, by its name's length first: most of the 30-odd attributes Postfix
- * sends are passed over with one switch. */
+/* The names of the attributes above; every other name is A_OTHER. */
+#define ATTR(name, id) {name, sizeof(name) - 1, id}
+static const struct {
+    const char *name;
+    size_t len;
+    enum attr_id id;
+} attr_names[] = {
+    ATTR("request", A_REQUEST),
+    ATTR("protocol_state", A_PROTOCOL_STATE),
+    ATTR("client_address", A_CLIENT_ADDRESS),
+    ATTR("client_name", A_CLIENT_NAME),
+    ATTR("helo_name", A_HELO_NAME),
+    ATTR("sender", A_SENDER),
+    ATTR("recipient", A_RECIPIENT),
+    ATTR("sasl_username", A_SASL_USERNAME),
+    ATTR("encryption_protocol", A_ENCRYPTION_PROTOCOL),
+    ATTR("size", A_SIZE),
+    ATTR("server_address", A_SERVER_ADDRESS),
+    ATTR("instance", A_INSTANCE),
+};
+#undef ATTR
+
+/* Which one a is: the length is compared first, so most of the 30-odd attributes Postfix
+ * sends are passed over without comparing a byte. */
 static enum attr_id attr_id(const policy_attr_t *a)
 {
-    switch (a->name_len) {
-    case 4:
-        return attr_is(a, "size") ? A_SIZE : A_OTHER;
-    case 6:
-        return attr_is(a, "sender") ? A_SENDER : A_OTHER;
-    case 7:
-        return attr_is(a, "request") ? A_REQUEST : A_OTHER;
-    case 8:
-        return attr_is(a, "instance") ? A_INSTANCE : A_OTHER;
-    case 9:
-        return attr_is(a, "helo_name") ? A_HELO_NAME
-               : attr_is(a, "recipient") ? A_RECIPIENT
-                                         : A_OTHER;
-    case 11:
-        return attr_is(a, "client_name") ? A_CLIENT_NAME : A_OTHER;
-    case 13:
-        return attr_is(a, "sasl_username") ? A_SASL_USERNAME : A_OTHER;
-    case 14:
-        return attr_is(a, "protocol_state")   ? A_PROTOCOL_STATE
-               : attr_is(a, "client_address") ? A_CLIENT_ADDRESS
-               : attr_is(a, "server_address") ? A_SERVER_ADDRESS
-                                              : A_OTHER;
-    case 19:
-        return attr_is(a, "encryption_protocol") ? A_ENCRYPTION_PROTOCOL : A_OTHER;
-    default:
-        return A_OTHER;
-    }
+    for (size_t i = 0; i < sizeof attr_names / sizeof *attr_names; i++)
+        if (attr_is_n(a, attr_names[i].name, attr_names[i].len))
+            return attr_names[i].id;
+    return A_OTHER;
 }
 
 int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)

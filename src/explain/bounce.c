@@ -750,6 +750,15 @@ static rec_t *rec_add(ctx_t *c)
     return r;
 }
 
+/* A record for the address addr; NULL when addr is NULL or the records are full. */
+static rec_t *rec_for(ctx_t *c, const char *addr)
+{
+    rec_t *r = addr != NULL ? rec_add(c) : NULL;
+    if (r != NULL)
+        str_appendz(&r->addr, addr);
+    return r;
+}
+
 static void recs_free(ctx_t *c)
 {
     for (size_t i = 0; i < c->nrecs; i++) {
@@ -2496,13 +2505,9 @@ static bounce_kind_t ses_read(ctx_t *c, const char *t, size_t n, orig_ids_t *oi,
         size_t i;
         json_t *e;
         json_array_foreach(list, i, e) {
-            const char *ad = jstr(e, "emailAddress");
-            if (ad == NULL)
-                continue;
-            rec_t *r = rec_add(c);
+            rec_t *r = rec_for(c, jstr(e, "emailAddress"));
             if (r == NULL)
-                break;
-            str_appendz(&r->addr, ad);
+                continue;
             const char *st = jstr(e, "status");
             if (st != NULL)
                 set_status(r, st, strlen(st));
@@ -2522,15 +2527,8 @@ static bounce_kind_t ses_read(ctx_t *c, const char *t, size_t n, orig_ids_t *oi,
         *fbtype = arena_strdup(c->tmp, ft != NULL ? ft : "abuse");
         size_t i;
         json_t *e;
-        json_array_foreach(json_object_get(cp, "complainedRecipients"), i, e) {
-            const char *ad = jstr(e, "emailAddress");
-            if (ad == NULL)
-                continue;
-            rec_t *r = rec_add(c);
-            if (r == NULL)
-                break;
-            str_appendz(&r->addr, ad);
-        }
+        json_array_foreach(json_object_get(cp, "complainedRecipients"), i, e)
+            rec_for(c, jstr(e, "emailAddress"));
         kind = BOUNCE_KIND_ARF;
     } else if (type != NULL && !g_ascii_strcasecmp(type, "Delivery")) {
         json_t *d = json_object_get(root, "delivery");
@@ -2541,12 +2539,9 @@ static bounce_kind_t ses_read(ctx_t *c, const char *t, size_t n, orig_ids_t *oi,
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(d, "recipients"), i, e) {
-            if (!json_is_string(e))
-                continue;
-            rec_t *r = rec_add(c);
+            rec_t *r = rec_for(c, json_string_value(e));
             if (r == NULL)
-                break;
-            str_appendz(&r->addr, json_string_value(e));
+                continue;
             r->action = BOUNCE_ACTION_DELIVERED;
             if (resp != NULL)
                 str_appendz(&r->diag, resp);

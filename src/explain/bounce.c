@@ -27,7 +27,6 @@
 #define MAX_ORIG_HDR (64u * 1024u) /* bytes of the original's header section kept */
 #define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
 #define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
-#define MAX_DIAG_TAKE (4u * 1024u)     /* bytes of a whole text taken as one recipient's */
 #define MBOX_FROM_LINE_MAX 200         /* bytes of an mbox "From " separator line */
 
 static bool gmime_ready;
@@ -2052,9 +2051,9 @@ static void freeform_read(ctx_t *c, const char *s, size_t n)
             const char *t = s + prev_end;
             size_t tn = sb - prev_end;
             trim(&t, &tn);
-            if (tn > MAX_DIAG_TAKE) {
-                t += tn - MAX_DIAG_TAKE;
-                tn = MAX_DIAG_TAKE;
+            if (tn > BOUNCE_DIAG_MAX) {
+                t += tn - BOUNCE_DIAG_MAX;
+                tn = BOUNCE_DIAG_MAX;
             }
             if (tn > 0) {
                 str_clear(&r->diag);
@@ -3218,7 +3217,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                     else if (empty && r->note.len > 0)
                         str_append(dst, r->note.data, r->note.len);
                     else if (ndsn == 1)
-                        str_append(dst, ht, human_n < MAX_DIAG_TAKE ? human_n : MAX_DIAG_TAKE);
+                        str_append(dst, ht, human_n < BOUNCE_DIAG_MAX ? human_n : BOUNCE_DIAG_MAX);
                 }
                 recs_free(&h);
             }
@@ -3261,7 +3260,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                         if (r == NULL)
                             break;
                         str_append(&r->addr, xfr + o, l);
-                        str_append(&r->diag, ht, body_n < MAX_DIAG_TAKE ? body_n : MAX_DIAG_TAKE);
+                        str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
                     }
                 }
                 from_i = o + l;
@@ -3301,9 +3300,9 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 if (r != NULL) {
                     str_append(&r->addr, ht + o, l);
                     r->led = true;
-                    if (bn > MAX_DIAG_TAKE) {
-                        before += bn - MAX_DIAG_TAKE;
-                        bn = MAX_DIAG_TAKE;
+                    if (bn > BOUNCE_DIAG_MAX) {
+                        before += bn - BOUNCE_DIAG_MAX;
+                        bn = BOUNCE_DIAG_MAX;
                     }
                     str_append(&r->diag, before, bn);
                 }
@@ -3313,7 +3312,7 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 rec_t *r = rec_add(&c);
                 if (r != NULL) {
                     str_appendz(&r->addr, oi.to);
-                    str_append(&r->diag, ht, body_n < MAX_DIAG_TAKE ? body_n : MAX_DIAG_TAKE);
+                    str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
                 }
             }
         }

@@ -1552,10 +1552,7 @@ findings:
         !match(&c, client_named_re))
         out->reason = EX_REJECTED;
     by_command(in, &c, out);
-    if (out->finding != NULL && strcmp(out->finding, "message.too_big") != 0 &&
-        out->reason == EX_MESGTOOBIG)
-        out->finding = "message.too_big";
-    if (out->finding == NULL && out->reason == EX_MESGTOOBIG) out->finding = "message.too_big";
+    if (out->reason == EX_MESGTOOBIG) out->finding = "message.too_big";
 done:
     set_hard(in, out, c.cls);
     pcre2_match_data_free(c.md);

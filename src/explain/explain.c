@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/catalog.h"
+#include "explain/mailbox.h"
 #include "explain/reply.h"
 #include "util/str.h"
 
@@ -361,16 +362,7 @@ int explain_input(const unsigned char *buf, size_t len, arena_t *a, ex_report_t 
     if (memchr(buf, '\r', len) != NULL) {
         /* CRLF (as sent) and CR-only (old Mac mail stores) line endings become LF */
         unsigned char *c = arena_alloc(a, len + 1);
-        size_t o = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (buf[i] == '\r') {
-                c[o++] = '\n';
-                if (i + 1 < len && buf[i + 1] == '\n')
-                    i++;
-            } else {
-                c[o++] = buf[i];
-            }
-        }
+        size_t o = mailbox_copy_lf(c, buf, len);
         c[o] = '\0';
         buf = c;
         len = o;

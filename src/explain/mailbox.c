@@ -46,8 +46,7 @@ static void line_at(const unsigned char *b, size_t n, size_t i, bool has_cr, lnr
     l->next = e;
 }
 
-/* Copies src[0..n) to dst with CRLF and lone CR turned into LF; returns the length. */
-static size_t copy_lf(unsigned char *dst, const unsigned char *src, size_t n)
+size_t mailbox_copy_lf(unsigned char *dst, const unsigned char *src, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -76,7 +75,7 @@ static long single_message(const unsigned char *buf, size_t len, bool has_cr, ar
     unsigned char *d = arena_alloc(a, n + 2);
     size_t o;
     if (has_cr) {
-        o = copy_lf(d, buf + i, n);
+        o = mailbox_copy_lf(d, buf + i, n);
     } else {
         memcpy(d, buf + i, n);
         o = n;

@@ -50,6 +50,10 @@ long maildir_list(const char *dir, arena_t *a, const char ***paths, const char *
  * buffer owned by the caller (free()), NUL-terminated after *len bytes. Returns 0, or -1
  * with *err set. path "-" reads standard input.
  */
+/* Copies src[0..n) to dst (room for n bytes) with CRLF and lone CR turned into LF; returns
+ * the length written. */
+size_t mailbox_copy_lf(unsigned char *dst, const unsigned char *src, size_t n);
+
 int mailbox_read_file(const char *path, unsigned char **buf, size_t *len, const char **err);
 
 #endif

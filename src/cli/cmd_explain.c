@@ -426,21 +426,23 @@ static void print_json(run_t *r, const json_t *o, size_t flags)
     fwrite(r->out.data, 1, r->out.len, stdout);
 }
 
-/* Explains one input named source; prints its result. */
 /* Explains one input named source; prints its result. A log line (log_line) that carries no
- * failure is skipped without a word: a mail log is mostly other lines. */
+ * failure is skipped without a word, before it is classified: a mail log is mostly other
+ * lines. */
 static void one_input(run_t *r, const char *source, const unsigned char *buf, size_t len,
                       bool log_line)
 {
     arena_reset(r->arena);
     ex_report_t rep;
     const char *why = NULL;
-    int rc = explain_input(buf, len, r->arena, &rep, &why);
-    if (log_line &&
-        (rc != 0 || rep.input != EX_INPUT_LOG || rep.nresults == 0 ||
-         (rep.results[0].reply_code < 400 &&
-          (rep.results[0].action == NULL || strcmp(rep.results[0].action, "failed") != 0))))
-        return;
+    int rc;
+    if (log_line) {
+        if (explain_log_failure(buf, len, r->arena, &rep) != 0)
+            return;
+        rc = 0;
+    } else {
+        rc = explain_input(buf, len, r->arena, &rep, &why);
+    }
     r->sum.messages++;
     if (rc != 0) {
         r->sum.errors++;

@@ -343,6 +343,50 @@ static void from_bounce(const bounce_t *b, arena_t *a, ex_report_t *out)
     }
 }
 
+/* Parses a reply or a log line from *buf, made LF-only first (CRLF as sent, CR-only from
+ * old Mac mail stores) in a copy that *buf then points to. */
+static bool parse_reply(const unsigned char **buf, size_t *len, arena_t *a, reply_t *rp)
+{
+    if (memchr(*buf, '\r', *len) != NULL) {
+        unsigned char *c = arena_alloc(a, *len + 1);
+        size_t o = mailbox_copy_lf(c, *buf, *len);
+        c[o] = '\0';
+        *buf = c;
+        *len = o;
+    }
+    return *len <= REPLY_INPUT_MAX && reply_parse((const char *)*buf, *len, a, rp) == 0;
+}
+
+/* The one result of a reply or a log line. */
+static void from_reply(const reply_t *rp, arena_t *a, ex_report_t *out)
+{
+    out->input = rp->form == REPLY_FORM_SMTP ? EX_INPUT_REPLY : EX_INPUT_LOG;
+    out->form = reply_form_name(rp->form);
+    out->sending_ip = nz(rp->client_ip);
+    out->helo = nz(rp->helo);
+    out->sender = nz(rp->sender);
+    if (out->sender != NULL) {
+        const char *at = strrchr(out->sender, '@');
+        out->sender_domain = at != NULL && at[1] != '\0' ? at + 1 : NULL;
+    }
+    out->results = arena_calloc(a, 1, sizeof *out->results);
+    out->nresults = 1;
+    ex_result_t *r = &out->results[0];
+    r->recipient = nz(rp->recipient);
+    r->reply_code = rp->code;
+    r->status = arena_strdup(a, rp->enhanced); /* the reply_t is the caller's */
+    r->text = rp->text != NULL ? rp->text : "";
+    r->remote_mta = nz(rp->remote_name);
+    r->command = nz(rp->command);
+    r->action = rp->action != EX_ACTION_UNKNOWN ? ex_action_name(rp->action) : NULL;
+    classify_into(r, rp->code, rp->enhanced, r->text, r->remote_mta, r->command, rp->action,
+                  false);
+    if (rp->action == EX_ACTION_DELIVERED) {
+        r->reason = EX_DELIVERED;
+        r->hard = false;
+    }
+}
+
 int explain_input(const unsigned char *buf, size_t len, arena_t *a, ex_report_t *out,
                   const char **why)
 {
@@ -359,43 +403,25 @@ int explain_input(const unsigned char *buf, size_t len, arena_t *a, ex_report_t 
             return 0;
         }
     }
-    if (memchr(buf, '\r', len) != NULL) {
-        /* CRLF (as sent) and CR-only (old Mac mail stores) line endings become LF */
-        unsigned char *c = arena_alloc(a, len + 1);
-        size_t o = mailbox_copy_lf(c, buf, len);
-        c[o] = '\0';
-        buf = c;
-        len = o;
-    }
     reply_t rp;
-    if (len > REPLY_INPUT_MAX || reply_parse((const char *)buf, len, a, &rp) != 0) {
+    if (!parse_reply(&buf, &len, a, &rp)) {
         *why = "no SMTP reply, log line or mail message found in the input";
         return -1;
     }
-    out->input = rp.form == REPLY_FORM_SMTP ? EX_INPUT_REPLY : EX_INPUT_LOG;
-    out->form = reply_form_name(rp.form);
-    out->sending_ip = nz(rp.client_ip);
-    out->helo = nz(rp.helo);
-    out->sender = nz(rp.sender);
-    if (out->sender != NULL) {
-        const char *at = strrchr(out->sender, '@');
-        out->sender_domain = at != NULL && at[1] != '\0' ? at + 1 : NULL;
-    }
-    out->results = arena_calloc(a, 1, sizeof *out->results);
-    out->nresults = 1;
-    ex_result_t *r = &out->results[0];
-    r->recipient = nz(rp.recipient);
-    r->reply_code = rp.code;
-    r->status = arena_strdup(a, rp.enhanced); /* rp is on this stack */
-    r->text = rp.text != NULL ? rp.text : "";
-    r->remote_mta = nz(rp.remote_name);
-    r->command = nz(rp.command);
-    r->action = rp.action != EX_ACTION_UNKNOWN ? ex_action_name(rp.action) : NULL;
-    classify_into(r, rp.code, rp.enhanced, r->text, r->remote_mta, r->command, rp.action, false);
-    if (rp.action == EX_ACTION_DELIVERED) {
-        r->reason = EX_DELIVERED;
-        r->hard = false;
-    }
+    from_reply(&rp, a, out);
+    return 0;
+}
+
+int explain_log_failure(const unsigned char *buf, size_t len, arena_t *a, ex_report_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len > REPLY_INPUT_MAX)
+        return -1;
+    reply_t rp;
+    if (!parse_reply(&buf, &len, a, &rp) || rp.form == REPLY_FORM_SMTP ||
+        (rp.code < 400 && rp.action != EX_ACTION_FAILED))
+        return 1;
+    from_reply(&rp, a, out);
     return 0;
 }
 

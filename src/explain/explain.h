@@ -74,6 +74,14 @@ bool explain_is_message(const unsigned char *buf, size_t len);
 int explain_input(const unsigned char *buf, size_t len, arena_t *a, ex_report_t *out,
                   const char **why);
 
+/*
+ * One line of a mail log: explained like explain_input() when it is a log line that
+ * records a failure (a reply code of 400 or more, or a failed action); 1 without any
+ * classification for every other line (deliveries, lines of other programs, bare
+ * replies), -1 when it is too long to be one.
+ */
+int explain_log_failure(const unsigned char *buf, size_t len, arena_t *a, ex_report_t *out);
+
 /* The explanation and fix for a result: the catalog's when the finding is a catalog id,
  * else those of the reason. */
 const char *explain_explanation(const ex_result_t *r);

@@ -119,14 +119,8 @@ static bool attr_is_n(const policy_attr_t *a, const char *name, size_t n)
     return a->name_len == n && memcmp(a->name, name, n) == 0;
 }
 
-static bool val_is_n(const policy_attr_t *a, const char *v, size_t n)
-{
-    /* Postfix sends these words spelled as we compare them: memcmp decides the usual case,
-     * mem_ieq only a word of the same length that differs */
-    return a->value_len == n && (memcmp(a->value, v, n) == 0 || mem_ieq(a->value, n, v, n));
-}
-/* v must be a string literal, as for attr_is */
-#define val_is(a, v) val_is_n((a), (v), sizeof(v) - 1)
+/* v must be a string literal: its length is known at compile time */
+#define val_is(a, v) mem_ieq((a)->value, (a)->value_len, (v), sizeof(v) - 1)
 
 static const char *copy(txn_t *t, const policy_attr_t *a)
 {
@@ -161,6 +155,7 @@ enum attr_id {
     A_SIZE,
     A_SERVER_ADDRESS,
     A_INSTANCE,
+    A_COUNT
 };
 
 /* The names of the attributes above; every other name is A_OTHER. */
@@ -195,88 +190,88 @@ static enum attr_id attr_id(const policy_attr_t *a)
     return A_OTHER;
 }
 
-int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
+/* The attributes of a request by id, in one pass (the last of a repeated name counts). */
+static void index_attrs(const policy_attr_t *attrs, size_t n, const policy_attr_t *by[A_COUNT])
+{
+    for (size_t i = 0; i < A_COUNT; i++)
+        by[i] = NULL;
+    for (size_t i = 0; i < n; i++)
+        by[attr_id(&attrs[i])] = &attrs[i];
+}
+
+/* The stage a protocol_state names; -2 for a state that is no part of a mail transaction
+ * (VRFY, ETRN, ...). *eom tells END-OF-MESSAGE from DATA and BDAT. */
+static int stage_of(const policy_attr_t *ps, bool *eom)
+{
+    *eom = false;
+    if (val_is(ps, "RCPT"))
+        return STAGE_RCPT;
+    if (val_is(ps, "MAIL"))
+        return STAGE_MAIL;
+    if (val_is(ps, "CONNECT"))
+        return STAGE_CONNECT;
+    if (val_is(ps, "EHLO") || val_is(ps, "HELO"))
+        return STAGE_HELO;
+    if (val_is(ps, "END-OF-MESSAGE")) {
+        *eom = true;
+        return STAGE_DATA;
+    }
+    if (val_is(ps, "DATA") || val_is(ps, "BDAT"))
+        return STAGE_DATA;
+    return -2;
+}
+
+/* The facts of an indexed request; the stage, or -1 when it is no mail transaction's. */
+static int facts_from_index(txn_t *t, const policy_attr_t *const by[A_COUNT])
 {
     facts_t *f = txn_facts(t);
+    const policy_attr_t *a;
+    if (by[A_REQUEST] == NULL || !val_is(by[A_REQUEST], "smtpd_access_policy"))
+        return -1;
     int stage = -1;
-    bool is_policy = false;
     f->end_of_message = false; /* this request's state alone */
-    for (size_t i = 0; i < n; i++) {
-        const policy_attr_t *a = &attrs[i];
-        switch (attr_id(a)) {
-        case A_REQUEST:
-            is_policy = val_is(a, "smtpd_access_policy");
-            break;
-        case A_PROTOCOL_STATE:
-            if (val_is(a, "CONNECT"))
-                stage = STAGE_CONNECT;
-            else if (val_is(a, "EHLO") || val_is(a, "HELO"))
-                stage = STAGE_HELO;
-            else if (val_is(a, "MAIL"))
-                stage = STAGE_MAIL;
-            else if (val_is(a, "RCPT"))
-                stage = STAGE_RCPT;
-            else if (val_is(a, "DATA") || val_is(a, "END-OF-MESSAGE") || val_is(a, "BDAT")) {
-                stage = STAGE_DATA;
-                f->end_of_message = val_is(a, "END-OF-MESSAGE");
-            }
-            else
-                stage = -2; /* VRFY, ETRN, ... */
-            break;
-        case A_CLIENT_ADDRESS: {
-            ipaddr_t ip;
-            if (ipaddr_parse(&ip, a->value, a->value_len) == 0) {
-                f->have_client = true;
-                f->client_ip = ip;
-                f->client_addr = copy(t, a);
-            }
-            break;
-        }
-        case A_CLIENT_NAME:
-            f->client_name = copy(t, a);
-            break;
-        case A_HELO_NAME:
-            f->helo_given = a->value_len > 0;
-            f->helo = copy(t, a);
-            f->helo_len = a->value_len;
-            break;
-        case A_SENDER:
-            f->sender = external(t, a, &f->sender_len);
-            break;
-        case A_RECIPIENT:
-            f->rcpt = external(t, a, &f->rcpt_len);
-            f->have_rcpt = a->value_len > 0;
-            break;
-        case A_SASL_USERNAME:
-            f->sasl_user = a->value_len > 0 ? copy(t, a) : NULL;
-            break;
-        case A_ENCRYPTION_PROTOCOL:
-            f->tls = a->value_len > 0;
-            break;
-        case A_SIZE: {
-            unsigned long long v = 0;
-            bool ok = a->value_len > 0 && a->value_len <= 19;
-            for (size_t k = 0; ok && k < a->value_len; k++) {
-                if (a->value[k] < '0' || a->value[k] > '9')
-                    ok = false;
-                else
-                    v = v * 10 + (unsigned)(a->value[k] - '0');
-            }
-            f->have_size = ok && v > 0;
-            f->size = v;
-            break;
-        }
-        case A_SERVER_ADDRESS:
-            f->have_server_ip = ipaddr_parse(&f->server_ip, a->value, a->value_len) == 0;
-            break;
-        case A_INSTANCE:
-            f->instance = copy(t, a);
-            break;
-        case A_OTHER:
-            break;
-        }
+    if (by[A_PROTOCOL_STATE] != NULL && (stage = stage_of(by[A_PROTOCOL_STATE],
+                                                          &f->end_of_message)) == -2)
+        return -1;
+    ipaddr_t ip;
+    if ((a = by[A_CLIENT_ADDRESS]) != NULL && ipaddr_parse(&ip, a->value, a->value_len) == 0) {
+        f->have_client = true;
+        f->client_ip = ip;
+        f->client_addr = copy(t, a);
     }
-    if (!is_policy || stage == -2) return -1;
+    if ((a = by[A_CLIENT_NAME]) != NULL)
+        f->client_name = copy(t, a);
+    if ((a = by[A_HELO_NAME]) != NULL) {
+        f->helo_given = a->value_len > 0;
+        f->helo = copy(t, a);
+        f->helo_len = a->value_len;
+    }
+    if ((a = by[A_SENDER]) != NULL)
+        f->sender = external(t, a, &f->sender_len);
+    if ((a = by[A_RECIPIENT]) != NULL) {
+        f->rcpt = external(t, a, &f->rcpt_len);
+        f->have_rcpt = a->value_len > 0;
+    }
+    if ((a = by[A_SASL_USERNAME]) != NULL)
+        f->sasl_user = a->value_len > 0 ? copy(t, a) : NULL;
+    if ((a = by[A_ENCRYPTION_PROTOCOL]) != NULL)
+        f->tls = a->value_len > 0;
+    if ((a = by[A_SIZE]) != NULL) {
+        unsigned long long v = 0;
+        bool ok = a->value_len > 0 && a->value_len <= 19;
+        for (size_t k = 0; ok && k < a->value_len; k++) {
+            if (a->value[k] < '0' || a->value[k] > '9')
+                ok = false;
+            else
+                v = v * 10 + (unsigned)(a->value[k] - '0');
+        }
+        f->have_size = ok && v > 0;
+        f->size = v;
+    }
+    if ((a = by[A_SERVER_ADDRESS]) != NULL)
+        f->have_server_ip = ipaddr_parse(&f->server_ip, a->value, a->value_len) == 0;
+    if ((a = by[A_INSTANCE]) != NULL)
+        f->instance = copy(t, a);
     if (stage < 0)
         stage = STAGE_RCPT; /* no protocol_state: Postfix before 2.1 only asked at RCPT */
     f->stage = (stage_t)stage;
@@ -288,6 +283,13 @@ int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
     }
     if (stage < STAGE_RCPT) f->have_rcpt = false;
     return stage;
+}
+
+int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
+{
+    const policy_attr_t *by[A_COUNT];
+    index_attrs(attrs, n, by);
+    return facts_from_index(t, by);
 }
 
 void gate_action(const verdict_t *v, str_t *out)
@@ -377,19 +379,10 @@ static unsigned long conn_slot(unsigned long long conn)
     return (unsigned long)(conn % GATE_TXN_SLOTS);
 }
 
-static const policy_attr_t *find_attr(const policy_attr_t *attrs, size_t n, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < n; i++)
-        if (attr_is_n(&attrs[i], name, len)) return &attrs[i];
-    return NULL;
-}
-
-/* Is the cached txn still about the same message, and which checks must run again? */
-static bool same_message(txn_t *t, const policy_attr_t *attrs, size_t n)
+/* Is the cached txn still about the same message (the same client)? */
+static bool same_message(txn_t *t, const policy_attr_t *a)
 {
     const facts_t *f = txn_facts(t);
-    const policy_attr_t *a = find_attr(attrs, n, "client_address");
     ipaddr_t ip;
     if (a == NULL || ipaddr_parse(&ip, a->value, a->value_len) != 0) return !f->have_client;
     return f->have_client && ipaddr_equal(&ip, &f->client_ip);
@@ -433,12 +426,12 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
     }
     /* Requests that are not about a mail transaction (VRFY, ETRN, a foreign request type)
      * are answered before the cached transaction of their instance is touched. */
-    const policy_attr_t *req = find_attr(attrs, n, "request");
-    const policy_attr_t *ps = find_attr(attrs, n, "protocol_state");
+    const policy_attr_t *by[A_COUNT];
+    index_attrs(attrs, n, by);
+    const policy_attr_t *req = by[A_REQUEST], *ps = by[A_PROTOCOL_STATE];
+    bool eom;
     if (req == NULL || !val_is(req, "smtpd_access_policy") ||
-        (ps != NULL && !val_is(ps, "CONNECT") && !val_is(ps, "EHLO") && !val_is(ps, "HELO") &&
-         !val_is(ps, "MAIL") && !val_is(ps, "RCPT") && !val_is(ps, "DATA") &&
-         !val_is(ps, "END-OF-MESSAGE") && !val_is(ps, "BDAT"))) {
+        (ps != NULL && stage_of(ps, &eom) == -2)) {
         str_clear(&g->line);
         str_appendz(&g->line, "decision");
         if (ps != NULL)
@@ -450,13 +443,13 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
                 req == NULL || !val_is(req, "smtpd_access_policy")
                     ? "not an smtpd_access_policy request"
                     : "not a mail transaction state");
-        const policy_attr_t *ca = find_attr(attrs, n, "client_address");
+        const policy_attr_t *ca = by[A_CLIENT_ADDRESS];
         if (ca != NULL) log_kv(&g->line, "client", ca->value, ca->value_len);
         log_emit(LOG_LVL_INFO, &g->line);
         policy_conn_reply(conn, "DUNNO", 5);
         return;
     }
-    const policy_attr_t *inst = find_attr(attrs, n, "instance");
+    const policy_attr_t *inst = by[A_INSTANCE];
     const char *iv = inst ? inst->value : "";
     size_t ilen = inst ? inst->value_len : 0;
     if (ilen > GATE_INSTANCE_MAX) ilen = GATE_INSTANCE_MAX;
@@ -472,7 +465,7 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
         if (slot->txn == NULL) slot->txn = txn_new();
         t = slot->txn;
         if (slot->gen == gen && slot->conn_id == cd->id && strlen(slot->instance) == ilen &&
-            memcmp(slot->instance, iv, ilen) == 0 && ilen > 0 && same_message(t, attrs, n))
+            memcmp(slot->instance, iv, ilen) == 0 && ilen > 0 && same_message(t, by[A_CLIENT_ADDRESS]))
             fresh = false;
         if (fresh) {
             txn_reset(t, gen->cfg, gen->dns);
@@ -497,7 +490,7 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
     f->have_rcpt = false;
     f->rcpt = NULL;
     f->rcpt_len = 0;
-    int stage = gate_facts_from_request(t, attrs, n);
+    int stage = facts_from_index(t, by);
     if (stage < 0) {
         policy_conn_reply(conn, "DUNNO", 5);
         if (slot != NULL)

@@ -1577,14 +1577,6 @@ static void test_mbox_split(void **state)
     arena_free(a);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void test_maildir(void **state)
 {
     (void)state;
@@ -1596,11 +1588,11 @@ static void test_maildir(void **state)
     const char *err = NULL;
     /* a plain directory */
     snprintf(p, sizeof p, "%s/b.eml", dir);
-    write_file(p, "Subject: b\n\n");
+    assert_int_equal(write_text_file(p, "Subject: b\n\n"), 0);
     snprintf(p, sizeof p, "%s/a.eml", dir);
-    write_file(p, "Subject: a\n\n");
+    assert_int_equal(write_text_file(p, "Subject: a\n\n"), 0);
     snprintf(p, sizeof p, "%s/.hidden", dir);
-    write_file(p, "x");
+    assert_int_equal(write_text_file(p, "x"), 0);
     long n = maildir_list(dir, a, &paths, &err);
     assert_int_equal(n, 2);
     assert_non_null(strstr(paths[0], "/a.eml"));
@@ -1611,9 +1603,9 @@ static void test_maildir(void **state)
     snprintf(p, sizeof p, "%s/cur", dir);
     assert_int_equal(mkdir(p, 0700), 0);
     snprintf(p, sizeof p, "%s/new/1", dir);
-    write_file(p, "Subject: n\n\n");
+    assert_int_equal(write_text_file(p, "Subject: n\n\n"), 0);
     snprintf(p, sizeof p, "%s/cur/2:2,S", dir);
-    write_file(p, "Subject: c\n\n");
+    assert_int_equal(write_text_file(p, "Subject: c\n\n"), 0);
     n = maildir_list(dir, a, &paths, &err);
     assert_int_equal(n, 2);
     assert_non_null(strstr(paths[0], "/cur/2:2,S"));

@@ -12,11 +12,7 @@
 
 #include "explain/bounce.h"
 
-#define CHECK(c)            \
-    do {                    \
-        if (!(c))           \
-            abort();        \
-    } while (0)
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,21 +39,14 @@ static void check_status(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* an exact-size copy, so that a read of even one byte past size is caught */
-    unsigned char *buf = malloc(size > 0 ? size : 1);
-    if (buf == NULL)
-        return 0;
-    if (size > 0)
-        memcpy(buf, data, size);
     arena_t *a = arena_new();
     bounce_t b;
-    int rc = bounce_parse(buf, size, a, &b);
+    int rc = bounce_parse(data, size, a, &b);
     CHECK(rc == 0 || rc == -1);
     if (rc == -1) {
         CHECK(b.kind == BOUNCE_KIND_NONE && b.nrcpts == 0);
     }
     CHECK(b.nrcpts <= BOUNCE_RCPT_MAX);
-    CHECK((b.kind == BOUNCE_KIND_NONE) == (b.nrcpts == 0) || b.kind != BOUNCE_KIND_NONE);
     if (b.kind == BOUNCE_KIND_NONE)
         CHECK(b.nrcpts == 0);
     const char *top[] = {b.format, b.reporting_mta, b.subject, b.from, b.arrival_date,
@@ -80,6 +69,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(r->action >= BOUNCE_ACTION_NONE && r->action <= BOUNCE_ACTION_EXPANDED);
     }
     arena_free(a);
-    free(buf);
     return 0;
 }

@@ -11,11 +11,7 @@
 
 #include "explain/explain.h"
 
-#define CHECK(c)            \
-    do {                    \
-        if (!(c))           \
-            abort();        \
-    } while (0)
+#include "fuzz.h"
 
 static arena_t *arena;
 

@@ -13,10 +13,7 @@
 
 #include "auth/spf.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) abort();                                                                         \
-    } while (0)
+#include "fuzz.h"
 
 /* Copies the next newline-separated field into a fresh NUL-terminated buffer. */
 static char *field(const uint8_t **p, const uint8_t *end)

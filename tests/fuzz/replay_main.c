@@ -1,6 +1,8 @@
 /*
  * Replays a fuzz harness's seed corpus without libFuzzer, so that every corpus file is
- * run under the ordinary (and the sanitizer) test build. Usage: fuzz_NAME DIR|FILE...
+ * run under the ordinary (and the sanitizer) test build. Each input is passed in a heap buffer
+ * of exactly its size, as libFuzzer does, so the harnesses need no copy of their own.
+ * Usage: fuzz_NAME DIR|FILE...
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -37,8 +39,19 @@ static int run_file(const char *path)
     fclose(f);
     if (buf == NULL)
         return -1;
-    LLVMFuzzerTestOneInput(buf, len);
+    /* An exact-size copy, as libFuzzer passes, so that a harness reading even one byte past
+     * size is caught by the sanitizers. */
+    uint8_t *exact = malloc(len);
+    if (exact == NULL && len == 0)
+        exact = malloc(1);
+    if (exact == NULL) {
+        free(buf);
+        return -1;
+    }
+    memcpy(exact, buf, len);
     free(buf);
+    LLVMFuzzerTestOneInput(exact, len);
+    free(exact);
     return 0;
 }
 

@@ -1226,8 +1226,7 @@ def s14_spf():
 
     # results and their default actions
     a = c.ask(request(sender="alice@spf.test"))
-    check("s14 fail -> 550 5.7.23 spf.mailfrom", a.startswith("550 5.7.23 ") and
-          "(spf.mailfrom)" in a, a)
+    check("s14 fail -> 550 5.7.23 spf.mailfrom", is_reject(a, "spf.mailfrom"), a)
     a = c.ask(request(sender="alice@exp.spf.test"))
     check("s14 fail with exp= -> the domain's explanation in the reply",
           "192.0.2.10 is not a mail server of exp.spf.test" in a, a)
@@ -1242,11 +1241,10 @@ def s14_spf():
     check("s14 permerror (warn) -> accepted, Received-SPF: permerror with problem=",
           a.startswith("PREPEND Received-SPF: permerror ") and 'problem="' in a, a)
     a = c.ask(request(helo="bad.spf.test", sender="alice@good.test"))
-    check("s14 HELO fail -> 550 5.7.23 spf.helo", a.startswith("550 5.7.23 ") and
-          "(spf.helo)" in a, a)
+    check("s14 HELO fail -> 550 5.7.23 spf.helo", is_reject(a, "spf.helo"), a)
     a = c.ask(request(helo="bad.spf.test", sender=""))
     check("s14 null sender: postmaster@HELO checked -> spf.mailfrom",
-          a.startswith("550 5.7.23 ") and "(spf.mailfrom)" in a, a)
+          is_reject(a, "spf.mailfrom"), a)
     a = c.ask(request(sender="alice@good.test"))
     check("s14 no SPF record -> accepted, Received-SPF: none",
           a.startswith("PREPEND Received-SPF: none "), a)

@@ -29,6 +29,7 @@
 
 #include "explain/bounce.h"
 #include "explain/mailbox.h"
+#include "util/mem.h"
 #include "util/str.h"
 #include "fake_dns.h"
 
@@ -1473,8 +1474,18 @@ static void test_iso2022jp(void **state)
     assert_int_equal(b.nrcpts, 1);
     assert_string_equal(b.rcpts[0].diagnostic,
                         "\xe3\x83\xa6\xe3\x83\xbc\xe3\x82\xb6\xe3\x83\xbc user@example.jp");
-    for (size_t i = 0; i < b.nrcpts; i++)
-        assert_null(strchr(b.rcpts[i].diagnostic, 0x1b));
+    /* the stray ESC of the text part is in no field */
+    const bounce_rcpt_t *r = &b.rcpts[0];
+    const char *fields[] = {b.format,           b.reporting_mta,      b.subject,
+                            b.from,             b.arrival_date,       b.feedback_type,
+                            b.source_ip,        b.orig.sending_ip,    b.orig.helo,
+                            b.orig.sender,      b.orig.sender_domain, b.orig.from_domain,
+                            b.orig.dkim_domain, b.orig.dkim_selector, b.orig.message_id,
+                            b.orig.recipient,   b.orig.subject,       r->recipient,
+                            r->original_recipient, r->remote_mta,     r->command,
+                            r->last_attempt,    r->status};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        assert_null(strchr(fields[i], 0x1b));
     arena_free(a);
 }
 
@@ -1576,14 +1587,6 @@ static void test_mbox_split(void **state)
     arena_free(a);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void test_maildir(void **state)
 {
     (void)state;
@@ -1595,11 +1598,11 @@ static void test_maildir(void **state)
     const char *err = NULL;
     /* a plain directory */
     snprintf(p, sizeof p, "%s/b.eml", dir);
-    write_file(p, "Subject: b\n\n");
+    assert_int_equal(write_text_file(p, "Subject: b\n\n"), 0);
     snprintf(p, sizeof p, "%s/a.eml", dir);
-    write_file(p, "Subject: a\n\n");
+    assert_int_equal(write_text_file(p, "Subject: a\n\n"), 0);
     snprintf(p, sizeof p, "%s/.hidden", dir);
-    write_file(p, "x");
+    assert_int_equal(write_text_file(p, "x"), 0);
     long n = maildir_list(dir, a, &paths, &err);
     assert_int_equal(n, 2);
     assert_non_null(strstr(paths[0], "/a.eml"));
@@ -1610,9 +1613,9 @@ static void test_maildir(void **state)
     snprintf(p, sizeof p, "%s/cur", dir);
     assert_int_equal(mkdir(p, 0700), 0);
     snprintf(p, sizeof p, "%s/new/1", dir);
-    write_file(p, "Subject: n\n\n");
+    assert_int_equal(write_text_file(p, "Subject: n\n\n"), 0);
     snprintf(p, sizeof p, "%s/cur/2:2,S", dir);
-    write_file(p, "Subject: c\n\n");
+    assert_int_equal(write_text_file(p, "Subject: c\n\n"), 0);
     n = maildir_list(dir, a, &paths, &err);
     assert_int_equal(n, 2);
     assert_non_null(strstr(paths[0], "/cur/2:2,S"));
@@ -1660,20 +1663,11 @@ static void test_maildir(void **state)
 typedef struct erow {
     char *sample;
     int index;
-    char *status, *code, *feedback, *reason;
+    char *status, *code, *feedback;
 } erow_t;
 
 static erow_t *rows;
 static size_t nrows;
-static char corpus[1024];
-
-static char *xdup(const char *s)
-{
-    char *d = strdup(s);
-    if (d == NULL)
-        abort();
-    return d;
-}
 
 static bool load_expected(const char *path)
 {
@@ -1701,12 +1695,10 @@ static bool load_expected(const char *path)
             continue;
         if (nrows == cap) {
             cap = cap ? cap * 2 : 256;
-            rows = realloc(rows, cap * sizeof *rows);
-            if (rows == NULL)
-                abort();
+            rows = xrealloc(rows, xmul(cap, sizeof *rows));
         }
-        rows[nrows++] = (erow_t){xdup(col[0]), atoi(col[2]), xdup(col[3]), xdup(col[4]),
-                                 xdup(col[7]), xdup(col[5])};
+        rows[nrows++] = (erow_t){xstrdup(col[0]), atoi(col[2]), xstrdup(col[3]),
+                                 xstrdup(col[4]), xstrdup(col[7])};
     }
     fclose(f);
     return true;
@@ -1894,9 +1886,9 @@ static void test_corpus(void **state)
 {
     (void)state;
     const char *src = getenv("MB_SOURCE_DIR");
+    char corpus[1024];
     snprintf(corpus, sizeof corpus, "%s/../shared/testsuites/bounces-sisimai", src ? src : ".");
     char path[2048];
-    snprintf(path, sizeof path, "%s/expected.tsv", corpus);
     struct stat st;
     snprintf(path, sizeof path, "%s/set-of-emails/maildir", corpus);
     if (stat(path, &st) != 0) {
@@ -1909,6 +1901,7 @@ static void test_corpus(void **state)
         printf("note: %s not found: only checking that every message parses\n", path);
     tally_t t = {0};
     static const char *const dirs[] = {"bsd", "dos", "mac", "err", "not", "tmp"};
+    long nerr = -1; /* how many files maildir/err holds */
     for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
         char dir[2048];
         snprintf(dir, sizeof dir, "%s/set-of-emails/maildir/%s", corpus, dirs[d]);
@@ -1918,6 +1911,8 @@ static void test_corpus(void **state)
         long n = maildir_list(dir, la, &paths, &err);
         if (n < 0)
             fail_msg("%s: %s", dir, err);
+        if (strcmp(dirs[d], "err") == 0)
+            nerr = n;
         for (long i = 0; i < n; i++) {
             unsigned char *buf;
             size_t len;
@@ -1952,17 +1947,9 @@ static void test_corpus(void **state)
             box_msgs++;
         }
         printf("  %s: %ld messages\n", boxes[k], n);
-        if (strcmp(boxes[k], "mbox-0") == 0) {
-            /* maildir/err holds mbox-0 split into single messages */
-            char dir[2048];
-            snprintf(dir, sizeof dir, "%s/set-of-emails/maildir/err", corpus);
-            arena_t *la = arena_new();
-            const char **paths;
-            long nerr = maildir_list(dir, la, &paths, &err);
-            if (nerr >= 0 && n != nerr)
-                fail_msg("mbox-0: %ld messages, but maildir/err holds %ld", n, nerr);
-            arena_free(la);
-        }
+        /* maildir/err holds mbox-0 split into single messages */
+        if (strcmp(boxes[k], "mbox-0") == 0 && n != nerr)
+            fail_msg("mbox-0: %ld messages, but maildir/err holds %ld", n, nerr);
         arena_free(ma);
         free(buf);
     }
@@ -1991,7 +1978,6 @@ static void test_corpus(void **state)
         free(rows[i].status);
         free(rows[i].code);
         free(rows[i].feedback);
-        free(rows[i].reason);
     }
     free(rows);
     rows = NULL;

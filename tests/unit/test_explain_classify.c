@@ -28,6 +28,7 @@
 #include "explain/reply.h"
 #include "policy/policy.h"
 #include "util/arena.h"
+#include "util/mem.h"
 #include "util/str.h"
 
 /* Agreement required with the suite tables, in percent (what the classifier reaches,
@@ -660,7 +661,7 @@ static void test_mailblock_round_trip(void **state)
     (void)state;
     config_t *cf = config_new_defaults();
     free(cf->explain_url);
-    cf->explain_url = strdup("https://mx.example.com/why/");
+    cf->explain_url = xstrdup("https://mx.example.com/why/");
     static const char *const shown[] = {"192.0.2.1", "", "dyn-192-0-2-1.pool.example.net",
                                         "(helo.syntax) spoof", NULL};
     for (int f = 0; f < F_COUNT; f++) {
@@ -837,8 +838,8 @@ static void test_suite_provider_replies(void **state)
             for (size_t i = 0; i < nseen && !dup; i++)
                 dup = strcmp(seen[i], pk) == 0;
             if (dup) continue;
-            seen = realloc(seen, (nseen + 1) * sizeof *seen);
-            seen[nseen++] = strdup(pk);
+            seen = xrealloc(seen, xmul(nseen + 1, sizeof *seen));
+            seen[nseen++] = xstrdup(pk);
             reply_t r;
             if (reply_parse(item, strlen(item), a, &r) != 0) {
                 fprintf(stderr, "  unparsed: %s\n", item);

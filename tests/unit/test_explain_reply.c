@@ -304,17 +304,36 @@ static void test_limits(void **state)
     static const char nul[] = "550 5.7.1 before\0after";
     assert_int_equal(reply_parse(nul, sizeof nul - 1, a, &r), 0);
     assert_string_equal(r.text, "before after");
-    /* truncated log lines do not crash and report what they can */
-    const char *cut[] = {"postfix/smtp[1]: X: to=<a@b",
-                         "NOQUEUE: reject: RCPT from x[",
-                         "** a@b R=x H=",
-                         "ruleset=check_rcpt, reject=",
-                         "x: to=<a@b>, status=",
-                         "H=(x) [1.2.3.4] rejected "};
+    /* truncated log lines: refused with empty fields, but for a Sendmail reject whose
+     * ruleset still says what was refused (no code, no text) */
+    static const struct {
+        const char *in;
+        int rc;
+        reply_form_t form;
+        const char *command;
+        ex_action_t action;
+    } cut[] = {
+        {"postfix/smtp[1]: X: to=<a@b", -1, REPLY_FORM_SMTP, "", EX_ACTION_UNKNOWN},
+        {"NOQUEUE: reject: RCPT from x[", -1, REPLY_FORM_SMTP, "", EX_ACTION_UNKNOWN},
+        {"** a@b R=x H=", -1, REPLY_FORM_SMTP, "", EX_ACTION_UNKNOWN},
+        {"ruleset=check_rcpt, reject=", 0, REPLY_FORM_SENDMAIL_REJECT, "RCPT",
+         EX_ACTION_FAILED},
+        {"x: to=<a@b>, status=", -1, REPLY_FORM_SMTP, "", EX_ACTION_UNKNOWN},
+        {"H=(x) [1.2.3.4] rejected ", -1, REPLY_FORM_SMTP, "", EX_ACTION_UNKNOWN},
+    };
     for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
-        int rc = reply_parse(cut[i], strlen(cut[i]), a, &r);
-        assert_true(rc == 0 || rc == -1);
-        assert_non_null(r.text);
+        assert_int_equal(reply_parse(cut[i].in, strlen(cut[i].in), a, &r), cut[i].rc);
+        assert_int_equal(r.form, cut[i].form);
+        assert_int_equal(r.code, 0);
+        assert_string_equal(r.enhanced, "");
+        assert_string_equal(r.text, "");
+        assert_int_equal(r.text_len, 0);
+        assert_string_equal(r.command, cut[i].command);
+        assert_int_equal(r.action, cut[i].action);
+        const char *fields[] = {r.recipient, r.remote_name, r.remote_ip, r.client_name,
+                                r.client_ip, r.helo,        r.sender};
+        for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
+            assert_string_equal(fields[k], "");
     }
     arena_free(a);
 }

@@ -249,9 +249,7 @@ int cmd_check(int argc, char **argv)
             rc = EXIT_ACCEPT;
         /* the header the gate prepends when it accepts (spf_received_header) */
         str_t rspf = STR_INIT;
-        bool have_rspf = cfg->spf_received_header && best.exempt == NULL &&
-                         (best.action == VERDICT_ACCEPT || best.dry_run) &&
-                         policy_received_spf(t, &rspf);
+        bool have_rspf = policy_received_spf(t, &best, &rspf);
         if (c.json) {
             json_t *v = json_pack("{s:s}", "action", verdict_action_name(best.action));
             if (best.fid >= 0) {

@@ -336,11 +336,10 @@ static void finish(request_t *r)
      * Postfix cannot prepend a header once the content is in (END-OF-MESSAGE). */
     const char *prepended = NULL;
     str_clear(&r->g->action);
-    if (r->slot != NULL && !r->slot->spf_header && r->gen->cfg->spf_received_header &&
-        txn_facts(r->txn)->stage >= STAGE_MAIL && !txn_facts(r->txn)->end_of_message &&
-        (v.action == VERDICT_ACCEPT || v.dry_run) && v.exempt == NULL) {
+    if (r->slot != NULL && !r->slot->spf_header && txn_facts(r->txn)->stage >= STAGE_MAIL &&
+        !txn_facts(r->txn)->end_of_message) {
         str_appendz(&r->g->action, "PREPEND ");
-        if (policy_received_spf(r->txn, &r->g->action)) {
+        if (policy_received_spf(r->txn, &v, &r->g->action)) {
             r->slot->spf_header = true;
             prepended = "Received-SPF";
         }

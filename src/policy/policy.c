@@ -249,8 +249,12 @@ static bool rspf_comment_ok(const char *s)
     return rspf_printable(s) && strpbrk(s, "()\\") == NULL;
 }
 
-bool policy_received_spf(txn_t *t, str_t *out)
+bool policy_received_spf(txn_t *t, const verdict_t *v, str_t *out)
 {
+    const config_t *c = txn_config(t);
+    if (!c->spf_received_header || v->exempt != NULL ||
+        (v->action != VERDICT_ACCEPT && !v->dry_run))
+        return false;
     finding_id_t fid = F_SPF_MAILFROM;
     const spf_summary_t *sum = check_spf_summary(t, fid);
     if (sum == NULL) {
@@ -258,7 +262,6 @@ bool policy_received_spf(txn_t *t, str_t *out)
         sum = check_spf_summary(t, fid);
     }
     if (sum == NULL) return false;
-    const config_t *c = txn_config(t);
     const facts_t *f = txn_facts(t);
     const char *ip = txn_client_text(t);
     const char *who = sum->sender != NULL && rspf_comment_ok(sum->sender) ? sum->sender : NULL;

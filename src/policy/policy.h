@@ -62,9 +62,11 @@ void policy_reply_text(const config_t *c, finding_id_t fid, const char *shown, b
  * Writes a Received-SPF header field (RFC 7208 9.1), "Received-SPF: pass (...) key=value;...",
  * for the MAIL FROM identity, or the HELO identity when MAIL FROM was not checked. Peer values
  * (sender, HELO) are included only when they are printable ASCII and short; they are quoted.
- * Returns false, writing nothing, when neither identity was checked.
+ * Returns false, writing nothing, when the message gets none: the configuration turns the
+ * header off (spf_received_header), the verdict v neither accepts nor is a dry run, the
+ * transaction is exempt, or neither identity was checked.
  */
-bool policy_received_spf(txn_t *t, str_t *out);
+bool policy_received_spf(txn_t *t, const verdict_t *v, str_t *out);
 
 /* Appends the decision's log fields ("action=... finding=... client=..."). */
 void policy_log_fields(txn_t *t, const verdict_t *v, str_t *line);

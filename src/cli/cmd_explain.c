@@ -59,7 +59,7 @@ static void out_text(str_t *out, const char *s, size_t len, size_t max)
     size_t run = 0; /* start of the bytes kept as they are, not yet appended */
     for (size_t i = 0; i < len;) {
         unsigned c = p[i];
-        size_t n = c < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
+        size_t n = c < 0x80 ? 1 : utf8_seq(p + i, len - i, NULL);
         if (n == 1 && c == '\\') {
             str_append(out, s + run, i - run);
             str_append(out, "\\\\", 2);

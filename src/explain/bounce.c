@@ -153,7 +153,7 @@ static const char *clean_copy(arena_t *a, const char *s, size_t n, size_t max)
             continue;
         }
         /* a UTF-8 sequence: copied whole when valid and when it fits */
-        size_t want = utf8_seq_len((const unsigned char *)s + i, n - i);
+        size_t want = utf8_seq((const unsigned char *)s + i, n - i, NULL);
         if (want > 0) {
             if (o + want > max)
                 break;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/str.h"
+
 /* Where a bad character was found, to name it in the reason text. */
 enum ctx { CTX_LOCAL, CTX_QUOTED, CTX_DOMAIN, CTX_LITERAL, CTX_N };
 
@@ -120,51 +122,6 @@ static int is_atext(unsigned char c)
 static int is_qtext(unsigned char c)
 {
     return c == 32 || c == 33 || (c >= 35 && c <= 91) || (c >= 93 && c <= 126);
-}
-
-/*
- * One well-formed non-ASCII UTF-8 sequence at p (RFC 3629 4: UTF8-2 / UTF8-3 / UTF8-4, which
- * excludes overlong forms, surrogates and code points above U+10FFFF). Returns its length
- * (2..4) and the code point, or 0 if p[0..avail) does not start with one.
- */
-static size_t utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    uint32_t v;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        v = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        v = c & 0x0f;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        v = c & 0x07;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        unsigned char t = p[k];
-        if (t < lo || t > hi)
-            return 0;
-        lo = 0x80;
-        hi = 0xbf;
-        v = (v << 6) | (t & 0x3f);
-    }
-    *cp = v;
-    return n;
 }
 
 /* ---- Punycode (RFC 3492 6.3), used only to size and spell U-labels as A-labels ---- */

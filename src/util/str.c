@@ -188,20 +188,44 @@ char *fmt_ull(char *buf, unsigned long long v)
     return buf;
 }
 
-size_t utf8_seq_len(const unsigned char *p, size_t n)
+size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
 {
     if (n == 0)
         return 0;
-    unsigned c = p[0];
-    size_t want = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (want == 0 || want > n)
+    unsigned char c = p[0];
+    size_t want;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range (RFC 3629 section 4) */
+    uint32_t v;
+    if (c >= 0xc2 && c <= 0xdf) {
+        want = 2;
+        v = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        want = 3;
+        v = c & 0x0f;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        want = 4;
+        v = c & 0x07;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* above U+10FFFF */
+    } else {
         return 0;
-    for (size_t k = 1; k < want; k++)
-        if ((p[k] & 0xC0) != 0x80)
+    }
+    if (n < want)
+        return 0;
+    for (size_t k = 1; k < want; k++) {
+        if (p[k] < lo || p[k] > hi)
             return 0;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || /* overlong, surrogate */
-        (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))   /* overlong, > U+10FFFF */
-        return 0;
+        lo = 0x80;
+        hi = 0xbf;
+        v = (v << 6) | (p[k] & 0x3f);
+    }
+    if (cp != NULL)
+        *cp = v;
     return want;
 }

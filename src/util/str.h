@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct str {
     char *data; /* NULL until the first append; then data[len] == '\0' */
@@ -49,9 +50,9 @@ char *fmt_ull(char *buf, unsigned long long v);
 /* ASCII case-insensitive comparison of two byte ranges. */
 bool mem_ieq(const void *a, size_t alen, const void *b, size_t blen);
 /* The length (2 to 4) of the valid UTF-8 multi-byte sequence at p[0..n) (RFC 3629: no
- * overlong forms, surrogates or code points above U+10FFFF); 0 when there is none (an ASCII
- * byte, a stray or truncated sequence). */
-size_t utf8_seq_len(const unsigned char *p, size_t n);
+ * overlong forms, surrogates or code points above U+10FFFF), its code point in *cp unless
+ * cp is NULL; 0 when there is none (an ASCII byte, a stray or truncated sequence). */
+size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp);
 /* Does [s, s+len) end with suffix (ASCII case-insensitive)? */
 bool mem_iendswith(const char *s, size_t len, const char *suffix, size_t slen);
 

@@ -84,6 +84,8 @@ static void hex2(char *out, unsigned v)
 #include <stdio.h>
 #include <string.h>
 
+#include "util/str.h"
+
 #define PG_LABELS_MAX 128 /* 253 bytes hold at most 127 labels */
 #define PG_RUNS_MAX 256   /* a run is at least one byte */
 #define PG_IP6_GROUPS_TEXT_MAX 39 /* 8 groups of 4 and 7 separators */
@@ -230,14 +232,10 @@ static int hex_value(int c)
 }
 
 /* Case-insensitive: is s[0..len) exactly the word w? */
+/* the list words are lower case; mem_ieq passes a word of another length at once */
 static bool word_eq(const char *s, size_t len, const pg_word_t *w)
 {
-    if (w->len != len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (lc((unsigned char)s[i]) != w->w[i])
-            return false;
-    return true;
+    return mem_ieq(s, len, w->w, w->len);
 }
 
 static bool in_list(const char *s, size_t len, const pg_word_t *list, size_t n)

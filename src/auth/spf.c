@@ -1334,19 +1334,37 @@ static int explain(pass_t *p, const hres_t *h, tnode_t *root, const char **out)
     return ST_DONE;
 }
 
-static void run_pass(spf_check_t *c)
+/* A new pass over the check's emptied pass arena; its trace root when tracing, else NULL. */
+static tnode_t *pass_begin(spf_check_t *c, pass_t *p)
 {
     arena_reset(c->pass_arena);
+    memset(p, 0, sizeof *p);
+    p->c = c;
+    p->a = c->pass_arena;
+    if (!c->trace)
+        return NULL;
+    tnode_t *root = arena_calloc(p->a, 1, sizeof *root);
+    root->pub.text = arena_printf(p->a, "spf %s identity, sender %s",
+                                  c->helo_identity ? "HELO" : "MAIL FROM", prz(p, c->sender));
+    return root;
+}
+
+/* The check's evidence, emptied, with the result r and what the request said. */
+static spf_evidence_t *ev_begin(spf_check_t *c, spf_result_t r)
+{
+    spf_evidence_t *ev = &c->ev;
+    memset(ev, 0, sizeof *ev);
+    ev->result = r;
+    ev->helo_identity = c->helo_identity;
+    ev->sender = c->sender;
+    ev->domain = c->domain;
+    return ev;
+}
+
+static void run_pass(spf_check_t *c)
+{
     pass_t p;
-    memset(&p, 0, sizeof p);
-    p.c = c;
-    p.a = c->pass_arena;
-    tnode_t *root = NULL;
-    if (c->trace) {
-        root = arena_calloc(p.a, 1, sizeof *root);
-        root->pub.text = arena_printf(p.a, "spf %s identity, sender %s",
-                                      c->helo_identity ? "HELO" : "MAIL FROM", prz(&p, c->sender));
-    }
+    tnode_t *root = pass_begin(c, &p);
     hres_t h;
     const char *exp = NULL;
     if (check_host(&p, c->domain, NULL, 0, root, &h) == ST_PENDING ||
@@ -1355,12 +1373,7 @@ static void run_pass(spf_check_t *c)
         c->wait_voids = p.voids;
         return;
     }
-    spf_evidence_t *ev = &c->ev;
-    memset(ev, 0, sizeof *ev);
-    ev->result = h.result;
-    ev->helo_identity = c->helo_identity;
-    ev->sender = c->sender;
-    ev->domain = c->domain;
+    spf_evidence_t *ev = ev_begin(c, h.result);
     ev->record = h.rec;
     ev->record_len = h.rec_len;
     if (p.nsteps > 0) {
@@ -1413,25 +1426,14 @@ static void on_time_limit(uv_timer_t *t)
 {
     spf_check_t *c = t->data;
     if (c->done) return;
-    arena_reset(c->pass_arena);
     pass_t p;
-    memset(&p, 0, sizeof p);
-    p.c = c;
-    p.a = c->pass_arena;
-    spf_evidence_t *ev = &c->ev;
-    memset(ev, 0, sizeof *ev);
-    ev->result = SPF_TEMPERROR;
-    ev->helo_identity = c->helo_identity;
-    ev->sender = c->sender;
-    ev->domain = c->domain;
+    tnode_t *root = pass_begin(c, &p);
+    spf_evidence_t *ev = ev_begin(c, SPF_TEMPERROR);
     ev->lookups = c->wait_lookups;
     ev->voids = c->wait_voids;
     ev->reason = "the evaluation took longer than its time limit (RFC 7208 4.6.4)";
     ev->reason_domain = c->domain;
-    if (c->trace) {
-        tnode_t *root = arena_calloc(p.a, 1, sizeof *root);
-        root->pub.text = arena_printf(p.a, "spf %s identity, sender %s",
-                                      c->helo_identity ? "HELO" : "MAIL FROM", prz(&p, c->sender));
+    if (root != NULL) {
         trace_add(&p, root, "temperror: no result within %u ms (%u DNS-querying term%s counted)",
                   c->limit_ms, c->wait_lookups, c->wait_lookups == 1 ? "" : "s");
         ev->trace = &root->pub;
@@ -1569,17 +1571,10 @@ spf_check_t *spf_check_start(dns_resolver_t *dns, const spf_request_t *req, spf_
         uv_update_time(loop);
         if (uv_timer_start(c->timer, on_time_limit, c->limit_ms, 0) != 0)
             msg_panic("spf: uv_timer_start failed");
-    }
-    if (c->done) {
+    } else {
+        /* decided from the cache: the caller reads the result, no callback */
         c->cb = NULL;
-        for (size_t i = 0; i < c->nmemo; i++) {
-            memo_t *m = c->memo[i];
-            if (m->q != NULL) {
-                dns_cancel(m->q);
-                m->q = NULL;
-                m->ans = &badname_answer;
-            }
-        }
+        finish(c);
     }
     return c;
 }

@@ -141,28 +141,26 @@ void txn_reset(txn_t *t, const config_t *cfg, dns_resolver_t *dns)
     t->running = false;
 }
 
+/* Check i runs again: its findings and the work they hold are dropped. */
+static void forget_check(txn_t *t, size_t i)
+{
+    t->check_done[i] = false;
+    for (int f = check_table[i].first; f <= (int)check_table[i].last; f++) {
+        drop_op(t, f);
+        memset(&t->findings[f], 0, sizeof t->findings[f]);
+    }
+}
+
 void txn_reset_rcpt(txn_t *t)
 {
-    for (size_t i = 0; i < NCHECKS; i++) {
-        if (!check_table[i].per_rcpt) continue;
-        t->check_done[i] = false;
-        for (int f = check_table[i].first; f <= (int)check_table[i].last; f++) {
-            drop_op(t, f);
-            memset(&t->findings[f], 0, sizeof t->findings[f]);
-        }
-    }
+    for (size_t i = 0; i < NCHECKS; i++)
+        if (check_table[i].per_rcpt) forget_check(t, i);
 }
 
 void txn_rerun(txn_t *t, finding_id_t fid)
 {
-    for (size_t i = 0; i < NCHECKS; i++) {
-        if (fid < check_table[i].first || fid > check_table[i].last) continue;
-        t->check_done[i] = false;
-        for (int f = check_table[i].first; f <= (int)check_table[i].last; f++) {
-            drop_op(t, f);
-            memset(&t->findings[f], 0, sizeof t->findings[f]);
-        }
-    }
+    for (size_t i = 0; i < NCHECKS; i++)
+        if (fid >= check_table[i].first && fid <= check_table[i].last) forget_check(t, i);
 }
 
 void *txn_op(const txn_t *t, finding_id_t fid)

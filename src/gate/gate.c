@@ -387,18 +387,21 @@ static bool same_message(txn_t *t, const policy_attr_t *a)
     return f->have_client && ipaddr_equal(&ip, &f->client_ip);
 }
 
+static bool same_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
 static void refresh(txn_t *t, stage_t old_stage, const char *old_helo, size_t old_helo_len,
                     const char *old_sender, size_t old_sender_len)
 {
     facts_t *f = txn_facts(t);
-    bool helo_changed = !(f->helo_len == old_helo_len &&
-                          (old_helo_len == 0 || memcmp(f->helo, old_helo, old_helo_len) == 0));
+    bool helo_changed = !same_bytes(f->helo, f->helo_len, old_helo, old_helo_len);
+    bool reached_mail = old_stage < STAGE_MAIL && f->stage >= STAGE_MAIL;
     /* HELO may change (a second EHLO after STARTTLS); "no HELO" is only known at MAIL */
-    if (helo_changed || (old_stage < STAGE_MAIL && f->stage >= STAGE_MAIL))
+    if (helo_changed || reached_mail)
         txn_rerun(t, F_HELO_MISSING);
-    bool sender_changed =
-        !(f->sender_len == old_sender_len &&
-          (old_sender_len == 0 || memcmp(f->sender, old_sender, old_sender_len) == 0));
+    bool sender_changed = !same_bytes(f->sender, f->sender_len, old_sender, old_sender_len);
     if (helo_changed) txn_rerun(t, F_SPF_HELO);
     /* the null sender is checked as postmaster@HELO */
     if (sender_changed || helo_changed) txn_rerun(t, F_SPF_MAILFROM);
@@ -406,7 +409,7 @@ static void refresh(txn_t *t, stage_t old_stage, const char *old_helo, size_t ol
         txn_rerun(t, F_SENDER_SYNTAX);
         txn_rerun(t, F_MESSAGE_TOO_BIG);
     }
-    if (old_stage < STAGE_MAIL && f->stage >= STAGE_MAIL) {
+    if (reached_mail) {
         txn_rerun(t, F_CLIENT_NO_TLS);
         txn_rerun(t, F_MESSAGE_TOO_BIG);
     }

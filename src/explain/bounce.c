@@ -72,45 +72,18 @@ static inline unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' 
 /* ASCII case-insensitive equality of m bytes. */
 static inline bool ci_eq(const char *a, const char *b, size_t m)
 {
-    for (size_t i = 0; i < m; i++)
-        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
-            return false;
-    return true;
+    return mem_ieq(a, m, b, m);
 }
 
-/*
- * Case-insensitive (ASCII) search of needle in [h, h+n). Candidates are found with memchr
- * on both cases of the needle's first byte, so most of the haystack is skipped at memchr's
- * speed; each candidate is compared whole.
- */
+/* Case-insensitive (ASCII) search of the NUL-terminated needle in [h, h+n). */
 static const char *ci_find(const char *h, size_t n, const char *needle)
 {
-    size_t m = strlen(needle);
-    if (m == 0 || m > n)
-        return m == 0 ? h : NULL;
-    unsigned char lo = fold((unsigned char)needle[0]);
-    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - 32) : lo;
-    const char *end = h + (n - m) + 1; /* candidates start in [h, end) */
-    const char *pl = memchr(h, lo, (size_t)(end - h));
-    const char *pu = up != lo ? memchr(h, up, (size_t)(end - h)) : NULL;
-    while (pl != NULL || pu != NULL) {
-        bool take_l = pu == NULL || (pl != NULL && pl < pu);
-        const char *p = take_l ? pl : pu;
-        if (ci_eq(p + 1, needle + 1, m - 1))
-            return p;
-        const char *next = p + 1;
-        if (take_l)
-            pl = next < end ? memchr(next, lo, (size_t)(end - next)) : NULL;
-        else
-            pu = next < end ? memchr(next, up, (size_t)(end - next)) : NULL;
-    }
-    return NULL;
+    return mem_ifind(h, n, needle, strlen(needle));
 }
 
 static bool ci_prefix(const char *s, size_t n, const char *p)
 {
-    size_t m = strlen(p);
-    return n >= m && ci_eq(s, p, m);
+    return mem_iprefix(s, n, p, strlen(p));
 }
 
 /* Trims spaces at both ends of [*s, *s+*n). */

@@ -21,13 +21,13 @@
 #include <gmime/gmime.h>
 #include <jansson.h>
 
+#include "explain/mailbox.h"
 #include "util/mem.h"
 #include "util/str.h"
 
 #define MAX_ORIG_HDR (64u * 1024u) /* bytes of the original's header section kept */
 #define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
 #define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
-#define MBOX_FROM_LINE_MAX 200         /* bytes of an mbox "From " separator line */
 
 static bool gmime_ready;
 /* One parser per thread, kept between messages (re-initialised with each message's stream):
@@ -2801,41 +2801,6 @@ static size_t eol_before(const unsigned char *b, size_t at)
     return 0;
 }
 
-/* Is b[i, n) the line "From sender Www Mmm dd hh:mm:ss yyyy" (an mbox separator in its
- * full form: one word, an asctime() date) followed by a header field line? */
-static bool mbox_from_at(const unsigned char *b, size_t n, size_t i)
-{
-    size_t e = i;
-    while (e < n && e - i <= MBOX_FROM_LINE_MAX && b[e] != '\n' && b[e] != '\r')
-        e++;
-    if (e - i > MBOX_FROM_LINE_MAX || e - i < 5 + 2 + 24 || e == n)
-        return false;
-    size_t k = i + 5;
-    while (k < e && b[k] != ' ')
-        k++; /* the sender */
-    while (k < e && b[k] == ' ')
-        k++;
-    static const char days[] = "MonTueWedThuFriSatSun";
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    if (k + 8 > e || b[k + 3] != ' ')
-        return false;
-    bool d = false, m = false;
-    for (size_t j = 0; j < 21 && !d; j += 3)
-        d = memcmp(b + k, days + j, 3) == 0;
-    for (size_t j = 0; j < 36 && !m; j += 3)
-        m = memcmp(b + k + 4, months + j, 3) == 0;
-    if (!d || !m || memchr(b + k, ':', e - k) == NULL)
-        return false;
-    for (size_t j = e - 4; j < e; j++)
-        if (b[j] < '0' || b[j] > '9')
-            return false;
-    /* the next line: "Name:" */
-    size_t j = e + (b[e] == '\r' && e + 1 < n && b[e + 1] == '\n' ? 2 : 1), h = j;
-    while (h < n && b[h] > ' ' && b[h] < 0x7F && b[h] != ':')
-        h++;
-    return h > j && h < n && b[h] == ':';
-}
-
 /* The offset of the next message appended in mbox form after offset from, or n when none:
  * a "From " line in its full form after a blank line, or, in a buffer that starts with a
  * "From " line (an mbox), also right after the last line of the message before it, as
@@ -2851,7 +2816,8 @@ static size_t next_appended(const unsigned char *b, size_t n, size_t from)
         size_t at = (size_t)(f - b);
         size_t e1 = eol_before(b, at);
         if (e1 > 0 && at + 5 <= n && memcmp(f, "From ", 5) == 0 &&
-            (mbox || eol_before(b, at - e1) > 0) && mbox_from_at(b, n, at))
+            (mbox || eol_before(b, at - e1) > 0) &&
+            mbox_from_line(b, n, at) >= 5 + 2 + 24) /* a byte more than mbox_split asks */
             return at;
         i = at + 1;
     }

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "explain/mailbox.h"
+#include "util/ipaddr.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -534,12 +535,8 @@ static bool ip_at(const char *s, size_t n, size_t *len)
             colons++;
         i++;
     }
-    if (colons < 2)
-        return false;
-    char tmp[64];
-    memcpy(tmp, s, i);
-    tmp[i] = '\0';
-    if (i == 0 || !g_hostname_is_ip_address(tmp))
+    ipaddr_t ip;
+    if (colons < 2 || ipaddr_parse(&ip, s, i) != 0)
         return false;
     *len = i;
     return true;

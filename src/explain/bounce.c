@@ -3054,10 +3054,9 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 const char *ad = addr_in(c.tmp, f.v[k].val);
                 if (ad == NULL || rec_find(&c, ad, strlen(ad)))
                     continue;
-                rec_t *r = rec_add(&c);
+                rec_t *r = rec_for(&c, ad);
                 if (r == NULL)
                     break;
-                str_appendz(&r->addr, ad);
                 if (oi.to == NULL)
                     oi.to = ad;
             }
@@ -3245,11 +3244,9 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
             } else if (found) {
                 freeform_at(&c, ht, body_n, o, l);
             } else if (oi.to != NULL && strong) {
-                rec_t *r = rec_add(&c);
-                if (r != NULL) {
-                    str_appendz(&r->addr, oi.to);
+                rec_t *r = rec_for(&c, oi.to);
+                if (r != NULL)
                     str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
-                }
             }
         }
         /* Without a strong sign (X-Failed-Recipients, a MAILER-DAEMON sender, a known
@@ -3285,22 +3282,18 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
         kind = BOUNCE_KIND_ARF;
         fmt = "unsubscribe";
         out->feedback_type = "opt-out";
-        rec_t *r = rec_add(&c);
-        if (r != NULL) {
-            str_appendz(&r->addr, from);
+        rec_t *r = rec_for(&c, from);
+        if (r != NULL)
             str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
-        }
     }
 
     /* RFC 3834 auto-reply */
     if (kind == BOUNCE_KIND_NONE && autoreply) {
         kind = BOUNCE_KIND_AUTOREPLY;
         fmt = "rfc3834";
-        rec_t *r = from != NULL ? rec_add(&c) : NULL;
-        if (r != NULL) {
-            str_appendz(&r->addr, from);
+        rec_t *r = rec_for(&c, from);
+        if (r != NULL)
             str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
-        }
     }
 
     if (kind == BOUNCE_KIND_NONE) {

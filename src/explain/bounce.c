@@ -21,13 +21,14 @@
 #include <gmime/gmime.h>
 #include <jansson.h>
 
+#include "explain/mailbox.h"
+#include "util/ipaddr.h"
 #include "util/mem.h"
 #include "util/str.h"
 
 #define MAX_ORIG_HDR (64u * 1024u) /* bytes of the original's header section kept */
 #define MAX_DIAG_LINES 60          /* lines of free text scanned after a recipient */
 #define MAX_HUMAN_TEXT (1024u * 1024u) /* text kept per kind (human, html, dsn, arf) */
-#define MBOX_FROM_LINE_MAX 200         /* bytes of an mbox "From " separator line */
 
 static bool gmime_ready;
 /* One parser per thread, kept between messages (re-initialised with each message's stream):
@@ -72,45 +73,18 @@ static inline unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' 
 /* ASCII case-insensitive equality of m bytes. */
 static inline bool ci_eq(const char *a, const char *b, size_t m)
 {
-    for (size_t i = 0; i < m; i++)
-        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
-            return false;
-    return true;
+    return mem_ieq(a, m, b, m);
 }
 
-/*
- * Case-insensitive (ASCII) search of needle in [h, h+n). Candidates are found with memchr
- * on both cases of the needle's first byte, so most of the haystack is skipped at memchr's
- * speed; each candidate is compared whole.
- */
+/* Case-insensitive (ASCII) search of the NUL-terminated needle in [h, h+n). */
 static const char *ci_find(const char *h, size_t n, const char *needle)
 {
-    size_t m = strlen(needle);
-    if (m == 0 || m > n)
-        return m == 0 ? h : NULL;
-    unsigned char lo = fold((unsigned char)needle[0]);
-    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - 32) : lo;
-    const char *end = h + (n - m) + 1; /* candidates start in [h, end) */
-    const char *pl = memchr(h, lo, (size_t)(end - h));
-    const char *pu = up != lo ? memchr(h, up, (size_t)(end - h)) : NULL;
-    while (pl != NULL || pu != NULL) {
-        bool take_l = pu == NULL || (pl != NULL && pl < pu);
-        const char *p = take_l ? pl : pu;
-        if (ci_eq(p + 1, needle + 1, m - 1))
-            return p;
-        const char *next = p + 1;
-        if (take_l)
-            pl = next < end ? memchr(next, lo, (size_t)(end - next)) : NULL;
-        else
-            pu = next < end ? memchr(next, up, (size_t)(end - next)) : NULL;
-    }
-    return NULL;
+    return mem_ifind(h, n, needle, strlen(needle));
 }
 
 static bool ci_prefix(const char *s, size_t n, const char *p)
 {
-    size_t m = strlen(p);
-    return n >= m && ci_eq(s, p, m);
+    return mem_iprefix(s, n, p, strlen(p));
 }
 
 /* Trims spaces at both ends of [*s, *s+*n). */
@@ -561,12 +535,8 @@ static bool ip_at(const char *s, size_t n, size_t *len)
             colons++;
         i++;
     }
-    if (colons < 2)
-        return false;
-    char tmp[64];
-    memcpy(tmp, s, i);
-    tmp[i] = '\0';
-    if (i == 0 || !g_hostname_is_ip_address(tmp))
+    ipaddr_t ip;
+    if (colons < 2 || ipaddr_parse(&ip, s, i) != 0)
         return false;
     *len = i;
     return true;
@@ -2828,41 +2798,6 @@ static size_t eol_before(const unsigned char *b, size_t at)
     return 0;
 }
 
-/* Is b[i, n) the line "From sender Www Mmm dd hh:mm:ss yyyy" (an mbox separator in its
- * full form: one word, an asctime() date) followed by a header field line? */
-static bool mbox_from_at(const unsigned char *b, size_t n, size_t i)
-{
-    size_t e = i;
-    while (e < n && e - i <= MBOX_FROM_LINE_MAX && b[e] != '\n' && b[e] != '\r')
-        e++;
-    if (e - i > MBOX_FROM_LINE_MAX || e - i < 5 + 2 + 24 || e == n)
-        return false;
-    size_t k = i + 5;
-    while (k < e && b[k] != ' ')
-        k++; /* the sender */
-    while (k < e && b[k] == ' ')
-        k++;
-    static const char days[] = "MonTueWedThuFriSatSun";
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    if (k + 8 > e || b[k + 3] != ' ')
-        return false;
-    bool d = false, m = false;
-    for (size_t j = 0; j < 21 && !d; j += 3)
-        d = memcmp(b + k, days + j, 3) == 0;
-    for (size_t j = 0; j < 36 && !m; j += 3)
-        m = memcmp(b + k + 4, months + j, 3) == 0;
-    if (!d || !m || memchr(b + k, ':', e - k) == NULL)
-        return false;
-    for (size_t j = e - 4; j < e; j++)
-        if (b[j] < '0' || b[j] > '9')
-            return false;
-    /* the next line: "Name:" */
-    size_t j = e + (b[e] == '\r' && e + 1 < n && b[e + 1] == '\n' ? 2 : 1), h = j;
-    while (h < n && b[h] > ' ' && b[h] < 0x7F && b[h] != ':')
-        h++;
-    return h > j && h < n && b[h] == ':';
-}
-
 /* The offset of the next message appended in mbox form after offset from, or n when none:
  * a "From " line in its full form after a blank line, or, in a buffer that starts with a
  * "From " line (an mbox), also right after the last line of the message before it, as
@@ -2878,7 +2813,8 @@ static size_t next_appended(const unsigned char *b, size_t n, size_t from)
         size_t at = (size_t)(f - b);
         size_t e1 = eol_before(b, at);
         if (e1 > 0 && at + 5 <= n && memcmp(f, "From ", 5) == 0 &&
-            (mbox || eol_before(b, at - e1) > 0) && mbox_from_at(b, n, at))
+            (mbox || eol_before(b, at - e1) > 0) &&
+            mbox_from_line(b, n, at) >= 5 + 2 + 24) /* a byte more than mbox_split asks */
             return at;
         i = at + 1;
     }
@@ -3118,10 +3054,9 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
                 const char *ad = addr_in(c.tmp, f.v[k].val);
                 if (ad == NULL || rec_find(&c, ad, strlen(ad)))
                     continue;
-                rec_t *r = rec_add(&c);
+                rec_t *r = rec_for(&c, ad);
                 if (r == NULL)
                     break;
-                str_appendz(&r->addr, ad);
                 if (oi.to == NULL)
                     oi.to = ad;
             }
@@ -3309,11 +3244,9 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
             } else if (found) {
                 freeform_at(&c, ht, body_n, o, l);
             } else if (oi.to != NULL && strong) {
-                rec_t *r = rec_add(&c);
-                if (r != NULL) {
-                    str_appendz(&r->addr, oi.to);
+                rec_t *r = rec_for(&c, oi.to);
+                if (r != NULL)
                     str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
-                }
             }
         }
         /* Without a strong sign (X-Failed-Recipients, a MAILER-DAEMON sender, a known
@@ -3349,22 +3282,18 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
         kind = BOUNCE_KIND_ARF;
         fmt = "unsubscribe";
         out->feedback_type = "opt-out";
-        rec_t *r = rec_add(&c);
-        if (r != NULL) {
-            str_appendz(&r->addr, from);
+        rec_t *r = rec_for(&c, from);
+        if (r != NULL)
             str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
-        }
     }
 
     /* RFC 3834 auto-reply */
     if (kind == BOUNCE_KIND_NONE && autoreply) {
         kind = BOUNCE_KIND_AUTOREPLY;
         fmt = "rfc3834";
-        rec_t *r = from != NULL ? rec_add(&c) : NULL;
-        if (r != NULL) {
-            str_appendz(&r->addr, from);
+        rec_t *r = rec_for(&c, from);
+        if (r != NULL)
             str_append(&r->diag, ht, body_n < BOUNCE_DIAG_MAX ? body_n : BOUNCE_DIAG_MAX);
-        }
     }
 
     if (kind == BOUNCE_KIND_NONE) {

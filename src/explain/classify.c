@@ -672,6 +672,10 @@ static pat_t *client_named_re;
 static pat_t *no_address_re;
 static pat_t *rcpt_reply_re;
 static pthread_once_t compiled = PTHREAD_ONCE_INIT;
+/* One match data per thread, made at the thread's first call and kept between calls; the
+ * key's destructor frees it when the thread ends. */
+static _Thread_local pcre2_match_data *thread_md;
+static pthread_key_t md_key;
 
 static unsigned char ascii_lower(unsigned char ch)
 {
@@ -937,8 +941,26 @@ static const pcre2_code *alt_code(pat_alt_t *a)
     return r;
 }
 
+static void md_free(void *md)
+{
+    thread_md = NULL;
+    pcre2_match_data_free(md);
+}
+
+/* The calling thread's match data. */
+static pcre2_match_data *match_data(void)
+{
+    if (thread_md == NULL) {
+        thread_md = pcre2_match_data_create(4, NULL);
+        if (thread_md == NULL || pthread_setspecific(md_key, thread_md) != 0)
+            msg_panic("classify: out of memory");
+    }
+    return thread_md;
+}
+
 static void compile_all(void)
 {
+    if (pthread_key_create(&md_key, md_free) != 0) msg_panic("classify: out of memory");
     for (size_t i = 0; i < NSTRONG; i++)
         strong_re[i] = compile(strong_rules[i].re);
     for (size_t i = 0; i < NWEAK; i++)
@@ -1424,8 +1446,7 @@ void classify_reply(const classify_in_t *in, classify_t *out)
         c.subject = c.detail = -1;
         c.cls = in->code >= 200 && in->code <= 599 ? (char)('0' + in->code / 100) : 0;
     }
-    c.md = pcre2_match_data_create(4, NULL);
-    if (c.md == NULL) msg_panic("classify: out of memory");
+    c.md = match_data();
 
     /* provider: the host first, then the text */
     if (in->remote_mta != NULL)
@@ -1555,5 +1576,4 @@ findings:
     if (out->reason == EX_MESGTOOBIG) out->finding = "message.too_big";
 done:
     set_hard(in, out, c.cls);
-    pcre2_match_data_free(c.md);
 }

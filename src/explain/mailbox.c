@@ -95,52 +95,46 @@ static bool is_from(const unsigned char *b, const lnr_t *l)
     return l->len >= 5 && memcmp(b + l->start, "From ", 5) == 0;
 }
 
-/* Is b[i, i+n) "Www Mmm", a weekday and a month name as in an asctime() date? */
-static bool day_month_at(const unsigned char *b, size_t n, size_t i)
+/*
+ * A "From " line is taken as a separator without an empty line before it only in its full
+ * form (see mailbox.h): some stores append a message right after the last line of the one
+ * before.
+ */
+size_t mbox_from_line(const unsigned char *b, size_t n, size_t i)
 {
     static const char days[] = "MonTueWedThuFriSatSun";
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    if (i + 7 > n || b[i + 3] != ' ')
-        return false;
-    bool d = false, m = false;
-    for (size_t k = 0; k + 3 <= sizeof days - 1 && !d; k += 3)
-        d = memcmp(b + i, days + k, 3) == 0;
-    for (size_t k = 0; k + 3 <= sizeof months - 1 && !m; k += 3)
-        m = memcmp(b + i + 4, months + k, 3) == 0;
-    return d && m;
-}
-
-/*
- * A "From " line that starts a message although no empty line precedes it: some stores
- * append a message right after the last line of the one before. Taken as a separator only
- * in its full form, "From sender Www Mmm dd hh:mm:ss yyyy" (the sender one word, an
- * asctime() date after it), and only when the next line is a header field.
- */
-static bool is_strict_from(const unsigned char *b, size_t n, const lnr_t *l)
-{
-    const unsigned char *s = b + l->start;
-    size_t len = l->len, i = 5;
-    if (len < 5 + 1 + 24 || len > 200)
-        return false;
-    while (i < len && s[i] != ' ')
-        i++; /* the sender */
-    while (i < len && s[i] == ' ')
-        i++;
-    if (!day_month_at(s, len, i))
-        return false;
-    size_t colons = 0;
-    for (size_t k = i + 7; k < len; k++)
-        colons += s[k] == ':';
-    if (colons < 1 || len < 4)
-        return false;
-    for (size_t k = len - 4; k < len; k++)
-        if (s[k] < '0' || s[k] > '9')
-            return false;
-    /* the next line: "Name:" */
-    size_t j = l->next, k = j;
-    while (k < n && b[k] > ' ' && b[k] < 0x7F && b[k] != ':')
+    if (i > n || n - i < 5 || memcmp(b + i, "From ", 5) != 0)
+        return 0;
+    size_t e = i;
+    while (e < n && e - i <= MAILBOX_FROM_LINE_MAX && b[e] != '\n' && b[e] != '\r')
+        e++;
+    size_t len = e - i;
+    if (len > MAILBOX_FROM_LINE_MAX || len < 5 + 1 + 24 || e == n)
+        return 0;
+    size_t k = i + 5;
+    while (k < e && b[k] != ' ')
+        k++; /* the sender */
+    while (k < e && b[k] == ' ')
         k++;
-    return k > j && k < n && b[k] == ':';
+    /* "Www Mmm", a weekday and a month name as in an asctime() date */
+    if (k + 7 > e || b[k + 3] != ' ')
+        return 0;
+    bool d = false, m = false;
+    for (size_t j = 0; j + 3 <= sizeof days - 1 && !d; j += 3)
+        d = memcmp(b + k, days + j, 3) == 0;
+    for (size_t j = 0; j + 3 <= sizeof months - 1 && !m; j += 3)
+        m = memcmp(b + k + 4, months + j, 3) == 0;
+    if (!d || !m || memchr(b + k + 7, ':', e - (k + 7)) == NULL)
+        return 0;
+    for (size_t j = e - 4; j < e; j++)
+        if (b[j] < '0' || b[j] > '9')
+            return 0;
+    /* the next line: "Name:" */
+    size_t j = e + (b[e] == '\r' && e + 1 < n && b[e + 1] == '\n' ? 2 : 1), h = j;
+    while (h < n && b[h] > ' ' && b[h] < 0x7F && b[h] != ':')
+        h++;
+    return h > j && h < n && b[h] == ':' ? len : 0;
 }
 
 /* ">From ", ">>From "...: mboxrd quoting. */
@@ -187,7 +181,7 @@ long mbox_split(const unsigned char *buf, size_t len, arena_t *a, mbox_msg_t **m
     lnr_t l;
     for (size_t i = 0; i < len; i = l.next) {
         line_at(buf, len, i, has_cr, &l);
-        if (is_from(buf, &l) && (i == 0 || prev_blank || is_strict_from(buf, len, &l)))
+        if (is_from(buf, &l) && (i == 0 || prev_blank || mbox_from_line(buf, len, l.start) > 0))
             count++;
         prev_blank = l.len == 0;
     }
@@ -204,7 +198,7 @@ long mbox_split(const unsigned char *buf, size_t len, arena_t *a, mbox_msg_t **m
     prev_blank = true;
     for (size_t i = 0; i < len; i = l.next) {
         line_at(buf, len, i, has_cr, &l);
-        if (is_from(buf, &l) && (i == 0 || prev_blank || is_strict_from(buf, len, &l))) {
+        if (is_from(buf, &l) && (i == 0 || prev_blank || mbox_from_line(buf, len, l.start) > 0)) {
             if (started && n < count)
                 finish(a, &cur, &out[n++], prev_blank);
             started = true;

@@ -20,6 +20,7 @@
 #define MAILDIR_FILES_MAX 100000                  /* files listed from one maildir */
 #define MAILBOX_FILE_MAX (64u * 1024u * 1024u)    /* bytes read from one file */
 #define MAILBOX_PATH_MAX 4096
+#define MAILBOX_FROM_LINE_MAX 200                 /* bytes of a full-form "From " line */
 
 typedef struct mbox_msg {
     const unsigned char *data; /* in the arena, LF line endings, NUL after data[len] */
@@ -35,6 +36,15 @@ typedef struct mbox_msg {
  */
 long mbox_split(const unsigned char *buf, size_t len, arena_t *a, mbox_msg_t **msgs,
                 const char **err);
+
+/*
+ * Is the line at b[i] (ended by LF, CRLF or CR) a "From " separator in its full form,
+ * "From sender Www Mmm dd hh:mm:ss yyyy" (the sender one word, then an asctime() date: a
+ * weekday and a month name, a colon after them, four digits at the end), followed by a
+ * header field line ("Name:")? Returns the line's length (30 to MAILBOX_FROM_LINE_MAX, the
+ * line end not included), or 0 when it is not one. Reads b[i, n) only, never past n.
+ */
+size_t mbox_from_line(const unsigned char *b, size_t n, size_t i);
 
 /*
  * Lists the message files of a maildir: dir/cur and dir/new when either exists (cur first,

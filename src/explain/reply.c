@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/str.h"
+
 typedef struct view {
     const char *p;
     size_t n;
@@ -29,10 +31,6 @@ static bool is_space(char c)
 static bool in_set(char c, const char *set)
 {
     return c != '\0' && strchr(set, c) != NULL;
-}
-static char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 static view_t sub(view_t v, size_t off, size_t len)
@@ -60,14 +58,9 @@ static view_t trim(view_t v)
 static long find_from(view_t v, size_t from, const char *z)
 {
     size_t zn = strlen(z);
-    if (zn == 0 || zn > v.n) return -1;
-    for (size_t i = from; i + zn <= v.n; i++) {
-        size_t k = 0;
-        while (k < zn && lower(v.p[i + k]) == lower(z[k]))
-            k++;
-        if (k == zn) return (long)i;
-    }
-    return -1;
+    if (zn == 0 || from > v.n || zn > v.n - from) return -1;
+    const char *p = mem_ifind(v.p + from, v.n - from, z, zn);
+    return p != NULL ? (long)(p - v.p) : -1;
 }
 
 static long find(view_t v, const char *z)
@@ -84,22 +77,14 @@ static long rfind(view_t v, const char *z)
     return last;
 }
 
-static bool starts_with_n(view_t v, const char *z, size_t zn)
-{
-    if (zn > v.n) return false;
-    for (size_t i = 0; i < zn; i++)
-        if (lower(v.p[i]) != lower(z[i])) return false;
-    return true;
-}
-
 static bool eq_ci(view_t v, const char *z)
 {
-    return strlen(z) == v.n && starts_with_n(v, z, v.n);
+    return mem_ieq(v.p, v.n, z, strlen(z));
 }
 
 static bool starts_with(view_t v, const char *z)
 {
-    return starts_with_n(v, z, strlen(z));
+    return mem_iprefix(v.p, v.n, z, strlen(z));
 }
 
 static const char *dup_field(arena_t *a, view_t v)

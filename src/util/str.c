@@ -138,6 +138,38 @@ bool mem_ieq(const void *a, size_t alen, const void *b, size_t blen)
     return true;
 }
 
+bool mem_iprefix(const char *s, size_t n, const char *p, size_t m)
+{
+    return m <= n && mem_ieq(s, m, p, m);
+}
+
+/*
+ * Candidates are found with memchr on both cases of the needle's first byte, so most of
+ * the haystack is skipped at memchr's speed; each candidate is compared whole.
+ */
+const char *mem_ifind(const char *h, size_t n, const char *needle, size_t m)
+{
+    if (m == 0 || m > n)
+        return m == 0 ? h : NULL;
+    unsigned char lo = lower((unsigned char)needle[0]);
+    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - 32) : lo;
+    const char *end = h + (n - m) + 1; /* candidates start in [h, end) */
+    const char *pl = memchr(h, lo, (size_t)(end - h));
+    const char *pu = up != lo ? memchr(h, up, (size_t)(end - h)) : NULL;
+    while (pl != NULL || pu != NULL) {
+        bool take_l = pu == NULL || (pl != NULL && pl < pu);
+        const char *p = take_l ? pl : pu;
+        if (mem_ieq(p + 1, m - 1, needle + 1, m - 1))
+            return p;
+        const char *next = p + 1;
+        if (take_l)
+            pl = next < end ? memchr(next, lo, (size_t)(end - next)) : NULL;
+        else
+            pu = next < end ? memchr(next, up, (size_t)(end - next)) : NULL;
+    }
+    return NULL;
+}
+
 bool mem_iendswith(const char *s, size_t len, const char *suffix, size_t slen)
 {
     return slen <= len && mem_ieq(s + len - slen, slen, suffix, slen);

@@ -49,6 +49,11 @@ char *fmt_ull(char *buf, unsigned long long v);
 
 /* ASCII case-insensitive comparison of two byte ranges. */
 bool mem_ieq(const void *a, size_t alen, const void *b, size_t blen);
+/* Does [s, s+n) start with [p, p+m) (ASCII case-insensitive)? */
+bool mem_iprefix(const char *s, size_t n, const char *p, size_t m);
+/* The first ASCII case-insensitive occurrence of [needle, needle+m) in [h, h+n), or NULL;
+ * h itself for an empty needle. Bounded by n and m: NUL bytes are ordinary bytes. */
+const char *mem_ifind(const char *h, size_t n, const char *needle, size_t m);
 /* The length (2 to 4) of the valid UTF-8 multi-byte sequence at p[0..n) (RFC 3629: no
  * overlong forms, surrogates or code points above U+10FFFF), its code point in *cp unless
  * cp is NULL; 0 when there is none (an ASCII byte, a stray or truncated sequence). */

@@ -1585,6 +1585,20 @@ static void test_mbox_split(void **state)
                         "Subject: the sender is no single word\n"
                         "From bob Thu Jul  2 12:05:05 2020\nno header field\n");
     arena_free(a);
+    /* the full-form separator line itself: its length, any line end, bounded by n */
+    const char *fl = "From a@example.org Thu Jul  2 12:05:05 2020\r\nSubject: x\n";
+    const unsigned char *u = (const unsigned char *)fl;
+    assert_int_equal(mbox_from_line(u, strlen(fl), 0), 43);
+    assert_int_equal(mbox_from_line(u, 45, 0), 0); /* the next line cut before its colon */
+    assert_int_equal(mbox_from_line(u, 43, 0), 0); /* no line end */
+    assert_int_equal(mbox_from_line(u, strlen(fl), 1), 0);
+    const char *cr = "xFrom b Mon Jan 1 00:00:00 2026\rX-A:\r"; /* the shortest: 30 bytes */
+    assert_int_equal(mbox_from_line((const unsigned char *)cr, strlen(cr), 1), 30);
+    assert_int_equal(mbox_from_line((const unsigned char *)cr + 1, 29, 0), 0);
+    const char *nodate = "From b Mon Jan 1 000000 2026\nX-A:\n"; /* no colon in the date */
+    assert_int_equal(mbox_from_line((const unsigned char *)nodate, strlen(nodate), 0), 0);
+    const char *noyear = "From b Mon Jan 1 00:00:00 202x\nX-A:\n";
+    assert_int_equal(mbox_from_line((const unsigned char *)noyear, strlen(noyear), 0), 0);
 }
 
 static void test_maildir(void **state)

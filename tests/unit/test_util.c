@@ -46,6 +46,37 @@ static void test_str_binary(void **state)
     assert_false(mem_iendswith("com", 3, "example.com", 11));
 }
 
+static void test_mem_ifind(void **state)
+{
+    (void)state;
+    const char *h = "550 5.7.1 Message REJECTED: rejected by policy";
+    size_t n = strlen(h);
+    assert_ptr_equal(mem_ifind(h, n, "rejected", 8), h + 18); /* the first, whatever its case */
+    assert_ptr_equal(mem_ifind(h, n, "Policy", 6), h + n - 6); /* at the very end */
+    assert_ptr_equal(mem_ifind(h, n, "5.7.1", 5), h + 4);      /* no letter to fold first */
+    assert_null(mem_ifind(h, n, "policy.", 7));
+    assert_null(mem_ifind(h, n - 1, "policy", 6)); /* bounded by n, not by the NUL */
+    assert_ptr_equal(mem_ifind(h, n, "", 0), h);
+    assert_null(mem_ifind("ab", 2, "abc", 3));
+    assert_null(mem_ifind("[x]", 3, "{X", 2)); /* only letters fold */
+    /* candidates of both cases, the earlier ones false starts */
+    const char *f = "rRrReject";
+    assert_ptr_equal(mem_ifind(f, 9, "REJECT", 6), f + 3);
+    /* NUL bytes are ordinary bytes, in the haystack and in the needle */
+    const char b[] = {'a', '\0', 'B', 'c', '\0', 'x'};
+    assert_ptr_equal(mem_ifind(b, sizeof b, "bC", 2), b + 2);
+    assert_ptr_equal(mem_ifind(b, sizeof b, "c\0X", 3), b + 3);
+    assert_null(mem_ifind(b, sizeof b, "ac", 2));
+    assert_null(mem_ifind(b, 0, "a", 1));
+
+    assert_true(mem_iprefix("RCPT TO:<a>", 11, "rcpt", 4));
+    assert_true(mem_iprefix("rcpt", 4, "RCPT", 4));
+    assert_false(mem_iprefix("rcp", 3, "rcpt", 4));
+    assert_false(mem_iprefix("mail", 4, "rcpt", 4));
+    assert_true(mem_iprefix("x", 1, "", 0));
+    assert_true(mem_iprefix("a\0b", 3, "A\0", 2));
+}
+
 static void test_utf8_seq_len(void **state)
 {
     (void)state;
@@ -208,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_str_binary), cmocka_unit_test(test_arena),
         cmocka_unit_test(test_log_escape), cmocka_unit_test(test_ipaddr),
         cmocka_unit_test(test_cidr), cmocka_unit_test(test_utf8_seq_len),
+        cmocka_unit_test(test_mem_ifind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -520,12 +520,16 @@ static bool ip4_at(const char *s, size_t n, size_t *len)
     return true;
 }
 
-/* An IPv4 or IPv6 address token at s (hex digits, colons and dots). */
-static bool ip_at(const char *s, size_t n, size_t *len)
+/* An IPv4 or IPv6 address token at s (hex digits, colons and dots; an IPv6 address may
+ * carry the "IPv6:" tag of an RFC 5321 address literal): the address is s[*at .. *at+*len)
+ * and the token ends there. */
+static bool ip_at(const char *s, size_t n, size_t *at, size_t *len)
 {
+    *at = 0;
     if (ip4_at(s, n, len))
         return true;
     if (ci_prefix(s, n, "IPv6:")) {
+        *at = 5;
         s += 5;
         n -= 5;
     }
@@ -1262,9 +1266,9 @@ static void received_ids(arena_t *tmp, const char *v, orig_ids_t *o)
     size_t il = 0;
     for (size_t i = 0; i < lim; i++) {
         if (v[i] == '[' || (v[i] == '(' && i + 1 < lim && isdigit((unsigned char)v[i + 1]))) {
-            size_t l;
-            if (ip_at(v + i + 1, lim - i - 1, &l)) {
-                ip = v + i + 1;
+            size_t at, l;
+            if (ip_at(v + i + 1, lim - i - 1, &at, &l)) {
+                ip = v + i + 1 + at;
                 il = l;
                 break;
             }
@@ -2349,21 +2353,23 @@ static const char *client_ip_in(arena_t *tmp, const char *s, size_t n)
             continue;
         if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '-'))
             continue; /* "host.example[192.0.2.1]": the remote server, not the client */
-        size_t l;
-        if (ip_at(s + i + 1, n - i - 1, &l) && i + 1 + l < n && s[i + 1 + l] == ']') {
+        size_t at, l;
+        if (ip_at(s + i + 1, n - i - 1, &at, &l) && i + 1 + at + l < n &&
+            s[i + 1 + at + l] == ']') {
             /* only when the words before say it is the client */
             size_t b = i > 40 ? i - 40 : 0;
             const char *win = s + b;
             size_t wl = i - b;
-            size_t after = n - (i + 2 + l) < 40 ? n - (i + 2 + l) : 40;
-            const char *aw = s + i + 2 + l;
+            size_t end = i + 2 + at + l; /* after the ']' */
+            size_t after = n - end < 40 ? n - end : 40;
+            const char *aw = s + end;
             if (ci_find(win, wl, "client") || ci_find(win, wl, "your ip") ||
                 ci_find(win, wl, "sender ip") || ci_find(win, wl, "connecting ip") ||
                 ci_find(win, wl, "from ip") || ci_find(aw, after, "listed") ||
                 ci_find(aw, after, "blocked") || ci_find(aw, after, "banned") ||
                 ci_find(aw, after, "blacklisted") || ci_find(aw, after, "not allowed") ||
                 ci_find(win, wl, "access denied"))
-                return arena_strndup(tmp, s + i + 1, l);
+                return arena_strndup(tmp, s + i + 1 + at, l);
         }
     }
     /* unbracketed, right after words that name the client: "Messages from 192.0.2.1
@@ -2374,11 +2380,11 @@ static const char *client_ip_in(arena_t *tmp, const char *s, size_t n)
     for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++) {
         const char *q = ci_find(s, n, lead[k]);
         while (q != NULL) {
-            size_t at = (size_t)(q - s) + strlen(lead[k]), l;
+            size_t at = (size_t)(q - s) + strlen(lead[k]), skip, l;
             if (at < n && (s[at] == '(' || s[at] == '"'))
                 at++;
-            if (at < n && ip_at(s + at, n - at, &l))
-                return arena_strndup(tmp, s + at, l);
+            if (at < n && ip_at(s + at, n - at, &skip, &l))
+                return arena_strndup(tmp, s + at + skip, l);
             size_t next = (size_t)(q - s) + 1;
             q = next < n ? ci_find(s + next, n - next, lead[k]) : NULL;
         }
@@ -3079,10 +3085,10 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
         fmt = "arf";
         out->feedback_type = "abuse";
         const char *ipq = ci_find(subj, strlen(subj), "complaint about message from ") + 29;
-        size_t il;
-        if (ip_at(ipq, strlen(ipq), &il)) {
-            out->source_ip = clean_copy(a, ipq, il, BOUNCE_FIELD_MAX);
-            oi.ip = arena_strndup(c.tmp, ipq, il);
+        size_t iat, il;
+        if (ip_at(ipq, strlen(ipq), &iat, &il)) {
+            out->source_ip = clean_copy(a, ipq + iat, il, BOUNCE_FIELD_MAX);
+            oi.ip = arena_strndup(c.tmp, ipq + iat, il);
         }
         rec_t *r = rec_add(&c);
         if (r != NULL && oi.to != NULL)

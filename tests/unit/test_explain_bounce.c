@@ -138,6 +138,22 @@ static const bcase_t cases[] = {
       {"dave@example.com", "failed", "5.2.2", 552, "Mailbox full", "DATA", NULL}},
      "198.51.100.25", NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 
+    /* an RFC 5321 IPv6 address literal names the client: the address, without its tag */
+    {"postfix free-form, IPv6 literal",
+     "From: MAILER-DAEMON@mx.example.net\n"
+     "To: alice@example.org\n"
+     "Subject: Undelivered Mail Returned to Sender\n"
+     "\n"
+     "This is the mail system at host mx.example.net.\n"
+     "\n"
+     "<bob@example.com>: host mx1.example.com[192.0.2.7] said: 554 5.7.1 Service\n"
+     "    unavailable; Client host [IPv6:2001:db8::25] blocked using zen.example.net (in\n"
+     "    reply to RCPT TO command)\n",
+     BOUNCE_KIND_FREEFORM, "postfix", 1,
+     {{"bob@example.com", "failed", "5.7.1", 554, "blocked using zen.example.net", "RCPT",
+       "mx1.example.com"}},
+     "2001:db8::25", NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+
     {"exim",
      "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
      "To: alice@example.org\n"

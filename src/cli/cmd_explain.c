@@ -30,6 +30,7 @@
 
 #include "check/txn.h"
 #include "cli/cli.h"
+#include "explain/classify.h"
 #include "explain/explain.h"
 #include "explain/mailbox.h"
 #include "policy/policy.h"
@@ -108,26 +109,13 @@ typedef struct checker {
     dns_resolver_t *dns;
     txn_t *txn;
     const cli_common_t *common; /* to load a variant with the blocklists a bounce names */
+    config_t *variant;          /* the last variant loaded, for the zones in variant_sites */
+    char variant_sites[512];
 } checker_t;
 
-/* The DNS zones of public IP blocklists that bounces name (classify.c's names), so that
- * --check can ask the list the receiver used when the configuration names none. */
-static const struct {
-    const char *name, *zone;
-} list_zones[] = {
-    {"Spamhaus ZEN", "zen.spamhaus.org"},   {"Spamhaus SBL", "zen.spamhaus.org"},
-    {"Spamhaus XBL", "zen.spamhaus.org"},   {"Spamhaus PBL", "zen.spamhaus.org"},
-    {"Spamhaus", "zen.spamhaus.org"},       {"Barracuda", "b.barracudacentral.org"},
-    {"SpamCop", "bl.spamcop.net"},          {"SORBS", "dnsbl.sorbs.net"},
-    {"UCEPROTECT", "dnsbl-1.uceprotect.net"}, {"PSBL", "psbl.surriel.com"},
-    {"Mailspike", "bl.mailspike.net"},      {"SpamRATS", "all.spamrats.com"},
-    {"Backscatterer", "ips.backscatterer.org"}, {"NiX Spam", "ix.dnsbl.manitu.net"},
-    {"0spam", "bl.0spam.org"},              {"blocklist.de", "bl.blocklist.de"},
-};
-
 /* A configuration for this report: the loaded one, or, when it names no DNS blocklist and
- * the bounce names lists we know, the same with those lists (caller frees it when it is not
- * ck->cfg). */
+ * the bounce names lists with a public zone, the same with those lists (loaded once for a
+ * set of zones while reports keep naming it; ck->variant, freed with the checker). */
 static config_t *check_config(checker_t *ck, const ex_report_t *rep)
 {
     if (ck->cfg->ndnsbl_sites > 0)
@@ -135,17 +123,16 @@ static config_t *check_config(checker_t *ck, const ex_report_t *rep)
     char sites[512] = "";
     size_t n = 0;
     for (size_t i = 0; i < rep->nresults; i++) {
-        const char *bl = rep->results[i].blocklist;
-        for (size_t k = 0; bl != NULL && k < sizeof list_zones / sizeof list_zones[0]; k++) {
-            if (strcmp(bl, list_zones[k].name) != 0 || strstr(sites, list_zones[k].zone) != NULL)
-                continue;
-            size_t used = strlen(sites);
-            snprintf(sites + used, sizeof sites - used, "%s%s", n++ > 0 ? ", " : "",
-                     list_zones[k].zone);
-        }
+        const char *zone = classify_blocklist_zone(rep->results[i].blocklist);
+        if (zone == NULL || strstr(sites, zone) != NULL)
+            continue;
+        size_t used = strlen(sites);
+        snprintf(sites + used, sizeof sites - used, "%s%s", n++ > 0 ? ", " : "", zone);
     }
     if (n == 0)
         return ck->cfg;
+    if (ck->variant != NULL && strcmp(ck->variant_sites, sites) == 0)
+        return ck->variant;
     char setting[600];
     snprintf(setting, sizeof setting, "dnsbl_sites=%s", sites);
     const cli_common_t *c = ck->common;
@@ -159,7 +146,12 @@ static config_t *check_config(checker_t *ck, const ex_report_t *rep)
     char err[512];
     config_t *cfg = cli_load_config(&v, err, sizeof err);
     free(ov);
-    return cfg != NULL ? cfg : ck->cfg;
+    if (cfg == NULL)
+        return ck->cfg;
+    config_free(ck->variant);
+    ck->variant = cfg;
+    snprintf(ck->variant_sites, sizeof ck->variant_sites, "%s", sites);
+    return cfg;
 }
 
 /* Is finding fid one a result with this reason or finding points at? */
@@ -240,10 +232,6 @@ static int run_checks(checker_t *ck, const ex_report_t *rep, json_t *jr, str_t *
             }
             str_appendc(text, '\n');
         }
-    }
-    if (cfg != ck->cfg) {
-        txn_reset(t, ck->cfg, ck->dns); /* the txn must not point at a freed configuration */
-        config_free(cfg);
     }
     if (arr != NULL) {
         json_object_set_new(jr, "check", json_pack("{s:s, s:o}", "client", rep->sending_ip,
@@ -717,6 +705,7 @@ done:
         uv_run(&r.ck.loop, UV_RUN_DEFAULT);
         uv_loop_close(&r.ck.loop);
     }
+    config_free(r.ck.variant);
     config_free(r.ck.cfg);
     str_free(&r.out);
     json_decref(r.sum.by_reason);

@@ -536,45 +536,46 @@ static const provider_t providers[] = {
 typedef struct blocklist {
     const char *re;
     const char *name;
-    bool domain; /* lists domains, not addresses */
+    bool domain;      /* lists domains, not addresses */
+    const char *zone; /* the public DNS zone to ask for an address, or NULL */
 } blocklist_t;
 
 static const blocklist_t blocklists[] = {
-    {"zen\\.spamhaus", "Spamhaus ZEN", false},
+    {"zen\\.spamhaus", "Spamhaus ZEN", false, "zen.spamhaus.org"},
     {"sbl-xbl\\.spamhaus|sbl\\.spamhaus|spamhaus (sbl|block list)|\\bSBL\\d+|"
      "spamhaus block list|\\(sbl\\)",
-     "Spamhaus SBL", false},
+     "Spamhaus SBL", false, "zen.spamhaus.org"},
     {"xbl\\.spamhaus|spamhaus('s)? xbl|exploits block list|cbl\\.abuseat|abuseat\\.org|"
      "\\(xbl\\)",
-     "Spamhaus XBL", false},
-    {"pbl\\.spamhaus|spamhaus pbl|policy block list|\\(pbl\\)", "Spamhaus PBL", false},
-    {"dbl\\.spamhaus|spamhaus dbl|domain block list|\\(dbl\\)", "Spamhaus DBL", true},
-    {"spamhaus", "Spamhaus", false},
+     "Spamhaus XBL", false, "zen.spamhaus.org"},
+    {"pbl\\.spamhaus|spamhaus pbl|policy block list|\\(pbl\\)", "Spamhaus PBL", false, "zen.spamhaus.org"},
+    {"dbl\\.spamhaus|spamhaus dbl|domain block list|\\(dbl\\)", "Spamhaus DBL", true, NULL},
+    {"spamhaus", "Spamhaus", false, "zen.spamhaus.org"},
     {"barracudacentral|b\\.barracuda|barracuda reputation|blocked using barracuda", "Barracuda",
-     false},
-    {"spamcop", "SpamCop", false},
-    {"\\bsorbs\\b", "SORBS", false},
-    {"uceprotect", "UCEPROTECT", false},
-    {"psbl\\.surriel|\\bpsbl\\b", "PSBL", false},
-    {"mailspike", "Mailspike", false},
-    {"spamrats|\\brats-(dyna|noptr|spam)", "SpamRATS", false},
-    {"invaluement", "Invaluement", false},
-    {"senderscore", "Validity Sender Score", false},
-    {"dnsbl-lookup|ipcheck\\.proofpoint", "Proofpoint", false},
-    {"cloudmark", "Cloudmark", false},
-    {"mail-abuse\\.com|trend ?micro|\\bers\\b.{0,20}(rbl|qil)", "Trend Micro ERS", false},
-    {"backscatterer", "Backscatterer", false},
-    {"hostkarma|junkemailfilter", "JunkEmailFilter", false},
-    {"spameatingmonkey", "Spam Eating Monkey", false},
-    {"ix\\.dnsbl\\.manitu|nixspam", "NiX Spam", false},
-    {"\\bs5h\\.net", "S5H", false},
-    {"0spam", "0spam", false},
-    {"abusix", "Abusix", false},
-    {"blocklist\\.de", "blocklist.de", false},
-    {"lashback|unsubscore", "LashBack", false},
-    {"\\(s3150\\)|\\(s3140\\)|part of their network is on our block list", "Microsoft", false},
-    {"surbl", "SURBL", true},
-    {"uribl", "URIBL", true},
+     false, "b.barracudacentral.org"},
+    {"spamcop", "SpamCop", false, "bl.spamcop.net"},
+    {"\\bsorbs\\b", "SORBS", false, "dnsbl.sorbs.net"},
+    {"uceprotect", "UCEPROTECT", false, "dnsbl-1.uceprotect.net"},
+    {"psbl\\.surriel|\\bpsbl\\b", "PSBL", false, "psbl.surriel.com"},
+    {"mailspike", "Mailspike", false, "bl.mailspike.net"},
+    {"spamrats|\\brats-(dyna|noptr|spam)", "SpamRATS", false, "all.spamrats.com"},
+    {"invaluement", "Invaluement", false, NULL},
+    {"senderscore", "Validity Sender Score", false, NULL},
+    {"dnsbl-lookup|ipcheck\\.proofpoint", "Proofpoint", false, NULL},
+    {"cloudmark", "Cloudmark", false, NULL},
+    {"mail-abuse\\.com|trend ?micro|\\bers\\b.{0,20}(rbl|qil)", "Trend Micro ERS", false, NULL},
+    {"backscatterer", "Backscatterer", false, "ips.backscatterer.org"},
+    {"hostkarma|junkemailfilter", "JunkEmailFilter", false, NULL},
+    {"spameatingmonkey", "Spam Eating Monkey", false, NULL},
+    {"ix\\.dnsbl\\.manitu|nixspam", "NiX Spam", false, "ix.dnsbl.manitu.net"},
+    {"\\bs5h\\.net", "S5H", false, NULL},
+    {"0spam", "0spam", false, "bl.0spam.org"},
+    {"abusix", "Abusix", false, NULL},
+    {"blocklist\\.de", "blocklist.de", false, "bl.blocklist.de"},
+    {"lashback|unsubscore", "LashBack", false, NULL},
+    {"\\(s3150\\)|\\(s3140\\)|part of their network is on our block list", "Microsoft", false, NULL},
+    {"surbl", "SURBL", true, NULL},
+    {"uribl", "URIBL", true, NULL},
 };
 #define NBLOCKLISTS (sizeof blocklists / sizeof *blocklists)
 
@@ -1198,6 +1199,14 @@ static bool host_has_suffix(const char *h, size_t n, const char *suf)
     size_t sn = strlen(suf);
     if (n < sn || !mem_iendswith(h, n, suf, sn)) return false;
     return n == sn || h[n - sn - 1] == '.' || h[n - sn - 1] == '-';
+}
+
+const char *classify_blocklist_zone(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < NBLOCKLISTS; i++)
+        if (strcmp(blocklists[i].name, name) == 0)
+            return blocklists[i].zone;
+    return NULL;
 }
 
 const char *classify_provider_of_host(const char *host, size_t len)

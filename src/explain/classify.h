@@ -68,6 +68,10 @@ typedef struct classify {
 /* Classifies one reply. Never fails: without any clue the reason is undefined. */
 void classify_reply(const classify_in_t *in, classify_t *out);
 
+/* The public DNS zone of the address blocklist a result names (classify_t.blocklist), for
+ * asking it; NULL for a list of domains or URLs and for lists without a public zone. */
+const char *classify_blocklist_zone(const char *name);
+
 /* The provider for a host name (ASCII case-insensitive, trailing dot allowed), or NULL. */
 const char *classify_provider_of_host(const char *host, size_t len);
 

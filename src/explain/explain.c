@@ -169,26 +169,28 @@ static const char *command_at(const char *s, size_t n, size_t i, bool verbs_only
     if (word_at(s, n, i, "end")) {
         size_t j = skip_space(s, n, i + 3);
         if (word_at(s, n, j, "of") && word_at(s, n, skip_space(s, n, j + 2), "data"))
-            return "DATA";
+            return EX_CMD_DATA;
         return NULL;
     }
     if (word_at(s, n, i, "rcpt")) /* also "RCPT_TO" */
-        return "RCPT";
+        return EX_CMD_RCPT;
     if (word_at(s, n, i, "bdat"))
-        return "BDAT";
-    if (word_at(s, n, i, "helo") || word_at(s, n, i, "ehlo"))
-        return "HELO";
+        return EX_CMD_BDAT;
+    if (word_at(s, n, i, "helo"))
+        return EX_CMD_HELO;
+    if (word_at(s, n, i, "ehlo"))
+        return EX_CMD_EHLO;
     if (word_at(s, n, i, "mail")) {
         size_t j = skip_space(s, n, i + 4);
         if (!verbs_only || word_at(s, n, j, "from") || word_at(s, n, j, "command"))
-            return "MAIL";
+            return EX_CMD_MAIL;
         return NULL;
     }
     if (word_at(s, n, i, "data")) {
         size_t j = skip_space(s, n, i + 4);
         if (!verbs_only || word_at(s, n, j, "command") || j == n || s[j] == ')' ||
             s[j] == ':')
-            return "DATA";
+            return EX_CMD_DATA;
     }
     return NULL;
 }
@@ -242,7 +244,7 @@ static const char *command_of_text(const char *s)
         }
     }
     if (found == NULL && find_ci(s, n, 0, "for text command") < n)
-        found = "DATA";
+        found = EX_CMD_DATA;
     return found;
 }
 

@@ -367,12 +367,13 @@ static const struct cmd_pat cmd_tab[] = {
     {"starttls", EX_CMD_STARTTLS},     {"auth command", EX_CMD_AUTH},
 };
 
-/* Where a text says what a reply answered; the command follows, after an optional "the ". */
+/* Where a text says what a reply answered; the command follows, after an optional "the ".
+ * "SMTP:" is X3's "Technical details: SMTP:RCPT host ...". */
 static const char *const cmd_ctx[] = {
     "in reply to ",        "after ",      "most progress was ", "for ",
     "during ",             "response to ", "while sending ",    "did not like our ",
     "while performing ",   "while receiving ", "error on ",     "failed on ",
-    "rejected at ",        "rejected after ", "following ",
+    "rejected at ",        "rejected after ", "following ",     "smtp:",
 };
 
 /* Phrases that name the step themselves (qmail's summaries, tags such as "[RCPT_TO]" or

@@ -708,6 +708,8 @@ typedef struct rec {
     str_t hint; /* the human text about this recipient, read for codes the diag lacks */
     str_t note; /* the comment of a DSN Status field: "4.0.0 (host name lookup failure)" */
     const char *command;
+    const char *diag_command; /* find_command of the diagnostic, once diag_command_read */
+    bool diag_command_read;
     bool led; /* introduced by a lead naming it a recipient, or a Sendmail result line */
     size_t line;  /* freeform: the line that first introduced it (in the text being read) */
     size_t aoff;  /* freeform: the address's offset in that line */
@@ -2272,28 +2274,45 @@ static const char *command_near(const char *s, size_t n, const char *addr, size_
     return one_rcpt ? find_command(s, n) : NULL;
 }
 
+/* The diagnostic on one line: runs of white space become one space (done once). */
+static void diag_fold(rec_t *r)
+{
+    if (r->diag.len == 0)
+        return;
+    size_t w = 0;
+    bool sp = true;
+    for (size_t k = 0; k < r->diag.len; k++) {
+        char ch = r->diag.data[k];
+        if (isspace((unsigned char)ch)) {
+            if (!sp)
+                r->diag.data[w++] = ' ';
+            sp = true;
+        } else {
+            r->diag.data[w++] = ch;
+            sp = false;
+        }
+    }
+    while (w > 0 && r->diag.data[w - 1] == ' ')
+        w--;
+    r->diag.len = w;
+    r->diag.data[w] = '\0';
+}
+
+/* The command the record's diagnostic names (find_command), read once: the diagnostic must
+ * be final (a DSN's, after dsn_read) when this is first called. */
+static const char *diag_command(rec_t *r)
+{
+    if (!r->diag_command_read) {
+        diag_fold(r);
+        r->diag_command = find_command(r->diag.data, r->diag.len);
+        r->diag_command_read = true;
+    }
+    return r->diag_command;
+}
+
 static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, bool one_rcpt)
 {
-    /* one line: runs of white space become one space */
-    if (r->diag.len > 0) {
-        size_t w = 0;
-        bool sp = true;
-        for (size_t k = 0; k < r->diag.len; k++) {
-            char ch = r->diag.data[k];
-            if (isspace((unsigned char)ch)) {
-                if (!sp)
-                    r->diag.data[w++] = ' ';
-                sp = true;
-            } else {
-                r->diag.data[w++] = ch;
-                sp = false;
-            }
-        }
-        while (w > 0 && r->diag.data[w - 1] == ' ')
-            w--;
-        r->diag.len = w;
-        r->diag.data[w] = '\0';
-    }
+    diag_fold(r);
     const char *d = r->diag.data ? r->diag.data : "";
     size_t n = r->diag.len;
     int dc;
@@ -2332,7 +2351,7 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, b
     if (r->command == NULL)
         r->command = inout_command(d, n);
     if (r->command == NULL)
-        r->command = find_command(d, n);
+        r->command = diag_command(r);
     if (r->command == NULL && r->hint.len > 0)
         r->command = find_command(r->hint.data, r->hint.len);
     if (r->command == NULL && whole != NULL && r->addr.len > 0)
@@ -3200,12 +3219,13 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
             /* Recipients without a diagnostic take the human text said about them. For the
              * others that text is a hint: the code a diagnostic lacks (Sendmail's "X-Unix;
              * 77") and the SMTP command, which Postfix states only in the human part
-             * ("(in reply to RCPT TO command)"). */
+             * ("(in reply to RCPT TO command)"). The command read in a diagnostic here is
+             * kept in its record for rec_from_text. */
             size_t ndsn = c.nrecs;
             bool need = false;
             for (size_t k = 0; k < ndsn; k++)
                 if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len) ||
-                    find_command(c.recs[k].diag.data, c.recs[k].diag.len) == NULL)
+                    diag_command(&c.recs[k]) == NULL)
                     need = true;
             if (need && human_n > 0) {
                 ctx_t h;

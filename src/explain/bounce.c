@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "explain/mailbox.h"
+#include "explain/reason.h"
 #include "util/ipaddr.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -323,54 +324,55 @@ struct cmd_pat {
  * name (the entries in capitals) counts only as written in capitals: "after DATA", not
  * "for data storage". */
 static const struct cmd_pat cmd_tab[] = {
-    {"end of data", "DATA"},      {"end of message", "DATA"},
-    {"data command", "DATA"},     {"data:", "DATA"},
-    {"final data", "DATA"},       {"data block", "DATA"},
-    {"text command", "DATA"},     {"message text", "DATA"},
-    {"bdat", "BDAT"},             {"pipelined data", "DATA"},
-    {"pipelined rcpt", "RCPT"},   {"pipelined mail", "MAIL"},
-    {"DATA", "DATA"},
-    {"rcpt to", "RCPT"},          {"rcpt command", "RCPT"},
-    {"RCPT", "RCPT"},
-    {"mail from", "MAIL"},        {"mail command", "MAIL"},
-    {"initial greeting", "CONN"}, {"initial connection", "CONN"},
-    {"initial server greeting", "CONN"}, {"connection greeting", "CONN"},
-    {"smtp greeting", "CONN"},
-    {"ehlo", "EHLO"},             {"helo", "HELO"},
-    {"starttls", "STARTTLS"},     {"auth command", "AUTH"},
+    {"end of data", EX_CMD_DATA},      {"end of message", EX_CMD_DATA},
+    {"data command", EX_CMD_DATA},     {"data:", EX_CMD_DATA},
+    {"final data", EX_CMD_DATA},       {"data block", EX_CMD_DATA},
+    {"text command", EX_CMD_DATA},     {"message text", EX_CMD_DATA},
+    {"bdat", EX_CMD_BDAT},             {"pipelined data", EX_CMD_DATA},
+    {"pipelined rcpt", EX_CMD_RCPT},   {"pipelined mail", EX_CMD_MAIL},
+    {"DATA", EX_CMD_DATA},
+    {"rcpt to", EX_CMD_RCPT},          {"rcpt command", EX_CMD_RCPT},
+    {"RCPT", EX_CMD_RCPT},
+    {"mail from", EX_CMD_MAIL},        {"mail command", EX_CMD_MAIL},
+    {"initial greeting", EX_CMD_CONN}, {"initial connection", EX_CMD_CONN},
+    {"initial server greeting", EX_CMD_CONN}, {"connection greeting", EX_CMD_CONN},
+    {"smtp greeting", EX_CMD_CONN},
+    {"ehlo", EX_CMD_EHLO},             {"helo", EX_CMD_HELO},
+    {"starttls", EX_CMD_STARTTLS},     {"auth command", EX_CMD_AUTH},
 };
 
-/* Where a text says what a reply answered; the command follows, after an optional "the ". */
+/* Where a text says what a reply answered; the command follows, after an optional "the ".
+ * "SMTP:" is X3's "Technical details: SMTP:RCPT host ...". */
 static const char *const cmd_ctx[] = {
     "in reply to ",        "after ",      "most progress was ", "for ",
     "during ",             "response to ", "while sending ",    "did not like our ",
     "while performing ",   "while receiving ", "error on ",     "failed on ",
-    "rejected at ",        "rejected after ", "following ",
+    "rejected at ",        "rejected after ", "following ",     "smtp:",
 };
 
 /* Phrases that name the step themselves (qmail's summaries, tags such as "[RCPT_TO]" or
  * "(DATA)"); those with capitals must match as written. */
 static const struct cmd_pat cmd_phrase[] = {
-    {"does not like recipient", "RCPT"},
-    {"failed after i sent the message", "DATA"},
-    {"sender was rejected", "MAIL"},
-    {"greeting failed", "CONN"},
-    {"my name was rejected", "HELO"},
-    {"in rcpt to", "RCPT"},
-    {"in mail from", "MAIL"},
-    {"[RCPT_TO]", "RCPT"},
-    {"[MAIL_FROM]", "MAIL"},
-    {"(DATA)", "DATA"},
-    {"(RCPT TO)", "RCPT"},
-    {"(MAIL FROM)", "MAIL"},
-    {"SMTP command DATA", "DATA"},
-    {"SMTP command: DATA", "DATA"},
-    {"failed to connect", "CONN"},
-    {"unable to connect", "CONN"},
-    {"requests to connect", "CONN"},
-    {"failed connect()", "CONN"},
-    {"rejected MAIL FROM", "MAIL"},
-    {"rejected RCPT TO", "RCPT"},
+    {"does not like recipient", EX_CMD_RCPT},
+    {"failed after i sent the message", EX_CMD_DATA},
+    {"sender was rejected", EX_CMD_MAIL},
+    {"greeting failed", EX_CMD_CONN},
+    {"my name was rejected", EX_CMD_HELO},
+    {"in rcpt to", EX_CMD_RCPT},
+    {"in mail from", EX_CMD_MAIL},
+    {"[RCPT_TO]", EX_CMD_RCPT},
+    {"[MAIL_FROM]", EX_CMD_MAIL},
+    {"(DATA)", EX_CMD_DATA},
+    {"(RCPT TO)", EX_CMD_RCPT},
+    {"(MAIL FROM)", EX_CMD_MAIL},
+    {"SMTP command DATA", EX_CMD_DATA},
+    {"SMTP command: DATA", EX_CMD_DATA},
+    {"failed to connect", EX_CMD_CONN},
+    {"unable to connect", EX_CMD_CONN},
+    {"requests to connect", EX_CMD_CONN},
+    {"failed connect()", EX_CMD_CONN},
+    {"rejected MAIL FROM", EX_CMD_MAIL},
+    {"rejected RCPT TO", EX_CMD_RCPT},
 };
 
 /* Does a word end at s[at] (end of text or a non-letter)? "data" must not match
@@ -483,8 +485,9 @@ static const char *find_command(const char *s0, size_t n0)
         /* a transcript quoted inside one line: ">>> RCPT To:<a>" */
         if (f == '>' && n - i > 4 && memcmp(s + i, ">>> ", 4) == 0) {
             static const struct cmd_pat tw[] = {
-                {"rcpt", "RCPT"}, {"mail", "MAIL"}, {"data", "DATA"},         {"bdat", "BDAT"},
-                {"ehlo", "EHLO"}, {"helo", "HELO"}, {"starttls", "STARTTLS"}, {"auth", "AUTH"}};
+                {"rcpt", EX_CMD_RCPT},         {"mail", EX_CMD_MAIL}, {"data", EX_CMD_DATA},
+                {"bdat", EX_CMD_BDAT},         {"ehlo", EX_CMD_EHLO}, {"helo", EX_CMD_HELO},
+                {"starttls", EX_CMD_STARTTLS}, {"auth", EX_CMD_AUTH}};
             for (size_t t = 0; t < sizeof tw / sizeof tw[0]; t++)
                 if (ci_prefix(s + i + 4, n - i - 4, tw[t].pat))
                     return tw[t].cmd;
@@ -679,6 +682,8 @@ typedef struct rec {
     str_t hint; /* the human text about this recipient, read for codes the diag lacks */
     str_t note; /* the comment of a DSN Status field: "4.0.0 (host name lookup failure)" */
     const char *command;
+    const char *diag_command; /* find_command of the diagnostic, once diag_command_read */
+    bool diag_command_read;
     bool led; /* introduced by a lead naming it a recipient, or a Sendmail result line */
     size_t line;  /* freeform: the line that first introduced it (in the text being read) */
     size_t aoff;  /* freeform: the address's offset in that line */
@@ -2102,9 +2107,15 @@ static const char *cmd_word(const char *l, size_t n)
 {
     static const struct {
         const char *w, *cmd;
-    } t[] = {{"RCPT", "RCPT"}, {"MAIL", "MAIL"}, {"DATA", "DATA"}, {"EHLO", "EHLO"},
-             {"HELO", "HELO"}, {"STARTTLS", "STARTTLS"}, {"AUTH", "AUTH"}, {"BDAT", "BDAT"},
-             {".", "DATA"}}; /* the end-of-data dot */
+    } t[] = {{"RCPT", EX_CMD_RCPT},
+             {"MAIL", EX_CMD_MAIL},
+             {"DATA", EX_CMD_DATA},
+             {"EHLO", EX_CMD_EHLO},
+             {"HELO", EX_CMD_HELO},
+             {"STARTTLS", EX_CMD_STARTTLS},
+             {"AUTH", EX_CMD_AUTH},
+             {"BDAT", EX_CMD_BDAT},
+             {".", EX_CMD_DATA}}; /* the end-of-data dot */
     for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
         if (ci_prefix(l, n, t[k].w))
             return t[k].cmd;
@@ -2119,7 +2130,7 @@ static const char *cmd_word(const char *l, size_t n)
  */
 static const char *pipelined(const char *s, size_t n, size_t from, const char *cmd)
 {
-    if (strcmp(cmd, "DATA") != 0)
+    if (!ex_command_is(cmd, EX_CMD_DATA))
         return cmd;
     const char *l;
     size_t ll;
@@ -2129,7 +2140,7 @@ static const char *pipelined(const char *s, size_t n, size_t from, const char *c
             break;
         if (ll > 7 && memcmp(l, "<<< 503", 7) == 0 &&
             (ci_find(l, ll, "rcpt") || ci_find(l, ll, "recipient")))
-            return "RCPT";
+            return EX_CMD_RCPT;
     }
     return cmd;
 }
@@ -2154,8 +2165,8 @@ static const char *transcript_command(const char *s, size_t n, const char *addr,
             if (last != NULL) {
                 sent++;
                 only = last;
-                if (!strcmp(last, "RCPT") && ci_find(l, ll, addr) && al > 0)
-                    return "RCPT";
+                if (ex_command_is(last, EX_CMD_RCPT) && ci_find(l, ll, addr) && al > 0)
+                    return EX_CMD_RCPT;
             }
         } else if (ll > 4 && memcmp(l, "<<< ", 4) == 0 && last != NULL) {
             const char *q = ci_find(l, ll, addr);
@@ -2237,28 +2248,45 @@ static const char *command_near(const char *s, size_t n, const char *addr, size_
     return one_rcpt ? find_command(s, n) : NULL;
 }
 
+/* The diagnostic on one line: runs of white space become one space (done once). */
+static void diag_fold(rec_t *r)
+{
+    if (r->diag.len == 0)
+        return;
+    size_t w = 0;
+    bool sp = true;
+    for (size_t k = 0; k < r->diag.len; k++) {
+        char ch = r->diag.data[k];
+        if (isspace((unsigned char)ch)) {
+            if (!sp)
+                r->diag.data[w++] = ' ';
+            sp = true;
+        } else {
+            r->diag.data[w++] = ch;
+            sp = false;
+        }
+    }
+    while (w > 0 && r->diag.data[w - 1] == ' ')
+        w--;
+    r->diag.len = w;
+    r->diag.data[w] = '\0';
+}
+
+/* The command the record's diagnostic names (find_command), read once: the diagnostic must
+ * be final (a DSN's, after dsn_read) when this is first called. */
+static const char *diag_command(rec_t *r)
+{
+    if (!r->diag_command_read) {
+        diag_fold(r);
+        r->diag_command = find_command(r->diag.data, r->diag.len);
+        r->diag_command_read = true;
+    }
+    return r->diag_command;
+}
+
 static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, bool one_rcpt)
 {
-    /* one line: runs of white space become one space */
-    if (r->diag.len > 0) {
-        size_t w = 0;
-        bool sp = true;
-        for (size_t k = 0; k < r->diag.len; k++) {
-            char ch = r->diag.data[k];
-            if (isspace((unsigned char)ch)) {
-                if (!sp)
-                    r->diag.data[w++] = ' ';
-                sp = true;
-            } else {
-                r->diag.data[w++] = ch;
-                sp = false;
-            }
-        }
-        while (w > 0 && r->diag.data[w - 1] == ' ')
-            w--;
-        r->diag.len = w;
-        r->diag.data[w] = '\0';
-    }
+    diag_fold(r);
     const char *d = r->diag.data ? r->diag.data : "";
     size_t n = r->diag.len;
     int dc;
@@ -2293,11 +2321,11 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, b
         memcpy(r->status, ds, sizeof ds);
     /* Postfix: "connect to host[192.0.2.1]:25: Connection refused" */
     if (r->command == NULL && ci_prefix(d, n, "connect to "))
-        r->command = "CONN";
+        r->command = EX_CMD_CONN;
     if (r->command == NULL)
         r->command = inout_command(d, n);
     if (r->command == NULL)
-        r->command = find_command(d, n);
+        r->command = diag_command(r);
     if (r->command == NULL && r->hint.len > 0)
         r->command = find_command(r->hint.data, r->hint.len);
     if (r->command == NULL && whole != NULL && r->addr.len > 0)
@@ -2308,7 +2336,7 @@ static void rec_from_text(rec_t *r, const char *whole, size_t wn, bool single, b
         str_appendz(&pat, "RCPT To:<");
         str_append(&pat, r->addr.data, r->addr.len);
         if (ci_find(whole, wn, str_cstr(&pat)))
-            r->command = "RCPT";
+            r->command = EX_CMD_RCPT;
         str_free(&pat);
     }
     if (r->command == NULL && whole != NULL)
@@ -3132,12 +3160,13 @@ static int parse_at(const unsigned char *buf, size_t len, arena_t *a, bounce_t *
             /* Recipients without a diagnostic take the human text said about them. For the
              * others that text is a hint: the code a diagnostic lacks (Sendmail's "X-Unix;
              * 77") and the SMTP command, which Postfix states only in the human part
-             * ("(in reply to RCPT TO command)"). */
+             * ("(in reply to RCPT TO command)"). The command read in a diagnostic here is
+             * kept in its record for rec_from_text. */
             size_t ndsn = c.nrecs;
             bool need = false;
             for (size_t k = 0; k < ndsn; k++)
                 if (c.recs[k].diag.len == 0 || !text_has_code(c.recs[k].diag.data, c.recs[k].diag.len) ||
-                    find_command(c.recs[k].diag.data, c.recs[k].diag.len) == NULL)
+                    diag_command(&c.recs[k]) == NULL)
                     need = true;
             if (need && human_n > 0) {
                 ctx_t h;

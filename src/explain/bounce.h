@@ -77,9 +77,10 @@ typedef struct bounce_rcpt {
     const char *diagnostic; /* reply text: Diagnostic-Code without its "smtp;" type, or the
                                free-form text for this recipient; one line */
     const char *remote_mta;   /* DSN Remote-MTA without its type, or the host named in text */
-    const char *command;      /* SMTP command the reply answered: "CONN" (greeting or
-                                 connection), "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL",
-                                 "RCPT", "DATA", "BDAT", or "" when not stated */
+    const char *command;      /* SMTP command the reply answered, an EX_CMD_ name
+                                 (explain/reason.h): "CONN" (greeting or connection), "HELO",
+                                 "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT",
+                                 or "" when not stated */
     const char *last_attempt; /* DSN Last-Attempt-Date, else "" */
 } bounce_rcpt_t;
 

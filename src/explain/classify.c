@@ -482,7 +482,7 @@ static const rule_t spectrum_rules[] = {
 static const char *const docomo_hosts[] = {"docomo.ne.jp", NULL};
 static const rule_t docomo_rules[] = {
     /* (a mailbox status, X.2.0, is the filter's: left to the general rules) */
-    {"unknown user", EX_REJECTED, NULL, 0, 0, -1, -1, false, "DATA"},
+    {"unknown user", EX_REJECTED, NULL, 0, 0, -1, -1, false, EX_CMD_DATA},
     R("too much mail data", EX_MAILBOXFULL, NULL),
     R("too many recipients", EX_TOOMANYCONN, NULL),
 };
@@ -1082,9 +1082,8 @@ static bool match(ctx_t *c, const pat_t *p)
 static bool rule_applies(const classify_in_t *in, ctx_t *c, const rule_t *r, const pat_t *re)
 {
     if (r->command != NULL &&
-        (in->command == NULL ||
-         (strcmp(in->command, r->command) != 0 &&
-          !(strcmp(r->command, "DATA") == 0 && strcmp(in->command, "BDAT") == 0))))
+        !(ex_command_is(r->command, EX_CMD_DATA) ? ex_command_is_data(in->command)
+                                                 : ex_command_is(in->command, r->command)))
         return false;
     if (r->cls != 0 && r->cls != c->cls) return false;
     if (r->subject >= 0 && r->subject != c->subject) return false;
@@ -1344,11 +1343,6 @@ static void set_hard(const classify_in_t *in, classify_t *out, char cls)
     }
 }
 
-static bool command_is(const classify_in_t *in, const char *name)
-{
-    return in->command != NULL && strcmp(in->command, name) == 0;
-}
-
 /*
  * A "user unknown" that a bounce quotes from another server without naming the command it
  * answered: a mailbox status (X.2.x: disabled, not accepting) or a permanent reply whose
@@ -1387,9 +1381,9 @@ static bool relayed_unknown(const classify_in_t *in, ctx_t *c)
 static void by_command(const classify_in_t *in, ctx_t *c, classify_t *out)
 {
     ex_reason_t r = out->reason;
-    bool after_data = command_is(in, "DATA") || command_is(in, "BDAT");
+    bool after_data = ex_command_is_data(in->command);
     bool no_command = in->command == NULL || in->command[0] == '\0';
-    if (command_is(in, "MAIL") &&
+    if (ex_command_is(in->command, EX_CMD_MAIL) &&
         (r == EX_USERUNKNOWN || r == EX_HOSTUNKNOWN || r == EX_FILTERED || r == EX_SUSPEND))
         out->reason = EX_REJECTED;
     else if (r == EX_USERUNKNOWN && out->layer != CLASSIFY_LAYER_PROVIDER &&
@@ -1397,11 +1391,11 @@ static void by_command(const classify_in_t *in, ctx_t *c, classify_t *out)
               (no_command && (c->subject == 7 || match(c, no_address_re) ||
                               (in->in_bounce && relayed_unknown(in, c))))))
         out->reason = EX_FILTERED;
-    else if ((command_is(in, "CONN") || command_is(in, "CONNECT")) &&
+    else if (ex_command_is(in->command, EX_CMD_CONN) &&
              (r == EX_USERUNKNOWN || r == EX_FILTERED || r == EX_MAILBOXFULL || r == EX_SUSPEND ||
               r == EX_EXCEEDLIMIT || r == EX_HASMOVED))
         out->reason = EX_BLOCKED;
-    else if ((command_is(in, "HELO") || command_is(in, "EHLO")) && r == EX_REJECTED &&
+    else if (ex_command_is_helo(in->command) && r == EX_REJECTED &&
              out->layer != CLASSIFY_LAYER_PROVIDER)
         out->reason = EX_BLOCKED;
     else if (r == EX_HOSTUNKNOWN && temporary(in, c->cls))
@@ -1554,8 +1548,7 @@ void classify_reply(const classify_in_t *in, classify_t *out)
         out->reason = reg->reason;
         out->finding = reg->finding;
         out->layer = CLASSIFY_LAYER_REGISTRY;
-    } else if (in->command != NULL && strcmp(in->command, "CONNECT") == 0 &&
-               (c.cls == '4' || c.cls == '5')) {
+    } else if (ex_command_is(in->command, EX_CMD_CONN) && (c.cls == '4' || c.cls == '5')) {
         /* refused before any command: the client itself is not welcome */
         out->reason = EX_BLOCKED;
         out->layer = CLASSIFY_LAYER_REGISTRY;
@@ -1578,7 +1571,8 @@ findings:
     /* a refusal of the envelope sender, worded only as "denied" or "blocked" (a text that
      * names the client's address or ISP refuses the client, not the sender) */
     if (out->layer == CLASSIFY_LAYER_PATTERN && out->reason == EX_BLOCKED &&
-        out->blocklist == NULL && out->finding == NULL && command_is(in, "MAIL") &&
+        out->blocklist == NULL && out->finding == NULL &&
+        ex_command_is(in->command, EX_CMD_MAIL) &&
         !match(&c, client_named_re))
         out->reason = EX_REJECTED;
     by_command(in, &c, out);

@@ -50,7 +50,7 @@ typedef struct classify_in {
     const char *text;     /* reply text (may be NULL when text_len is 0) */
     size_t text_len;
     const char *remote_mta; /* host name of the server that replied; NULL or "" */
-    const char *command;    /* "RCPT", "DATA", ...; NULL or "" (used for tie-breaks only) */
+    const char *command;    /* EX_CMD_ name (reason.h); NULL or "" (used for tie-breaks only) */
     ex_action_t action;     /* DSN action when known */
     bool in_bounce;         /* quoted in a bounce by the MTA that gave up (not a bare reply
                              * or a log line: there the client saw the reply itself) */

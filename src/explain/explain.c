@@ -8,7 +8,6 @@
 #include "core/catalog.h"
 #include "explain/mailbox.h"
 #include "explain/reply.h"
-#include "util/str.h"
 
 /* Header fields looked at before deciding that the input is a message. */
 #define EX_HEADER_PROBE 8
@@ -124,128 +123,6 @@ static const char *clean_text(arena_t *a, const char *s, int code)
     return out;
 }
 
-/* ---- the SMTP command a diagnostic text names ---- */
-
-static unsigned char fold_ascii(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-/* Caseless search for the NUL-terminated needle in s[from..n); the offset or n. The whole
- * needle is compared only where its first byte matches. */
-static size_t find_ci(const char *s, size_t n, size_t from, const char *needle)
-{
-    size_t k = strlen(needle);
-    unsigned char first = fold_ascii((unsigned char)needle[0]);
-    for (size_t i = from; i + k <= n; i++)
-        if ((k == 0 || fold_ascii((unsigned char)s[i]) == first) && mem_ieq(s + i, k, needle, k))
-            return i;
-    return n;
-}
-
-static size_t skip_space(const char *s, size_t n, size_t i)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n'))
-        i++;
-    return i;
-}
-
-/* Does s[i..n) start with word (caseless), followed by a non-letter or the end? */
-static bool word_at(const char *s, size_t n, size_t i, const char *word)
-{
-    size_t k = strlen(word);
-    if (i + k > n || !mem_ieq(s + i, k, word, k))
-        return false;
-    return i + k == n || !((s[i + k] | 0x20) >= 'a' && (s[i + k] | 0x20) <= 'z');
-}
-
-/* The command named at s[i..n): "end of data" and "data" are DATA, "rcpt" and "rcpt to"
- * RCPT, "mail" and "mail from" MAIL, "bdat" BDAT, "helo"/"ehlo"; NULL for anything else.
- * When verbs_only, the bare words that are also ordinary English ("data", "mail") count
- * only followed by "command" or ":" or in their two-word forms. */
-static const char *command_at(const char *s, size_t n, size_t i, bool verbs_only)
-{
-    i = skip_space(s, n, i);
-    if (word_at(s, n, i, "end")) {
-        size_t j = skip_space(s, n, i + 3);
-        if (word_at(s, n, j, "of") && word_at(s, n, skip_space(s, n, j + 2), "data"))
-            return "DATA";
-        return NULL;
-    }
-    if (word_at(s, n, i, "rcpt")) /* also "RCPT_TO" */
-        return "RCPT";
-    if (word_at(s, n, i, "bdat"))
-        return "BDAT";
-    if (word_at(s, n, i, "helo") || word_at(s, n, i, "ehlo"))
-        return "HELO";
-    if (word_at(s, n, i, "mail")) {
-        size_t j = skip_space(s, n, i + 4);
-        if (!verbs_only || word_at(s, n, j, "from") || word_at(s, n, j, "command"))
-            return "MAIL";
-        return NULL;
-    }
-    if (word_at(s, n, i, "data")) {
-        size_t j = skip_space(s, n, i + 4);
-        if (!verbs_only || word_at(s, n, j, "command") || j == n || s[j] == ')' ||
-            s[j] == ':')
-            return "DATA";
-    }
-    return NULL;
-}
-
-/*
- * The SMTP command a reply answered, from the wording MTAs put around it: Postfix's "(in
- * reply to end of DATA command)" (possibly folded across lines), Exim's "after end of data"
- * or "after RCPT TO:", a session transcript (">>> DATA" then "<<< 550 ..."), "did not like
- * our RCPT TO", "error following RCPT command", "SMTP:RCPT", "[RCPT_TO]", "for TEXT
- * command" (the message text, i.e. DATA). The first statement found wins; NULL when none.
- */
-static const char *command_of_text(const char *s)
-{
-    size_t n = strlen(s);
-    static const struct {
-        const char *lead;
-        bool verbs_only;
-    } leads[] = {
-        {"in reply to", false}, {"after", true}, {"did not like our", false},
-        {"error following", false}, {"smtp:", false}, {"[", true},
-    };
-    /* a transcript: the last ">>> command" before the first "<<< 4xx" or "<<< 5xx" */
-    size_t reply = find_ci(s, n, 0, "<<< ");
-    while (reply < n && (reply + 4 >= n || (s[reply + 4] != '4' && s[reply + 4] != '5')))
-        reply = find_ci(s, n, reply + 4, "<<< ");
-    if (reply < n) {
-        const char *cmd = NULL;
-        for (size_t i = find_ci(s, reply, 0, ">>> "); i < reply;
-             i = find_ci(s, reply, i + 4, ">>> ")) {
-            const char *c = command_at(s, reply, i + 4, false);
-            if (c != NULL)
-                cmd = c;
-        }
-        if (cmd != NULL)
-            return cmd;
-    }
-    size_t best = n;
-    const char *found = NULL;
-    for (size_t k = 0; k < sizeof leads / sizeof *leads; k++) {
-        size_t ln = strlen(leads[k].lead);
-        for (size_t i = find_ci(s, n, 0, leads[k].lead); i < best;
-             i = find_ci(s, n, i + 1, leads[k].lead)) {
-            if (ln > 1 && i > 0 && (s[i - 1] | 0x20) >= 'a' && (s[i - 1] | 0x20) <= 'z')
-                continue; /* inside a word */
-            const char *c = command_at(s, n, i + ln, leads[k].verbs_only);
-            if (c != NULL) {
-                best = i;
-                found = c;
-                break;
-            }
-        }
-    }
-    if (found == NULL && find_ci(s, n, 0, "for text command") < n)
-        found = "DATA";
-    return found;
-}
-
 static ex_action_t map_action(bounce_action_t a)
 {
     switch (a) {
@@ -320,8 +197,6 @@ static void from_bounce(const bounce_t *b, arena_t *a, ex_report_t *out)
                       : "";
         r->remote_mta = br != NULL ? nz(br->remote_mta) : NULL;
         r->command = br != NULL ? nz(br->command) : NULL;
-        if (r->command == NULL)
-            r->command = command_of_text(r->text);
         ex_action_t act = br != NULL ? map_action(br->action) : EX_ACTION_UNKNOWN;
         r->action = br != NULL && br->action != BOUNCE_ACTION_NONE ? bounce_action_name(br->action)
                                                                    : NULL;

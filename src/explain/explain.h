@@ -37,7 +37,7 @@ typedef struct ex_result {
     const char *status;    /* enhanced status code, "" when none */
     const char *text;      /* raw: the reply or diagnostic text, "" when none */
     const char *remote_mta;    /* raw: the server that answered, NULL when not known */
-    const char *command;       /* "RCPT", "DATA", ... or NULL */
+    const char *command;       /* an EX_CMD_ name (reason.h): "RCPT", "DATA", ... or NULL */
     const char *action;        /* "failed", "delayed", "delivered", ... or NULL */
     const char *provider;      /* "google", "microsoft", ... or NULL */
     const char *blocklist;     /* "Spamhaus ZEN", ... or NULL */

@@ -206,3 +206,18 @@ const char *ex_action_name(ex_action_t a)
         return "";
     }
 }
+
+bool ex_command_is(const char *c, const char *name)
+{
+    return c != NULL && strcmp(c, name) == 0;
+}
+
+bool ex_command_is_helo(const char *c)
+{
+    return ex_command_is(c, EX_CMD_HELO) || ex_command_is(c, EX_CMD_EHLO);
+}
+
+bool ex_command_is_data(const char *c)
+{
+    return ex_command_is(c, EX_CMD_DATA) || ex_command_is(c, EX_CMD_BDAT);
+}

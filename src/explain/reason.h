@@ -8,6 +8,7 @@
 #ifndef MB_EXPLAIN_REASON_H
 #define MB_EXPLAIN_REASON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum ex_reason {
@@ -69,5 +70,30 @@ const char *ex_reason_fix(ex_reason_t r);
 
 /* "failed", "delayed", "delivered", "" for unknown. */
 const char *ex_action_name(ex_action_t a);
+
+/*
+ * The SMTP command a reply answered, by the names every explain module (reply, bounce,
+ * classify) gives it and the output shows: CONN for the greeting or the connection (no
+ * command sent yet), then the commands of RFC 5321 and its extensions. Each module writes
+ * the command the input names; where the input names only one of HELO and EHLO for both
+ * (Postfix's smtpd logs "reject: HELO from" whichever the client sent) it is HELO, and
+ * LMTP's LHLO is EHLO. Test groups with ex_command_is_helo and ex_command_is_data.
+ */
+#define EX_CMD_CONN "CONN"
+#define EX_CMD_HELO "HELO"
+#define EX_CMD_EHLO "EHLO"
+#define EX_CMD_STARTTLS "STARTTLS"
+#define EX_CMD_AUTH "AUTH"
+#define EX_CMD_MAIL "MAIL"
+#define EX_CMD_RCPT "RCPT"
+#define EX_CMD_DATA "DATA"
+#define EX_CMD_BDAT "BDAT"
+
+/* Is the command c (NULL or "" for none) the one named name (an EX_CMD_ value)? */
+bool ex_command_is(const char *c, const char *name);
+/* The client's greeting: HELO or EHLO. */
+bool ex_command_is_helo(const char *c);
+/* The message text: DATA or BDAT. */
+bool ex_command_is_data(const char *c);
 
 #endif

@@ -289,18 +289,20 @@ static bool next_line(view_t v, size_t *pos, view_t *line)
     return true;
 }
 
+/* The command named at the start of w (an EX_CMD_ name, reason.h), or "". */
 static const char *cmd_name(view_t w)
 {
     w = trim(w);
-    if (starts_with(w, "RCPT")) return "RCPT";
-    if (starts_with(w, "MAIL")) return "MAIL";
-    if (starts_with(w, "end of data") || starts_with(w, "DATA") || starts_with(w, "BDAT") ||
+    if (starts_with(w, "RCPT")) return EX_CMD_RCPT;
+    if (starts_with(w, "MAIL")) return EX_CMD_MAIL;
+    if (starts_with(w, "BDAT")) return EX_CMD_BDAT;
+    if (starts_with(w, "end of data") || starts_with(w, "DATA") ||
         starts_with(w, "END-OF-MESSAGE") || starts_with(w, "end of message"))
-        return "DATA";
-    if (starts_with(w, "HELO") || starts_with(w, "EHLO") || starts_with(w, "LHLO"))
-        return "HELO/EHLO";
+        return EX_CMD_DATA;
+    if (starts_with(w, "HELO")) return EX_CMD_HELO;
+    if (starts_with(w, "EHLO") || starts_with(w, "LHLO")) return EX_CMD_EHLO;
     if (starts_with(w, "CONNECT") || starts_with(w, "initial") || starts_with(w, "greeting"))
-        return "CONNECT";
+        return EX_CMD_CONN;
     return "";
 }
 
@@ -432,14 +434,14 @@ static int parse_postfix_smtp(view_t line, arena_t *a, reply_t *out)
         if (ip[0] != '\0') out->remote_ip = ip;
     }
     if (find(why, "initial server greeting") >= 0 || find(why, "initial greeting") >= 0)
-        out->command = "CONNECT";
+        out->command = EX_CMD_CONN;
     else if (find(why, "while sending RCPT") >= 0)
-        out->command = "RCPT";
+        out->command = EX_CMD_RCPT;
     else if (find(why, "while sending MAIL") >= 0)
-        out->command = "MAIL";
+        out->command = EX_CMD_MAIL;
     else if (find(why, "while sending end of data") >= 0 ||
              find(why, "while sending message body") >= 0)
-        out->command = "DATA";
+        out->command = EX_CMD_DATA;
     reply_or_text(why, true, a, out);
     set_enhanced(out, field(line, "dsn=", ", "));
     if (out->action == EX_ACTION_UNKNOWN) out->action = action_of_code(out);
@@ -464,7 +466,7 @@ static int parse_postfix_smtpd(view_t line, long rj, arena_t *a, reply_t *out)
     out->helo = dup_field(a, field(line, " helo=<", ">"));
     view_t reply;
     if (starts_with(rest, "header ") || starts_with(rest, "body ")) {
-        out->command = "DATA";
+        out->command = EX_CMD_DATA;
         long h = rfind(rest, ">: ");
         if (h < 0) return -1;
         reply = after(rest, (size_t)h + 3);
@@ -580,10 +582,10 @@ static int parse_exim_reject(view_t line, long rj, arena_t *a, reply_t *out)
     out->sender = dup_field(a, unbracket(field(line, " F=", " ")));
     view_t rest = after(line, (size_t)rj + 10); /* after " rejected " */
     out->command = cmd_name(starts_with(rest, "after ") ? after(rest, 6) : rest);
-    if (starts_with(rest, "connection")) out->command = "CONNECT";
-    if (strcmp(out->command, "RCPT") == 0)
+    if (starts_with(rest, "connection")) out->command = EX_CMD_CONN;
+    if (ex_command_is(out->command, EX_CMD_RCPT))
         out->recipient = dup_field(a, unbracket(field(rest, "RCPT ", ":")));
-    if (strcmp(out->command, "HELO/EHLO") == 0 && out->client_ip[0] == '\0') {
+    if (ex_command_is_helo(out->command) && out->client_ip[0] == '\0') {
         view_t f = field(rest, "from [", "]");
         out->client_ip = dup_field(a, f);
     }
@@ -631,13 +633,13 @@ static int parse_sendmail_reject(view_t line, arena_t *a, reply_t *out)
     view_t rs = field(line, "ruleset=", ", ");
     view_t arg1 = unbracket(field(line, "arg1=", ","));
     if (eq_ci(rs, "check_rcpt")) {
-        out->command = "RCPT";
+        out->command = EX_CMD_RCPT;
         out->recipient = dup_field(a, arg1);
     } else if (eq_ci(rs, "check_mail")) {
-        out->command = "MAIL";
+        out->command = EX_CMD_MAIL;
         out->sender = dup_field(a, arg1);
     } else if (eq_ci(rs, "check_relay")) {
-        out->command = "CONNECT";
+        out->command = EX_CMD_CONN;
     }
     long r = find(line, "reject=");
     reply_or_text(after(line, (size_t)r + 7), false, a, out);

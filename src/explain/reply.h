@@ -52,7 +52,7 @@ typedef struct reply {
     const char *client_ip;
     const char *helo;
     const char *sender;
-    const char *command; /* "CONNECT", "HELO/EHLO", "MAIL", "RCPT", "DATA", or "" */
+    const char *command; /* an EX_CMD_ name (reason.h): "CONN", "HELO", "MAIL"...; "" */
     ex_action_t action;  /* from status=, "**"/"==", stat=, reject; UNKNOWN otherwise */
 } reply_t;
 

@@ -184,6 +184,37 @@ rc, out, err = explain(path)
 check("text output names the recipient, reason and fix",
       rc == 0 and "bob@example.org: requireptr" in out and "fix:" in out, out)
 
+# The SMTP command has one name in a log line, a bare reply and a bounce, and the same effect:
+# a sender-address wording in reply to HELO or EHLO refuses the client (blocked).
+helo_reply = "550 5.7.1 <bad>: sender address rejected"
+rc, j = explain_json("Jan  1 00:00:00 mx postfix/smtpd[1]: NOQUEUE: reject: HELO from "
+                     "x[192.0.2.1]: %s; from=<a@example.org> proto=ESMTP helo=<bad>" % helo_reply)
+r = first_result(j)
+check("Postfix smtpd HELO reject -> command HELO, blocked",
+      r.get("command") == "HELO" and r.get("reason") == "blocked", json.dumps(j)[:400])
+rc, j = explain_json(helo_reply + " (in reply to EHLO command)")
+r = first_result(j)
+check("reply in reply to EHLO -> command EHLO, blocked",
+      r.get("command") == "EHLO" and r.get("reason") == "blocked", json.dumps(j)[:400])
+helo_bounce = bounce.replace(
+    "I'm sorry to have to inform you that your message could not be delivered.",
+    "<bob@example.org>: host mx.example.org[192.0.2.2] said: %s\n"
+    "    (in reply to EHLO command)" % helo_reply).replace(
+    "550 5.7.25 no reverse DNS (PTR) for the client address: 192.0.2.11\n"
+    " (client.no_ptr) https://mx.example.org/why/client.no_ptr", helo_reply)
+path2 = os.path.join(tmp, "bounce-ehlo.eml")
+with open(path2, "w") as f:
+    f.write(helo_bounce)
+rc, out, err = explain("--json", path2)
+r = first_result(json.loads(out) if rc == 0 else {})
+check("bounce in reply to EHLO -> command EHLO, blocked",
+      r.get("command") == "EHLO" and r.get("reason") == "blocked", out[:600])
+rc, j = explain_json("Jan  1 00:00:00 h sm-mta[1]: x: ruleset=check_relay, arg1=h.example.org, "
+                     "relay=h.example.org [192.0.2.4], reject=554 xyzzy")
+r = first_result(j)
+check("Sendmail check_relay reject -> command CONN, blocked",
+      r.get("command") == "CONN" and r.get("reason") == "blocked", json.dumps(j)[:400])
+
 zones = []
 for z in sorted(glob.glob(os.path.join(GOLDEN, "zones", "*.zone"))):
     zones += ["--zone", z]

@@ -1188,6 +1188,16 @@ static const ccase_t cmd_cases[] = {
      "SMTP error from remote server for TEXT command, host: mx1.example.com (192.0.2.7)\n"
      "reason: 550 5.2.0 Mail rejected\n",
      "bob@example.com", "DATA"},
+    {"X3's 'SMTP:RCPT'", FF_HEAD
+     "Delivery to the following recipients failed permanently:\n"
+     "\n"
+     "    bob@example.com\n"
+     "\n"
+     "Technical details: SMTP:RCPT host 192.0.2.8: <bob@example.com>... No such user here\n",
+     "bob@example.com", "RCPT"},
+    {"no command: 'SMTP:' before another word", FF_HEAD
+     "<bob@example.com>: SMTP:mx1.example.com said: 550 5.1.1 No such user here\n",
+     "bob@example.com", ""},
     {"a relay's summary line 'in RCPT TO'", FF_HEAD
      "bob:000000:<bob@example.com> : 192.0.2.250 : mx1.example.com:[192.0.2.7] : 550 5.1.1\n"
      "<bob@example.com>... User Unknown  in RCPT TO\n",

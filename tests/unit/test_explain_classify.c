@@ -487,6 +487,7 @@ typedef struct refine {
 static const refine_t refines[] = {
     /* a user-unknown wording after DATA: a filter refused the recipient */
     {550, "5.0.0", "DATA", EX_ACTION_FAILED, "Unknown user kijitora@example.net", "filtered"},
+    {550, "5.0.0", "BDAT", EX_ACTION_FAILED, "Unknown user kijitora@example.net", "filtered"},
     {550, "5.0.0", "RCPT", EX_ACTION_FAILED, "Unknown user kijitora@example.net", "userunknown"},
     {550, "5.1.1", "DATA", EX_ACTION_FAILED, "User unknown", "userunknown"},
     /* an empty address slot: written with no recipient in hand */
@@ -499,6 +500,13 @@ static const refine_t refines[] = {
     /* at the greeting nothing is known of a mailbox */
     {554, "", "CONN", EX_ACTION_FAILED, "You've reached your daily relay quota", "blocked"},
     {550, "5.0.0", "EHLO", EX_ACTION_FAILED, "Rejected", "blocked"},
+    /* HELO and EHLO alike (a Postfix smtpd log line says HELO for both) */
+    {550, "5.7.1", "HELO", EX_ACTION_FAILED, "<bad>: sender address rejected", "blocked"},
+    {550, "5.7.1", "EHLO", EX_ACTION_FAILED, "<bad>: sender address rejected", "blocked"},
+    {550, "5.7.1", "MAIL", EX_ACTION_FAILED, "<bad>: sender address rejected", "rejected"},
+    /* a refusal at the greeting that names no cause refuses the client */
+    {554, "", "CONN", EX_ACTION_FAILED, "xyzzy", "blocked"},
+    {554, "", NULL, EX_ACTION_FAILED, "xyzzy", "undefined"},
     /* a host not found: permanent or temporary */
     {0, "5.4.4", NULL, EX_ACTION_FAILED,
      "Host or domain name not found. Name service error for name=example.jp type=A",

@@ -51,6 +51,13 @@ static const rcase_t cases[] = {
      "This mail is unauthenticated, which poses a security risk to the sender and Gmail "
      "users, and has been blocked. https://support.google.com/mail/answer/81126 x1si - gsmtp",
      NONE, NULL, EX_ACTION_FAILED},
+    /* the command by the names of reason.h: BDAT is its own, LMTP's LHLO is EHLO */
+    {"550 5.7.1 Message rejected (in reply to BDAT command)", 0, REPLY_FORM_SMTP, 550, "5.7.1",
+     "Message rejected", NONE, "BDAT", EX_ACTION_FAILED},
+    {"421 4.3.0 Server busy (in reply to LHLO command)", 0, REPLY_FORM_SMTP, 421, "4.3.0",
+     "Server busy", NONE, "EHLO", EX_ACTION_DELAYED},
+    {"554 5.7.1 Go away (in reply to initial greeting)", 0, REPLY_FORM_SMTP, 554, "5.7.1",
+     "Go away", NONE, "CONN", EX_ACTION_FAILED},
     /* without enhanced codes; a following reply with another code is not joined */
     {"421-mx.example.net busy\n421 try again later\n250 ok\n", 0, REPLY_FORM_SMTP, 421, NULL,
      "mx.example.net busy try again later", NONE, NULL, EX_ACTION_DELAYED},
@@ -132,6 +139,12 @@ static const rcase_t cases[] = {
      0, REPLY_FORM_POSTFIX_SMTPD, 0, "5.7.1", "message content rejected", "b@example.net", NULL,
      NULL, "host.example.org", "192.0.2.8", "host.example.org", "a@example.org", "DATA",
      EX_ACTION_FAILED},
+    /* smtpd logs "HELO" whichever of HELO and EHLO the client sent: the command is HELO */
+    {"Nov 22 10:00:00 mx postfix/smtpd[99]: NOQUEUE: reject: HELO from "
+     "unknown[192.0.2.7]: 550 5.7.1 <bad>: Helo command rejected: Host not found; "
+     "from=<a@example.org> proto=ESMTP helo=<bad>",
+     0, REPLY_FORM_POSTFIX_SMTPD, 550, "5.7.1", "<bad>: Helo command rejected: Host not found",
+     NULL, NULL, NULL, NULL, "192.0.2.7", "bad", "a@example.org", "HELO", EX_ACTION_FAILED},
     /* Exim */
     {"2024-01-01 12:00:00 1rAbCd-000123-AB ** bob@example.org R=dnslookup T=remote_smtp "
      "H=mx.example.org [192.0.2.9] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes: SMTP error "
@@ -161,8 +174,12 @@ static const rcase_t cases[] = {
     {"2024-01-01 12:00:00 rejected EHLO from [192.0.2.5]: syntactically invalid argument(s): "
      "bad_name",
      0, REPLY_FORM_EXIM_REJECT, 0, NULL, "syntactically invalid argument(s): bad_name", NULL, NULL,
-     NULL, NULL, "192.0.2.5", NULL, NULL, "HELO/EHLO", EX_ACTION_FAILED},
+     NULL, NULL, "192.0.2.5", NULL, NULL, "EHLO", EX_ACTION_FAILED},
     /* Sendmail */
+    {"Jan  1 00:00:00 h sm-mta[1]: x01AbC: ruleset=check_relay, arg1=host.example.org, "
+     "relay=host.example.org [192.0.2.4], reject=554 5.7.1 Rejected: 192.0.2.4 listed",
+     0, REPLY_FORM_SENDMAIL_REJECT, 554, "5.7.1", "Rejected: 192.0.2.4 listed", NULL, NULL, NULL,
+     "host.example.org", "192.0.2.4", NULL, NULL, "CONN", EX_ACTION_FAILED},
     {"Jan  1 00:00:00 h sm-mta[1]: x01AbC: to=<a@example.com>, delay=00:00:01, "
      "xdelay=00:00:01, mailer=esmtp, pri=120, relay=mx.example.com. [192.0.2.3], dsn=5.1.1, "
      "stat=User unknown",

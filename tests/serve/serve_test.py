@@ -448,7 +448,7 @@ def s1_full_requests(srv):
     a = c.ask(request(client="192.0.2.11"))
     answered += 1
     check("s1 no-PTR client -> 550 5.7.25 (client.no_ptr)",
-          a.startswith("550 5.7.25 ") and "(client.no_ptr)" in a
+          is_reject(a, "client.no_ptr")
           and a.endswith("https://mx.example.com/why/client.no_ptr")
           and "192.0.2.11" in a, short(a))
 
@@ -456,14 +456,14 @@ def s1_full_requests(srv):
                       client_name="listed.good.test"))
     answered += 1
     check("s1 DNSBL client -> 554 5.7.1 (client.dnsbl) naming bl.test",
-          a.startswith("554 5.7.1 ") and "(client.dnsbl)" in a and "bl.test" in a, short(a))
+          is_reject(a, "client.dnsbl") and "bl.test" in a, short(a))
 
     # one instance through its protocol states: a no-PTR client is refused at CONNECT
     inst = new_instance()
     a = c.ask(request("CONNECT", client="192.0.2.11", instance=inst))
     answered += 1
     check("s1 CONNECT, no-PTR client -> 550 5.7.25 (client.no_ptr)",
-          is_reject(a, "client.no_ptr") and a.startswith("550 5.7.25 "), short(a))
+          is_reject(a, "client.no_ptr"), short(a))
     for st in ("EHLO", "MAIL", "RCPT"):
         a = c.ask(request(st, client="192.0.2.11", instance=inst))
         answered += 1
@@ -479,7 +479,7 @@ def s1_full_requests(srv):
         a = c.ask(request(st, helo="MYPC", instance=inst))
         answered += 1
         check("s1 %s, HELO MYPC -> 504 5.5.2 (helo.not_fqdn)" % st,
-              a.startswith("504 5.5.2 ") and "(helo.not_fqdn)" in a and "MYPC" in a, short(a))
+              is_reject(a, "helo.not_fqdn") and "MYPC" in a, short(a))
 
     # a null-MX sender: accepted before MAIL, refused from MAIL on
     inst = new_instance()
@@ -557,7 +557,7 @@ def s1_address_forms(srv):
     expect_eq("s1 null sender at RCPT -> DUNNO", a, "DUNNO")
     a = c.ask(request(client="2001:db8::10", helo="mail.good.test"))
     check("s1 IPv6 client listed on bl.test -> 554 5.7.1 (client.dnsbl)",
-          a.startswith("554 5.7.1 ") and "(client.dnsbl)" in a and "2001:db8::10" in a, short(a))
+          is_reject(a, "client.dnsbl") and "2001:db8::10" in a, short(a))
     a = c.ask(request(helo="[192.0.2.10]"))
     expect_eq("s1 HELO address literal of the client -> DUNNO", a, "DUNNO")
     a = c.ask(request(helo="[192.0.2.99]"))
@@ -670,7 +670,7 @@ def s3_overrides(srv):
     a4 = c.ask(request(client="192.0.2.11", instance=inst, rcpt="Ann@Example.ORG"))
     expect_eq("s3 no-PTR client, ann@example.org (client.no_ptr=ignore) -> DUNNO", a1, "DUNNO")
     check("s3 same instance, bob@example.com -> 550 5.7.25 (client.no_ptr)",
-          a2.startswith("550 5.7.25 ") and "(client.no_ptr)" in a2, short(a2))
+          is_reject(a2, "client.no_ptr"), short(a2))
     check("s3 same instance, strict@example.org (tempfail) -> 450 4.7.25 (client.no_ptr)",
           a3.startswith("450 4.7.25 ") and "(client.no_ptr)" in a3, short(a3))
     expect_eq("s3 domain override matches case-insensitively (Ann@Example.ORG) -> DUNNO",

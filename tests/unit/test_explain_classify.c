@@ -27,6 +27,7 @@
 #include "explain/reason.h"
 #include "explain/reply.h"
 #include "policy/policy.h"
+#include "sisimai.h"
 #include "util/arena.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -722,23 +723,6 @@ static char suite_dir[1024];
 static bool have_suite;
 
 #define MAX_FIELDS 16
-
-/* Splits line at tabs in place; returns the number of fields. */
-static size_t split_tabs(char *line, char **f, size_t max)
-{
-    size_t n = 0;
-    char *p = line;
-    while (n < max) {
-        f[n++] = p;
-        char *t = strchr(p, '\t');
-        if (t == NULL) break;
-        *t = '\0';
-        p = t + 1;
-    }
-    char *nl = strchr(f[n - 1], '\n');
-    if (nl != NULL) *nl = '\0';
-    return n;
-}
 
 static void lower_in_place(char *s)
 {

@@ -32,6 +32,7 @@
 #include "util/mem.h"
 #include "util/str.h"
 #include "fake_dns.h"
+#include "sisimai.h"
 
 /* ------------------------------------------------------------------ table of bounces */
 
@@ -1700,49 +1701,8 @@ static void test_maildir(void **state)
 #define MIN_CODE_AGREE 0.99
 #define MIN_FEEDBACK_AGREE 0.99
 
-typedef struct erow {
-    char *sample;
-    int index;
-    char *status, *code, *feedback;
-} erow_t;
-
-static erow_t *rows;
+static sisimai_row_t *rows;
 static size_t nrows;
-
-static bool load_expected(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    char line[4096];
-    size_t cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#')
-            continue;
-        line[strcspn(line, "\r\n")] = '\0';
-        char *col[10] = {0};
-        size_t nc = 0;
-        char *p = line;
-        while (nc < 10) {
-            col[nc++] = p;
-            char *t = strchr(p, '\t');
-            if (t == NULL)
-                break;
-            *t = '\0';
-            p = t + 1;
-        }
-        if (nc < 8)
-            continue;
-        if (nrows == cap) {
-            cap = cap ? cap * 2 : 256;
-            rows = xrealloc(rows, xmul(cap, sizeof *rows));
-        }
-        rows[nrows++] = (erow_t){xstrdup(col[0]), atoi(col[2]), xstrdup(col[3]),
-                                 xstrdup(col[4]), xstrdup(col[7])};
-    }
-    fclose(f);
-    return true;
-}
 
 static bool pseudo_status(const char *s)
 {
@@ -1816,7 +1776,7 @@ static void judge(tally_t *t, const char *sample, const bounce_t *b)
                b->nrcpts, want, bounce_kind_name(b->kind), b->format);
     size_t ord = 0;
     for (size_t i = 0; i < nrows; i++) {
-        const erow_t *r = &rows[i];
+        const sisimai_row_t *r = &rows[i];
         if (strcmp(r->sample, sample) != 0)
             continue;
         const bounce_rcpt_t *o = ord < b->nrcpts ? &b->rcpts[ord] : NULL;
@@ -1922,77 +1882,55 @@ static void run_file(tally_t *t, const char *sample, const unsigned char *buf, s
     arena_free(a);
 }
 
+typedef struct corpus_walk {
+    tally_t t;
+    size_t box_msgs[SISIMAI_NBOXES]; /* messages of each mbox file */
+    size_t nerr;                     /* files of maildir/err */
+} corpus_walk_t;
+
+static void run_sample(const sisimai_sample_t *s, void *ctx)
+{
+    corpus_walk_t *w = ctx;
+    if (s->box >= 0) {
+        w->box_msgs[s->box]++;
+        run_buffer(&w->t, s->name, s->data, s->len);
+        return;
+    }
+    w->t.files++;
+    if (strncmp(s->name, "maildir/err/", 12) == 0) w->nerr++;
+    run_file(&w->t, s->name, s->data, s->len);
+}
+
 static void test_corpus(void **state)
 {
     (void)state;
-    const char *src = getenv("MB_SOURCE_DIR");
-    char corpus[1024];
-    snprintf(corpus, sizeof corpus, "%s/../shared/testsuites/bounces-sisimai", src ? src : ".");
     char path[2048];
     struct stat st;
-    snprintf(path, sizeof path, "%s/set-of-emails/maildir", corpus);
+    snprintf(path, sizeof path, "%s/set-of-emails/maildir", sisimai_dir());
     if (stat(path, &st) != 0) {
         printf("SKIPPED: the sisimai bounce corpus test: %s not found\n", path);
         skip();
         return;
     }
-    snprintf(path, sizeof path, "%s/expected.tsv", corpus);
-    if (!load_expected(path))
-        printf("note: %s not found: only checking that every message parses\n", path);
-    tally_t t = {0};
-    static const char *const dirs[] = {"bsd", "dos", "mac", "err", "not", "tmp"};
-    long nerr = -1; /* how many files maildir/err holds */
-    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
-        char dir[2048];
-        snprintf(dir, sizeof dir, "%s/set-of-emails/maildir/%s", corpus, dirs[d]);
-        arena_t *la = arena_new();
-        const char **paths;
-        const char *err = NULL;
-        long n = maildir_list(dir, la, &paths, &err);
-        if (n < 0)
-            fail_msg("%s: %s", dir, err);
-        if (strcmp(dirs[d], "err") == 0)
-            nerr = n;
-        for (long i = 0; i < n; i++) {
-            unsigned char *buf;
-            size_t len;
-            if (mailbox_read_file(paths[i], &buf, &len, &err) != 0)
-                fail_msg("%s: %s", paths[i], err);
-            const char *rel = strstr(paths[i], "/maildir/") + 1;
-            t.files++;
-            run_file(&t, rel, buf, len);
-            free(buf);
-        }
-        arena_free(la);
-    }
-    static const char *const boxes[] = {"mbox-0", "mbox-1", "size-0", "size-1", "size-2"};
+    long n = sisimai_expected(&rows);
+    nrows = n > 0 ? (size_t)n : 0;
+    if (n < 0)
+        printf("note: %s/expected.tsv not found: only checking that every message parses\n",
+               sisimai_dir());
+    corpus_walk_t w;
+    memset(&w, 0, sizeof w);
+    const char *err = NULL;
+    if (sisimai_for_each_sample(run_sample, &w, &err) < 0)
+        fail_msg("%s", err);
+    tally_t t = w.t;
     size_t box_msgs = 0;
-    for (size_t k = 0; k < sizeof boxes / sizeof boxes[0]; k++) {
-        char p[2048];
-        snprintf(p, sizeof p, "%s/set-of-emails/mailbox/%s", corpus, boxes[k]);
-        unsigned char *buf;
-        size_t len;
-        const char *err = NULL;
-        if (mailbox_read_file(p, &buf, &len, &err) != 0)
-            fail_msg("%s: %s", p, err);
-        arena_t *ma = arena_new();
-        mbox_msg_t *m;
-        long n = mbox_split(buf, len, ma, &m, &err);
-        if (n < 0)
-            fail_msg("%s: %s", p, err);
-        for (long i = 0; i < n; i++) {
-            char name[64];
-            snprintf(name, sizeof name, "mailbox/%s#%ld", boxes[k], i + 1);
-            run_buffer(&t, name, m[i].data, m[i].len);
-            box_msgs++;
-        }
-        printf("  %s: %ld messages\n", boxes[k], n);
-        /* maildir/err holds mbox-0 split into single messages */
-        if (strcmp(boxes[k], "mbox-0") == 0 && n != nerr)
-            fail_msg("mbox-0: %ld messages, but maildir/err holds %ld", n, nerr);
-        arena_free(ma);
-        free(buf);
+    for (size_t k = 0; k < SISIMAI_NBOXES; k++) {
+        printf("  %s: %zu messages\n", sisimai_boxes[k], w.box_msgs[k]);
+        box_msgs += w.box_msgs[k];
     }
+    /* maildir/err holds mbox-0 split into single messages */
+    if (w.box_msgs[0] != w.nerr)
+        fail_msg("mbox-0: %zu messages, but maildir/err holds %zu", w.box_msgs[0], w.nerr);
     printf("corpus: %zu files + %zu mbox messages read, %zu failures\n", t.files, box_msgs,
            t.parse_fail);
 #define RATE(ok, n) ((n) ? 100.0 * (double)(ok) / (double)(n) : 100.0)
@@ -2013,13 +1951,7 @@ static void test_corpus(void **state)
         assert_int_equal(t.other_ok, t.other_n);
     }
 #undef RATE
-    for (size_t i = 0; i < nrows; i++) {
-        free(rows[i].sample);
-        free(rows[i].status);
-        free(rows[i].code);
-        free(rows[i].feedback);
-    }
-    free(rows);
+    sisimai_expected_free(rows, (long)nrows);
     rows = NULL;
     nrows = 0;
 }

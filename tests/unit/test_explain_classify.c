@@ -27,6 +27,7 @@
 #include "explain/reason.h"
 #include "explain/reply.h"
 #include "policy/policy.h"
+#include "sisimai.h"
 #include "util/arena.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -723,32 +724,6 @@ static bool have_suite;
 
 #define MAX_FIELDS 16
 
-/* Splits line at tabs in place; returns the number of fields. */
-static size_t split_tabs(char *line, char **f, size_t max)
-{
-    size_t n = 0;
-    char *p = line;
-    while (n < max) {
-        f[n++] = p;
-        char *t = strchr(p, '\t');
-        if (t == NULL) break;
-        *t = '\0';
-        p = t + 1;
-    }
-    char *nl = strchr(f[n - 1], '\n');
-    if (nl != NULL) *nl = '\0';
-    return n;
-}
-
-static FILE *open_table(const char *name)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", suite_dir, name);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL) fail_msg("cannot open %s", path);
-    return fp;
-}
-
 static void lower_in_place(char *s)
 {
     for (; *s; s++)
@@ -781,6 +756,7 @@ typedef struct tally {
     unsigned total, agree;
 } tally_t;
 
+/* The summary line, always printed, and the threshold it must reach. */
 static void report(const char *what, tally_t t, double min)
 {
     double pct = t.total ? 100.0 * t.agree / t.total : 0.0;
@@ -795,199 +771,219 @@ static bool verbose(void)
     return getenv("MB_EXPLAIN_VERBOSE") != NULL;
 }
 
-static void test_suite_provider_replies(void **state)
+/*
+ * Classifies in and counts it in t as agreeing when the reason is want. A disagreement
+ * (fmt describes the row) is printed only with MB_EXPLAIN_VERBOSE.
+ */
+static void judge(tally_t *t, const classify_in_t *in, const char *want, const char *fmt, ...)
 {
-    (void)state;
+    classify_t c;
+    classify_reply(in, &c);
+    t->total++;
+    if (strcmp(ex_reason_name(c.reason), want) == 0) {
+        t->agree++;
+        return;
+    }
+    if (!verbose()) return;
+    fprintf(stderr, "  disagree: want %s got %s (%s): ", want, ex_reason_name(c.reason),
+            classify_layer_name(c.layer));
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+typedef void (*row_fn)(char **f, size_t n, void *ctx);
+
+/*
+ * Calls row for every row of the suite table name with at least min_fields fields ('#'
+ * lines are comments); skips the test, saying so, when the suite is absent.
+ */
+static void suite_rows(const char *name, size_t min_fields, row_fn row, void *ctx)
+{
     if (!have_suite) {
         fprintf(stderr, "skipped: the smtp-replies suite is absent (looked in %s)\n", suite_dir);
         skip();
     }
-    FILE *fp = open_table("provider-replies.tsv");
-    char line[65536];
-    tally_t t = {0, 0};
-    /* (provider, reply) pairs already counted */
-    char **seen = NULL;
-    size_t nseen = 0;
-    arena_t *a = arena_new();
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", suite_dir, name);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) fail_msg("cannot open %s", path);
+    static char line[65536];
     while (fgets(line, sizeof line, fp) != NULL) {
         if (line[0] == '#') continue;
         char *f[MAX_FIELDS];
-        if (split_tabs(line, f, MAX_FIELDS) < 10) continue;
-        const char *prov = f[0], *want = f[1];
-        char key[512];
-        snprintf(key, sizeof key, "%s", f[6][0] ? f[6] : f[7]);
-        lower_in_place(key);
-        if (key[0] == '\0' || want[0] == '\0' || ex_reason_parse(want, strlen(want)) < 0) continue;
-        /* documented: items "- 550 5.7.26 ..." separated by " \n " */
-        char *doc = f[9];
-        while (doc != NULL && *doc != '\0') {
-            char *sep = strstr(doc, " \\n ");
-            if (sep != NULL) *sep = '\0';
-            char *item = doc;
-            doc = sep != NULL ? sep + 4 : NULL;
-            while (*item == ' ')
-                item++;
-            /* a quoted reply: "- " and a reply code or an enhanced code ("- 5.7.606-649 ..."
-             * names a range of codes, not a reply) */
-            if (item[0] != '-' || item[1] != ' ' || item[2] < '2' || item[2] > '5') continue;
-            bool is_code = item[3] >= '0' && item[3] <= '9' && item[4] >= '0' && item[4] <= '9' &&
-                           (item[5] == ' ' || item[5] == '-');
-            bool is_enh = item[3] == '.' && strchr(item + 4, ' ') != NULL &&
-                          strcspn(item + 2, " ") == strspn(item + 2, "0123456789.");
-            if (!is_code && !is_enh) continue;
-            item += 2;
-            char low[4096];
-            snprintf(low, sizeof low, "%s", item);
-            lower_in_place(low);
-            if (strstr(low, key) == NULL) continue;
-            char pk[4200];
-            snprintf(pk, sizeof pk, "%s|%s", prov, item);
-            bool dup = false;
-            for (size_t i = 0; i < nseen && !dup; i++)
-                dup = strcmp(seen[i], pk) == 0;
-            if (dup) continue;
-            seen = xrealloc(seen, xmul(nseen + 1, sizeof *seen));
-            seen[nseen++] = xstrdup(pk);
-            reply_t r;
-            if (reply_parse(item, strlen(item), a, &r) != 0) {
-                fprintf(stderr, "  unparsed: %s\n", item);
-                t.total++;
-                continue;
-            }
-            classify_in_t in = {r.code,    r.enhanced, r.text, r.text_len, provider_mta(prov),
-                                r.command, r.action, false};
-            classify_t c;
-            classify_reply(&in, &c);
-            t.total++;
-            if (strcmp(ex_reason_name(c.reason), want) == 0)
-                t.agree++;
-            else
-                fprintf(stderr, "  disagree: %s want %s got %s (%s): %.160s\n", prov, want,
-                        ex_reason_name(c.reason), classify_layer_name(c.layer), item);
-        }
+        size_t n = split_tabs(line, f, MAX_FIELDS);
+        if (n >= min_fields) row(f, n, ctx);
     }
     fclose(fp);
-    for (size_t i = 0; i < nseen; i++)
-        free(seen[i]);
-    free(seen);
-    arena_free(a);
-    report("provider-replies.tsv quoted replies", t, PROVIDER_THRESHOLD);
 }
 
 /*
- * The provider rows themselves: each row's match text (a fragment of the provider's reply)
- * with the row's reply and enhanced codes (a Microsoft range gives its lowest code), the
- * provider's server as remote MTA. Fragments carry less than whole replies, hence the
- * lower threshold.
+ * provider-replies.tsv, read once for two tallies:
+ *  - quoted replies: the whole replies quoted in a row's documentation (field 9) that
+ *    contain the row's match key, each (provider, reply) pair counted once;
+ *  - row fragments: each row's match text (a fragment of the provider's reply) with the
+ *    row's reply and enhanced codes (a Microsoft range gives its lowest code), the
+ *    provider's server as remote MTA. Fragments carry less than whole replies, hence the
+ *    lower threshold.
  */
+typedef struct provider_pass {
+    tally_t quoted, rows;
+    char **seen; /* (provider, reply) pairs already counted */
+    size_t nseen;
+    arena_t *a;
+} provider_pass_t;
+
+static void provider_quoted(char **f, provider_pass_t *p)
+{
+    const char *prov = f[0], *want = f[1];
+    char key[512];
+    snprintf(key, sizeof key, "%s", f[6][0] ? f[6] : f[7]);
+    lower_in_place(key);
+    if (key[0] == '\0' || want[0] == '\0' || ex_reason_parse(want, strlen(want)) < 0) return;
+    /* documented: items "- 550 5.7.26 ..." separated by " \n " */
+    char *doc = f[9];
+    while (doc != NULL && *doc != '\0') {
+        char *sep = strstr(doc, " \\n ");
+        if (sep != NULL) *sep = '\0';
+        char *item = doc;
+        doc = sep != NULL ? sep + 4 : NULL;
+        while (*item == ' ')
+            item++;
+        /* a quoted reply: "- " and a reply code or an enhanced code ("- 5.7.606-649 ..."
+         * names a range of codes, not a reply) */
+        if (item[0] != '-' || item[1] != ' ' || item[2] < '2' || item[2] > '5') continue;
+        bool is_code = item[3] >= '0' && item[3] <= '9' && item[4] >= '0' && item[4] <= '9' &&
+                       (item[5] == ' ' || item[5] == '-');
+        bool is_enh = item[3] == '.' && strchr(item + 4, ' ') != NULL &&
+                      strcspn(item + 2, " ") == strspn(item + 2, "0123456789.");
+        if (!is_code && !is_enh) continue;
+        item += 2;
+        char low[4096];
+        snprintf(low, sizeof low, "%s", item);
+        lower_in_place(low);
+        if (strstr(low, key) == NULL) continue;
+        char pk[4200];
+        snprintf(pk, sizeof pk, "%s|%s", prov, item);
+        bool dup = false;
+        for (size_t i = 0; i < p->nseen && !dup; i++)
+            dup = strcmp(p->seen[i], pk) == 0;
+        if (dup) continue;
+        p->seen = xrealloc(p->seen, xmul(p->nseen + 1, sizeof *p->seen));
+        p->seen[p->nseen++] = xstrdup(pk);
+        reply_t r;
+        if (reply_parse(item, strlen(item), p->a, &r) != 0) {
+            p->quoted.total++;
+            if (verbose()) fprintf(stderr, "  unparsed: %s\n", item);
+            continue;
+        }
+        classify_in_t in = {r.code,    r.enhanced, r.text, r.text_len, provider_mta(prov),
+                            r.command, r.action,   false};
+        judge(&p->quoted, &in, want, "%s: %.160s", prov, item);
+    }
+}
+
+static void provider_fragment(char **f, provider_pass_t *p)
+{
+    const char *prov = f[0], *want = f[1], *text = f[7];
+    if (text[0] == '\0' || ex_reason_parse(want, strlen(want)) < 0) return;
+    char enh[32] = "";
+    size_t sl = strlen(f[3]);
+    if (sl > 0 && sl < 12) snprintf(enh, sizeof enh, "%s%s", f[3], f[3][sl - 1] == '.' ? f[4] : "");
+    const char *mta = provider_mta(prov);
+    classify_in_t in = {
+        atoi(f[2]),       enh, text, strlen(text), mta != NULL ? mta : "mx.example.net", NULL,
+        EX_ACTION_UNKNOWN, false};
+    judge(&p->rows, &in, want, "%s [%s] \"%s\"", prov, enh, text);
+}
+
+static void provider_row(char **f, size_t n, void *ctx)
+{
+    provider_pass_t *p = ctx;
+    /* provider_quoted cuts the documentation (field 9) up in place; the fragment does not use it */
+    provider_fragment(f, p);
+    if (n >= 10) provider_quoted(f, p);
+}
+
+/* Both tallies of provider-replies.tsv, computed on first use. */
+static const provider_pass_t *provider_pass(void)
+{
+    static provider_pass_t p;
+    static bool done;
+    if (!done) {
+        p.a = arena_new();
+        suite_rows("provider-replies.tsv", 8, provider_row, &p);
+        for (size_t i = 0; i < p.nseen; i++)
+            free(p.seen[i]);
+        free(p.seen);
+        p.seen = NULL;
+        arena_free(p.a);
+        p.a = NULL;
+        done = true;
+    }
+    return &p;
+}
+
+static void test_suite_provider_replies(void **state)
+{
+    (void)state;
+    report("provider-replies.tsv quoted replies", provider_pass()->quoted, PROVIDER_THRESHOLD);
+}
+
 static void test_suite_provider_rows(void **state)
 {
     (void)state;
-    if (!have_suite) {
-        fprintf(stderr, "skipped: the smtp-replies suite is absent (looked in %s)\n", suite_dir);
-        skip();
+    report("provider-replies.tsv row fragments", provider_pass()->rows, ROWS_THRESHOLD);
+}
+
+static void phrase_row(char **f, size_t n, void *ctx)
+{
+    (void)n;
+    const char *want = f[0], *kind = f[1];
+    if (strcmp(kind, "negative-substring") == 0 || ex_reason_parse(want, strlen(want)) < 0)
+        return;
+    /* ordered substrings: the parts in order, joined by a space */
+    char text[4096];
+    size_t len = 0;
+    for (const char *p = f[2]; *p && len + 1 < sizeof text;) {
+        if (strncmp(p, " ||| ", 5) == 0) {
+            text[len++] = ' ';
+            p += 5;
+        } else {
+            text[len++] = *p++;
+        }
     }
-    FILE *fp = open_table("provider-replies.tsv");
-    char line[65536];
-    tally_t t = {0, 0};
-    while (fgets(line, sizeof line, fp) != NULL) {
-        if (line[0] == '#') continue;
-        char *f[MAX_FIELDS];
-        if (split_tabs(line, f, MAX_FIELDS) < 8) continue;
-        const char *prov = f[0], *want = f[1], *text = f[7];
-        if (text[0] == '\0' || ex_reason_parse(want, strlen(want)) < 0) continue;
-        char enh[32] = "";
-        size_t sl = strlen(f[3]);
-        if (sl > 0 && sl < 12)
-            snprintf(enh, sizeof enh, "%s%s", f[3], f[3][sl - 1] == '.' ? f[4] : "");
-        const char *mta = provider_mta(prov);
-        classify_in_t in = {
-            atoi(f[2]),       enh, text, strlen(text), mta != NULL ? mta : "mx.example.net", NULL,
-            EX_ACTION_UNKNOWN, false};
-        classify_t c;
-        classify_reply(&in, &c);
-        t.total++;
-        if (strcmp(ex_reason_name(c.reason), want) == 0)
-            t.agree++;
-        else if (verbose())
-            fprintf(stderr, "  disagree: %s want %s got %s [%s] \"%s\"\n", prov, want,
-                    ex_reason_name(c.reason), enh, text);
-    }
-    fclose(fp);
-    report("provider-replies.tsv row fragments", t, ROWS_THRESHOLD);
+    text[len] = '\0';
+    classify_in_t in = {0, NULL, text, len, NULL, NULL, EX_ACTION_UNKNOWN, false};
+    judge(ctx, &in, want, "\"%s\"", text);
 }
 
 static void test_suite_phrases(void **state)
 {
     (void)state;
-    if (!have_suite) {
-        fprintf(stderr, "skipped: the smtp-replies suite is absent (looked in %s)\n", suite_dir);
-        skip();
-    }
-    FILE *fp = open_table("reason-phrases.tsv");
-    char line[8192];
     tally_t t = {0, 0};
-    while (fgets(line, sizeof line, fp) != NULL) {
-        if (line[0] == '#') continue;
-        char *f[MAX_FIELDS];
-        if (split_tabs(line, f, MAX_FIELDS) < 3) continue;
-        const char *want = f[0], *kind = f[1];
-        if (strcmp(kind, "negative-substring") == 0 || ex_reason_parse(want, strlen(want)) < 0)
-            continue;
-        /* ordered substrings: the parts in order, joined by a space */
-        char text[4096];
-        size_t n = 0;
-        for (const char *p = f[2]; *p && n + 1 < sizeof text;) {
-            if (strncmp(p, " ||| ", 5) == 0) {
-                text[n++] = ' ';
-                p += 5;
-            } else {
-                text[n++] = *p++;
-            }
-        }
-        text[n] = '\0';
-        classify_in_t in = {0, NULL, text, n, NULL, NULL, EX_ACTION_UNKNOWN, false};
-        classify_t c;
-        classify_reply(&in, &c);
-        t.total++;
-        if (strcmp(ex_reason_name(c.reason), want) == 0)
-            t.agree++;
-        else if (verbose())
-            fprintf(stderr, "  disagree: want %s got %s: \"%s\"\n", want, ex_reason_name(c.reason),
-                    text);
-    }
-    fclose(fp);
+    suite_rows("reason-phrases.tsv", 3, phrase_row, &t);
     report("reason-phrases.tsv phrases", t, PHRASE_THRESHOLD);
+}
+
+static void status_row(char **f, size_t n, void *ctx)
+{
+    (void)n;
+    if (strcmp(f[2], "active") != 0) return;
+    const char *code = f[0], *want = f[1];
+    const char *generic = "Requested action not taken";
+    int rc = code[0] == '2' ? 250 : code[0] == '4' ? 450 : 550;
+    classify_in_t in = {rc, code, generic, strlen(generic), NULL, NULL, EX_ACTION_UNKNOWN, false};
+    judge(ctx, &in, want, "%s", code);
 }
 
 static void test_suite_status(void **state)
 {
     (void)state;
-    if (!have_suite) {
-        fprintf(stderr, "skipped: the smtp-replies suite is absent (looked in %s)\n", suite_dir);
-        skip();
-    }
-    FILE *fp = open_table("status-to-reason.tsv");
-    char line[4096];
     tally_t t = {0, 0};
-    const char *generic = "Requested action not taken";
-    while (fgets(line, sizeof line, fp) != NULL) {
-        if (line[0] == '#') continue;
-        char *f[MAX_FIELDS];
-        if (split_tabs(line, f, MAX_FIELDS) < 3 || strcmp(f[2], "active") != 0) continue;
-        const char *code = f[0], *want = f[1];
-        int rc = code[0] == '2' ? 250 : code[0] == '4' ? 450 : 550;
-        classify_in_t in = {rc, code, generic, strlen(generic), NULL, NULL, EX_ACTION_UNKNOWN, false};
-        classify_t c;
-        classify_reply(&in, &c);
-        t.total++;
-        if (strcmp(ex_reason_name(c.reason), want) == 0)
-            t.agree++;
-        else
-            fprintf(stderr, "  disagree: %s want %s got %s\n", code, want,
-                    ex_reason_name(c.reason));
-    }
-    fclose(fp);
+    suite_rows("status-to-reason.tsv", 3, status_row, &t);
     report("status-to-reason.tsv codes", t, STATUS_THRESHOLD);
 }
 

@@ -4,6 +4,7 @@
  *
  *  - every file of set-of-emails/maildir/ and every message of set-of-emails/mailbox/ is
  *    read without an error (a message that is not a bounce is a result, not an error);
+ *    each is explained once, and the results of the maildir files serve the next check;
  *  - for every row of expected.tsv (one per bounced recipient), the reason of the result at
  *    that recipient's position agrees with the expected reason; "(not-a-bounce)" rows agree
  *    when no result comes back; rows without a value (index 0, empty reason: variants that
@@ -14,7 +15,6 @@
  * The suite is test data that lives outside the repository; without it the test says it
  * was skipped. `test_explain_corpus -v` prints every disagreement even when the test passes.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,56 +26,106 @@
 #include <cmocka.h>
 
 #include "explain/explain.h"
-#include "explain/mailbox.h"
+#include "sisimai.h"
+#include "util/mem.h"
 
 /* Agreement required over all expected rows, in thousandths (the figure reached is in
  * docs/EXPLAIN.md; raise this when it improves). */
 #define EXPECT_PERMILLE 915
 
-static char base[1024];
+#define MAX_REASONS 64
+
 static bool verbose;
 
 static bool have_suite(void)
 {
     struct stat st;
     char p[1200];
-    snprintf(p, sizeof p, "%s/expected.tsv", base);
+    snprintf(p, sizeof p, "%s/expected.tsv", sisimai_dir());
     return stat(p, &st) == 0;
 }
 
 static void suite_not_available(void **state)
 {
     (void)state;
-    fprintf(stderr, "SKIPPED: the bounce corpus is missing (looked for %s)\n", base);
+    fprintf(stderr, "SKIPPED: the bounce corpus is missing (looked for %s)\n", sisimai_dir());
     skip();
 }
 
-/* Explains one file; n results and the reasons in reasons[] (up to max). Returns -1 when the
- * file cannot be read or explain_input fails, -2 when it is not a bounce. */
-static int explain_file(const char *path, arena_t *a, const char **reasons, size_t max,
-                        size_t *n)
+/* What explain_input made of one maildir file. */
+typedef struct result {
+    char *name; /* "maildir/bsd/x.eml" */
+    int rc;     /* 0, -1 when explain_input failed, -2 when it is not a bounce */
+    size_t n;   /* reasons[] filled (the results, up to MAX_REASONS) */
+    const char *reasons[MAX_REASONS];
+} result_t;
+
+/* Every sample explained once: the maildir files' results kept, the counts. */
+typedef struct corpus {
+    result_t *files;
+    size_t nfiles, msgs, errors;
+    arena_t *a;
+} corpus_t;
+
+static void explain_sample(const sisimai_sample_t *s, void *ctx)
 {
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    const char *err = NULL;
-    *n = 0;
-    if (mailbox_read_file(path, &buf, &len, &err) != 0) {
-        fprintf(stderr, "%s: %s\n", path, err);
-        return -1;
-    }
+    corpus_t *c = ctx;
     ex_report_t rep;
     const char *why = NULL;
-    int rc = explain_input(buf, len, a, &rep, &why);
-    free(buf);
-    if (rc != 0) {
-        fprintf(stderr, "%s: %s\n", path, why);
-        return -1;
+    arena_reset(c->a);
+    int rc = explain_input(s->data, s->len, c->a, &rep, &why);
+    if (s->box >= 0) {
+        c->msgs++;
+        /* size-0/1/2: no message in them, so no result and no crash is all that is asked
+         * (the command says it found nothing) */
+        if (strncmp(sisimai_boxes[s->box], "size-", 5) == 0) {
+            assert_true(rc != 0 || rep.nresults == 0);
+            return;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "%s message %ld: %s\n", s->path, s->msg, why);
+            c->errors++;
+        }
+        return;
     }
-    if (rep.input == EX_INPUT_MESSAGE && rep.kind == BOUNCE_KIND_NONE)
-        return -2;
-    for (size_t i = 0; i < rep.nresults && i < max; i++)
-        reasons[(*n)++] = ex_reason_name(rep.results[i].reason);
-    return 0;
+    c->files = xrealloc(c->files, xmul(c->nfiles + 1, sizeof *c->files));
+    result_t *r = &c->files[c->nfiles++];
+    memset(r, 0, sizeof *r);
+    r->name = xstrdup(s->name);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", s->path, why);
+        c->errors++;
+        r->rc = -1;
+    } else if (rep.input == EX_INPUT_MESSAGE && rep.kind == BOUNCE_KIND_NONE) {
+        r->rc = -2;
+    } else {
+        for (size_t i = 0; i < rep.nresults && i < MAX_REASONS; i++)
+            r->reasons[r->n++] = ex_reason_name(rep.results[i].reason);
+    }
+}
+
+/* The corpus, explained on first use. */
+static const corpus_t *corpus(void)
+{
+    static corpus_t c;
+    static bool done;
+    if (!done) {
+        c.a = arena_new();
+        const char *err = NULL;
+        long n = sisimai_for_each_sample(explain_sample, &c, &err);
+        arena_free(c.a);
+        c.a = NULL;
+        if (n < 0) fail_msg("%s", err);
+        done = true;
+    }
+    return &c;
+}
+
+static const result_t *result_of(const corpus_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (strcmp(c->files[i].name, name) == 0) return &c->files[i];
+    return NULL;
 }
 
 typedef struct tally {
@@ -85,43 +135,27 @@ typedef struct tally {
 static void agreement(void **state)
 {
     (void)state;
-    char path[1400];
-    snprintf(path, sizeof path, "%s/expected.tsv", base);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    arena_t *a = arena_new();
-    char line[4096], last[1024] = "";
-    const char *reasons[64];
-    size_t nres = 0;
-    int frc = 0;
+    const corpus_t *c = corpus();
+    sisimai_row_t *rows;
+    long nrows = sisimai_expected(&rows);
+    assert_true(nrows >= 0);
     tally_t all = {0, 0}, bsd = {0, 0};
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (line[0] == '#' || line[0] == '\n')
-            continue;
-        char *col[10] = {0};
-        size_t nc = 0;
-        for (char *p = line, *s; nc < 10 && (s = strsep(&p, "\t\n")) != NULL;)
-            col[nc++] = s;
-        if (nc < 6)
-            continue;
-        const char *sample = col[0], *want = col[5];
-        int idx = atoi(col[2]) - 1;
-        if (strcmp(sample, last) != 0) {
-            snprintf(last, sizeof last, "%s", sample);
-            arena_reset(a);
-            snprintf(path, sizeof path, "%s/set-of-emails/%s", base, sample);
-            frc = explain_file(path, a, reasons, 64, &nres);
-        }
-        const char *got = frc == -2                      ? "(not-a-bounce)"
-                          : frc < 0                      ? "(error)"
-                          : idx >= 0 && (size_t)idx < nres ? reasons[idx]
-                                                         : "(no result)";
+    for (long i = 0; i < nrows; i++) {
+        const char *sample = rows[i].sample, *want = rows[i].reason;
+        int idx = rows[i].index - 1;
+        const result_t *r = result_of(c, sample);
+        int frc = r != NULL ? r->rc : -1;
+        size_t nres = r != NULL ? r->n : 0;
+        const char *got = frc == -2                        ? "(not-a-bounce)"
+                          : frc < 0                        ? "(error)"
+                          : idx >= 0 && (size_t)idx < nres ? r->reasons[idx]
+                                                           : "(no result)";
         bool ok = strcmp(got, want) == 0;
         if (want[0] == '\0') {
             /* a row without an exact value (a CRLF or CR variant unlike every bsd sample):
              * upstream asks only for at least one result with a reason */
             ok = frc == 0 && nres > 0;
-            got = ok ? reasons[0] : frc == -2 ? "(not-a-bounce)" : "(no result)";
+            got = ok ? r->reasons[0] : frc == -2 ? "(not-a-bounce)" : "(no result)";
         }
         all.rows++;
         all.agree += ok;
@@ -132,8 +166,7 @@ static void agreement(void **state)
         if (!ok && verbose)
             fprintf(stderr, "disagree %s #%d: expected %s, got %s\n", sample, idx + 1, want, got);
     }
-    fclose(f);
-    arena_free(a);
+    sisimai_expected_free(rows, nrows);
     fprintf(stderr, "corpus: %zu of %zu rows agree (%.1f%%); maildir/bsd %zu of %zu (%.1f%%)\n",
             all.agree, all.rows, 100.0 * (double)all.agree / (double)all.rows, bsd.agree,
             bsd.rows, 100.0 * (double)bsd.agree / (double)bsd.rows);
@@ -141,90 +174,20 @@ static void agreement(void **state)
     assert_true(all.agree * 1000 >= all.rows * EXPECT_PERMILLE);
 }
 
-/* Every file under dir (recursively) is explained without an error. */
-static void walk(const char *dir, arena_t *a, size_t *files, size_t *errors)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[2048];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            walk(p, a, files, errors);
-            continue;
-        }
-        const char *reasons[4];
-        size_t n;
-        arena_reset(a);
-        (*files)++;
-        if (explain_file(p, a, reasons, 4, &n) == -1)
-            (*errors)++;
-    }
-    closedir(d);
-}
-
 static void every_sample_reads(void **state)
 {
     (void)state;
-    arena_t *a = arena_new();
-    size_t files = 0, errors = 0;
-    char p[1400];
-    snprintf(p, sizeof p, "%s/set-of-emails/maildir", base);
-    walk(p, a, &files, &errors);
-    /* the mbox files: every message of each */
-    /* size-0/1/2 are an empty file, one blank line and "22": no message in them, so no
-     * result and no crash is all that is asked (the command says it found nothing) */
-    const char *boxes[] = {"mbox-0", "mbox-1", "size-0", "size-1", "size-2"};
-    size_t msgs = 0;
-    for (size_t i = 0; i < sizeof boxes / sizeof boxes[0]; i++) {
-        snprintf(p, sizeof p, "%s/set-of-emails/mailbox/%s", base, boxes[i]);
-        unsigned char *buf = NULL;
-        size_t len = 0;
-        const char *err = NULL;
-        if (mailbox_read_file(p, &buf, &len, &err) != 0)
-            continue; /* not every corpus version has every box */
-        arena_reset(a);
-        mbox_msg_t *m = NULL;
-        long n = mbox_split(buf, len, a, &m, &err);
-        assert_true(n >= 0);
-        arena_t *b = arena_new();
-        for (long k = 0; k < n; k++) {
-            ex_report_t rep;
-            const char *why = NULL;
-            arena_reset(b);
-            msgs++;
-            int rc = explain_input(m[k].data, m[k].len, b, &rep, &why);
-            if (strncmp(boxes[i], "size-", 5) == 0) {
-                assert_true(rc != 0 || rep.nresults == 0);
-                continue;
-            }
-            if (rc != 0) {
-                fprintf(stderr, "%s message %ld: %s\n", p, k + 1, why);
-                errors++;
-            }
-        }
-        arena_free(b);
-        free(buf);
-    }
-    arena_free(a);
-    fprintf(stderr, "corpus: %zu files and %zu mbox messages read, %zu errors\n", files, msgs,
-            errors);
-    assert_true(files > 800);
-    assert_true(msgs > 30);
-    assert_int_equal(errors, 0);
+    const corpus_t *c = corpus();
+    fprintf(stderr, "corpus: %zu files and %zu mbox messages read, %zu errors\n", c->nfiles,
+            c->msgs, c->errors);
+    assert_true(c->nfiles > 800);
+    assert_true(c->msgs > 30);
+    assert_int_equal(c->errors, 0);
 }
 
 int main(int argc, char **argv)
 {
-    const char *src = getenv("MB_SOURCE_DIR");
     verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
-    snprintf(base, sizeof base, "%s/../shared/testsuites/bounces-sisimai", src ? src : ".");
     if (!have_suite()) {
         const struct CMUnitTest one[] = {cmocka_unit_test(suite_not_available)};
         return cmocka_run_group_tests_name("explain_corpus", one, NULL, NULL);

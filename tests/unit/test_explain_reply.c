@@ -365,12 +365,43 @@ static void test_names(void **state)
     assert_string_equal(ex_action_name(EX_ACTION_UNKNOWN), "");
 }
 
+/* reply_strip_codes: the one stripper of joined reply lines (the reply and the bounce path) */
+static void test_strip_codes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int code;
+        const char *enhanced, *out;
+    } t[] = {
+        {"550-5.7.26 a 550-5.7.26 b 550 5.7.26 c", 550, "5.7.26", "a b c"},
+        {"550-Line one 550 Line two", 550, "", "Line one Line two"},
+        {"was: 550 user unknown (state 14).", 550, "5.1.1", "was: user unknown (state 14)."},
+        {"550 5.1.1 <a@b>: unknown", 550, "5.1.1", "<a@b>: unknown"},
+        /* another status after the code is not a line of this reply: kept */
+        {"one 550 5.7.1 quoted", 550, "5.1.1", "one 550 5.7.1 quoted"},
+        /* other codes, and the code inside a word or a number, stay */
+        {"421 4.4.2 timed out; x550 y 5501 z", 550, "5.1.1", "421 4.4.2 timed out; x550 y 5501 z"},
+        {"550 5.1.1 a  ", 0, "", "550 5.1.1 a  "},
+        {"550", 550, "", "550"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char buf[128];
+        size_t n = strlen(t[i].in);
+        memcpy(buf, t[i].in, n);
+        n = reply_strip_codes(buf, n, t[i].code, t[i].enhanced);
+        buf[n] = '\0';
+        assert_string_equal(buf, t[i].out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_strip_codes),
     };
     return cmocka_run_group_tests_name("explain_reply", tests, NULL, NULL);
 }

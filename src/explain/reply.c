@@ -151,23 +151,15 @@ static bool code_at(view_t v, size_t i)
     return i + 3 == v.n || v.p[i + 3] == '-' || is_space(v.p[i + 3]);
 }
 
-/* Length of an RFC 3463 enhanced status code (class "." subject "." detail, 1-3 digits
- * each) at v.p[i] followed by a space, punctuation or the end; 0 when there is none. */
+/* Length of an RFC 3463 enhanced status code (ex_status_at) at v.p[i] followed by a space,
+ * punctuation or the end; 0 when there is none. */
 static size_t enhanced_at(view_t v, size_t i)
 {
-    size_t j = i;
-    if (j >= v.n || (v.p[j] != '2' && v.p[j] != '4' && v.p[j] != '5')) return 0;
-    j++;
-    for (int part = 0; part < 2; part++) {
-        if (j >= v.n || v.p[j] != '.') return 0;
-        j++;
-        size_t d = 0;
-        while (j < v.n && is_digit(v.p[j]) && d <= 3)
-            j++, d++;
-        if (d == 0 || d > 3) return 0;
-    }
+    size_t l = ex_status_at(v.p, v.n, i, NULL);
+    if (l == 0) return 0;
+    size_t j = i + l;
     if (j < v.n && !is_space(v.p[j]) && !in_set(v.p[j], ",;:)]")) return 0;
-    return j - i;
+    return l;
 }
 
 /*

@@ -395,6 +395,25 @@ static void test_strip_codes(void **state)
     }
 }
 
+/* ex_status_at: the one reader of "c.s.d" (reply, bounce and classify use it) */
+static void test_status_at(void **state)
+{
+    (void)state;
+    ex_status_t st;
+    assert_int_equal(ex_status_at("550 5.7.26 x", 12, 4, &st), 6);
+    assert_int_equal(st.cls, '5');
+    assert_int_equal(st.subject, 7);
+    assert_int_equal(st.detail, 26);
+    assert_int_equal(ex_status_at("4.999.0", 7, 0, &st), 7);
+    assert_int_equal(st.subject, 999);
+    assert_int_equal(ex_status_at("4.1000.0", 8, 0, NULL), 0); /* four digits */
+    assert_int_equal(ex_status_at("5.1.1234", 8, 0, NULL), 0);
+    assert_int_equal(ex_status_at("3.1.1", 5, 0, NULL), 0); /* no class 3 */
+    assert_int_equal(ex_status_at("5.1.", 4, 0, NULL), 0);
+    assert_int_equal(ex_status_at("5.1.1", 3, 0, NULL), 0); /* bounded by n, not the NUL */
+    assert_int_equal(ex_status_at("5.1.1.2", 7, 0, NULL), 5); /* what follows is the caller's */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_strip_codes),
+        cmocka_unit_test(test_status_at),
     };
     return cmocka_run_group_tests_name("explain_reply", tests, NULL, NULL);
 }

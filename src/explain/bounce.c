@@ -193,37 +193,24 @@ static bool find_addr(const char *s, size_t n, size_t from, size_t *off, size_t 
     return false;
 }
 
-/* Status code "c.s.d" (RFC 3463 2: class 2, 4 or 5, subject 1-3 digits, detail 1-3 digits),
- * not part of a longer dotted number such as an IP address. */
+/* Status code "c.s.d" (RFC 3463 2, read by ex_status_at) with a one-digit subject 0-7, not
+ * part of a longer dotted number such as an IP address. */
 static bool find_status(const char *s, size_t n, size_t *off, size_t *len)
 {
     for (size_t i = 0; i + 5 <= n; i++) {
-        char c = s[i];
-        if (c != '2' && c != '4' && c != '5')
-            continue;
         if (i > 0 && (isdigit((unsigned char)s[i - 1]) || s[i - 1] == '.'))
             continue;
-        if (s[i + 1] != '.')
-            continue;
+        ex_status_t st;
+        size_t l = ex_status_at(s, n, i, &st);
         /* RFC 3463 defines subjects 0 to 7 only: one digit, which keeps dates and
          * version numbers out */
-        size_t j = i + 2;
-        if (j >= n || s[j] < '0' || s[j] > '7')
+        if (l == 0 || s[i + 3] != '.' || st.subject > 7)
             continue;
-        j++;
-        if (j >= n || s[j] != '.')
-            continue;
-        j++;
-        size_t d = 0;
-        while (j < n && isdigit((unsigned char)s[j]) && d < 4)
-            j++, d++;
-        if (d == 0 || d > 3)
-            continue;
-        if (j < n && (isdigit((unsigned char)s[j]) ||
-                      (s[j] == '.' && j + 1 < n && isdigit((unsigned char)s[j + 1]))))
+        size_t j = i + l;
+        if (j + 1 < n && s[j] == '.' && isdigit((unsigned char)s[j + 1]))
             continue;
         *off = i;
-        *len = j - i;
+        *len = l;
         return true;
     }
     return false;

@@ -1091,23 +1091,17 @@ static bool rule_applies(const classify_in_t *in, ctx_t *c, const rule_t *r, con
     return re == NULL ? r->subject >= 0 : match(c, re);
 }
 
-/* Parses "c.s.d" (RFC 3463 section 2) into class, subject and detail; false if malformed. */
+/* Parses "c.s.d" (RFC 3463 section 2, ex_status_at) into class, subject and detail; false if
+ * malformed or followed by anything. */
 static bool parse_enhanced(const char *e, char *cls, int *subject, int *detail)
 {
-    if (e == NULL || (e[0] != '2' && e[0] != '4' && e[0] != '5') || e[1] != '.') return false;
-    const char *p = e + 2;
-    int v[2];
-    for (int k = 0; k < 2; k++) {
-        int n = 0, d = 0;
-        while (*p >= '0' && *p <= '9' && d < 3)
-            n = n * 10 + (*p++ - '0'), d++;
-        if (d == 0 || (k == 0 && *p++ != '.')) return false;
-        v[k] = n;
-    }
-    if (*p != '\0') return false;
-    *cls = e[0];
-    *subject = v[0];
-    *detail = v[1];
+    if (e == NULL) return false;
+    size_t n = strlen(e);
+    ex_status_t st;
+    if (n == 0 || ex_status_at(e, n, 0, &st) != n) return false;
+    *cls = st.cls;
+    *subject = st.subject;
+    *detail = st.detail;
     return true;
 }
 

@@ -67,60 +67,18 @@ bool explain_is_message(const unsigned char *buf, size_t len)
     return fields >= 2;
 }
 
-/* Is p[0..n) at i "NNN-X.Y.Z" or "NNN X.Y.Z" with NNN == code (a reply's line prefix)?
- * Returns its length (with the space after it), 0 if not. */
-static size_t line_prefix(const char *p, size_t n, size_t i, int code)
+/* The diagnostic of a bounce record for people: the reply's own code prefixes of its
+ * joined lines dropped (reply_strip_codes); the code and status are shown apart. */
+static const char *diag_text(arena_t *a, const char *d, int code, const char *status)
 {
-    if (i + 4 > n || p[i] < '2' || p[i] > '5' || p[i + 1] < '0' || p[i + 1] > '9' ||
-        p[i + 2] < '0' || p[i + 2] > '9' || (p[i + 3] != '-' && p[i + 3] != ' '))
-        return 0;
-    if (code > 0 && (p[i] - '0') * 100 + (p[i + 1] - '0') * 10 + (p[i + 2] - '0') != code)
-        return 0;
-    size_t j = i + 4;
-    /* an enhanced code: digit "." 1-3 digits "." 1-3 digits */
-    if (j + 5 <= n && p[j] >= '2' && p[j] <= '5' && p[j + 1] == '.') {
-        size_t k = j + 2, d = 0;
-        while (k < n && p[k] >= '0' && p[k] <= '9' && d < 3)
-            k++, d++;
-        if (d > 0 && k < n && p[k] == '.') {
-            size_t e = k + 1;
-            d = 0;
-            while (e < n && p[e] >= '0' && p[e] <= '9' && d < 3)
-                e++, d++;
-            if (d > 0 && (e == n || p[e] == ' '))
-                j = e;
-        }
-    }
-    while (j < n && p[j] == ' ')
-        j++;
-    return j - i;
-}
-
-/*
- * The text of a diagnostic for people: a multi-line reply unfolded into one line keeps the
- * "550-5.7.25" prefix of each line; drop those (the code and status are shown apart).
- * Prefixes are removed only at the start and after a space, and only with the reply's own
- * code, so numbers inside the text stay.
- */
-static const char *clean_text(arena_t *a, const char *s, int code)
-{
-    size_t n = strlen(s);
-    char *out = arena_alloc(a, n + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        if (code > 0 && (i == 0 || s[i - 1] == ' ')) {
-            size_t k = line_prefix(s, n, i, code);
-            if (k > 0) {
-                i += k;
-                continue;
-            }
-        }
-        out[o++] = s[i++];
-    }
-    while (o > 0 && out[o - 1] == ' ')
-        o--;
-    out[o] = '\0';
-    return out;
+    if (d == NULL)
+        return "";
+    if (code == 0)
+        return d;
+    size_t n = strlen(d);
+    char *s = arena_strndup(a, d, n);
+    s[reply_strip_codes(s, n, code, status)] = '\0';
+    return s;
 }
 
 static ex_action_t map_action(bounce_action_t a)
@@ -192,9 +150,7 @@ static void from_bounce(const bounce_t *b, arena_t *a, ex_report_t *out)
         r->recipient = br != NULL ? nz(br->recipient) : nz(b->orig.recipient);
         r->reply_code = br != NULL ? br->reply_code : 0;
         r->status = br != NULL && br->status != NULL ? br->status : "";
-        r->text = br != NULL && br->diagnostic != NULL
-                      ? clean_text(a, br->diagnostic, r->reply_code)
-                      : "";
+        r->text = br != NULL ? diag_text(a, br->diagnostic, r->reply_code, r->status) : "";
         r->remote_mta = br != NULL ? nz(br->remote_mta) : NULL;
         r->command = br != NULL ? nz(br->command) : NULL;
         ex_action_t act = br != NULL ? map_action(br->action) : EX_ACTION_UNKNOWN;

@@ -207,6 +207,34 @@ const char *ex_action_name(ex_action_t a)
     }
 }
 
+size_t ex_status_at(const char *s, size_t n, size_t i, ex_status_t *st)
+{
+    if (i >= n || (s[i] != '2' && s[i] != '4' && s[i] != '5'))
+        return 0;
+    size_t j = i + 1;
+    int v[2];
+    for (int part = 0; part < 2; part++) {
+        if (j >= n || s[j] != '.')
+            return 0;
+        j++;
+        int val = 0, d = 0;
+        for (; j < n && s[j] >= '0' && s[j] <= '9'; j++, d++) {
+            if (d == 3)
+                return 0; /* a fourth digit: a longer number, not a status */
+            val = val * 10 + (s[j] - '0');
+        }
+        if (d == 0)
+            return 0;
+        v[part] = val;
+    }
+    if (st != NULL) {
+        st->cls = s[i];
+        st->subject = v[0];
+        st->detail = v[1];
+    }
+    return j - i;
+}
+
 bool ex_command_is(const char *c, const char *name)
 {
     return c != NULL && strcmp(c, name) == 0;

@@ -71,6 +71,20 @@ const char *ex_reason_fix(ex_reason_t r);
 /* "failed", "delayed", "delivered", "" for unknown. */
 const char *ex_action_name(ex_action_t a);
 
+/* An RFC 3463 enhanced status code, "5.7.1" read as class '5', subject 7, detail 1. */
+typedef struct ex_status {
+    char cls;
+    int subject, detail;
+} ex_status_t;
+
+/*
+ * The enhanced status code "c.s.d" at s[i] of s[0..n) (no NUL needed): class 2, 4 or 5,
+ * subject and detail of 1 to 3 digits each (0-999), neither followed by a further digit.
+ * Returns its length and fills *st (when not NULL); 0 when there is none. What may stand
+ * before and after it is for the caller to judge.
+ */
+size_t ex_status_at(const char *s, size_t n, size_t i, ex_status_t *st);
+
 /*
  * The SMTP command a reply answered, by the names every explain module (reply, bounce,
  * classify) gives it and the output shows: CONN for the greeting or the connection (no

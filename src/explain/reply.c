@@ -151,23 +151,15 @@ static bool code_at(view_t v, size_t i)
     return i + 3 == v.n || v.p[i + 3] == '-' || is_space(v.p[i + 3]);
 }
 
-/* Length of an RFC 3463 enhanced status code (class "." subject "." detail, 1-3 digits
- * each) at v.p[i] followed by a space, punctuation or the end; 0 when there is none. */
+/* Length of an RFC 3463 enhanced status code (ex_status_at) at v.p[i] followed by a space,
+ * punctuation or the end; 0 when there is none. */
 static size_t enhanced_at(view_t v, size_t i)
 {
-    size_t j = i;
-    if (j >= v.n || (v.p[j] != '2' && v.p[j] != '4' && v.p[j] != '5')) return 0;
-    j++;
-    for (int part = 0; part < 2; part++) {
-        if (j >= v.n || v.p[j] != '.') return 0;
-        j++;
-        size_t d = 0;
-        while (j < v.n && is_digit(v.p[j]) && d <= 3)
-            j++, d++;
-        if (d == 0 || d > 3) return 0;
-    }
+    size_t l = ex_status_at(v.p, v.n, i, NULL);
+    if (l == 0) return 0;
+    size_t j = i + l;
     if (j < v.n && !is_space(v.p[j]) && !in_set(v.p[j], ",;:)]")) return 0;
-    return j - i;
+    return l;
 }
 
 /*
@@ -242,39 +234,42 @@ static view_t strip_codes(view_t v, reply_t *out, bool first)
 }
 
 /*
- * Removes the codes of continuation lines that a log joined into one line
- * ("550-5.7.26 a 550-5.7.26 b 550 5.7.26 c"): "CODE-" with an optional enhanced code, and
- * "CODE ENHANCED" when both are the reply's own.
+ * RFC 5321 4.2.1: every line of a multi-line reply starts with the reply's code, "CODE-"
+ * before the last and "CODE " on it; RFC 2034 repeats the enhanced code on each line. A log
+ * or a bounce that joins the lines into one (or quotes the reply inside its own words) keeps
+ * those prefixes; this removes them from s[0..n) in place, at the start and after a blank:
+ *   - "CODE-" with any enhanced code or none (a continuation line);
+ *   - "CODE " with no enhanced code, or with the reply's own (the first or the last line).
+ * A "CODE X.Y.Z" whose status is not the reply's own is left: it is not a line of this reply
+ * but text (a quoted earlier answer, say). Only the reply's own CODE is looked at, and only
+ * as a word, so other numbers stay. Returns the new length, trailing blanks dropped.
  */
-static void strip_inline_codes(tbuf_t *t, const reply_t *out)
+size_t reply_strip_codes(char *s, size_t n, int code, const char *enhanced)
 {
-    if (out->code == 0) return;
-    char c3[4] = {(char)('0' + out->code / 100), (char)('0' + out->code / 10 % 10),
-                  (char)('0' + out->code % 10), 0};
-    size_t en = strlen(out->enhanced), w = 0;
-    view_t v = {t->b, t->n};
-    for (size_t r = 0; r < t->n;) {
-        if ((r == 0 || t->b[r - 1] == ' ') && r + 4 <= t->n && memcmp(t->b + r, c3, 3) == 0) {
-            size_t skip = 0;
-            if (t->b[r + 3] == '-') {
-                skip = 4;
-                size_t e = enhanced_at(v, r + 4);
-                if (e > 0) skip += e;
-            } else if (t->b[r + 3] == ' ' && en > 0 && r + 4 + en <= t->n &&
-                       memcmp(t->b + r + 4, out->enhanced, en) == 0 &&
-                       enhanced_at(v, r + 4) == en) {
+    if (code < 200 || code > 599) return n;
+    char c3[3] = {(char)('0' + code / 100), (char)('0' + code / 10 % 10),
+                  (char)('0' + code % 10)};
+    size_t en = enhanced != NULL ? strlen(enhanced) : 0, w = 0;
+    view_t v = {s, n};
+    for (size_t r = 0; r < n;) {
+        if ((r == 0 || s[r - 1] == ' ') && r + 4 <= n && memcmp(s + r, c3, 3) == 0) {
+            size_t skip = 0, e = enhanced_at(v, r + 4);
+            if (s[r + 3] == '-' || (s[r + 3] == ' ' && e == 0))
+                skip = 4 + e;
+            else if (s[r + 3] == ' ' && e == en && memcmp(s + r + 4, enhanced, en) == 0)
                 skip = 4 + en;
-            }
             if (skip > 0) {
                 r += skip;
-                while (r < t->n && t->b[r] == ' ')
+                while (r < n && s[r] == ' ')
                     r++;
                 continue;
             }
         }
-        t->b[w++] = t->b[r++];
+        s[w++] = s[r++];
     }
-    t->n = w;
+    while (w > 0 && s[w - 1] == ' ')
+        w--;
+    return w;
 }
 
 /* The next line of v from *pos (without its line end); false at the end. */
@@ -338,7 +333,7 @@ static int read_reply_at(view_t region, bool anywhere, arena_t *a, reply_t *out,
         }
         tb_add(t, l);
     }
-    strip_inline_codes(t, out);
+    t->n = reply_strip_codes(t->b, t->n, out->code, out->enhanced);
     view_t txt = trim((view_t){t->b, t->n});
     /* Postfix's "(in reply to RCPT TO command)" says what the reply answered. */
     long ir = find(txt, "(in reply to ");

@@ -63,6 +63,17 @@ typedef struct reply {
  */
 int reply_parse(const char *buf, size_t len, arena_t *a, reply_t *out);
 
+/*
+ * Removes from s[0..n), in place, the reply-code prefixes that the lines of a multi-line
+ * reply (RFC 5321 4.2.1) keep when joined into one line or quoted in a bounce's text:
+ * "550-" or "550-5.7.1" anywhere as a word, and "550 " or "550 5.7.1" when 5.7.1 is enhanced
+ * (the reply's own status) or there is no status; "550 5.1.1" with another status is text and
+ * stays. code is the reply's code (unless it is 200-599 nothing, blanks included, is removed);
+ * enhanced its enhanced status, "" or NULL. Returns the new length, trailing blanks dropped;
+ * s is not NUL-terminated by it.
+ */
+size_t reply_strip_codes(char *s, size_t n, int code, const char *enhanced);
+
 /* "smtp", "postfix-smtp", "postfix-smtpd", "exim", "exim-reject", "sendmail",
  * "sendmail-reject". */
 const char *reply_form_name(reply_form_t f);

@@ -365,12 +365,63 @@ static void test_names(void **state)
     assert_string_equal(ex_action_name(EX_ACTION_UNKNOWN), "");
 }
 
+/* reply_strip_codes: the one stripper of joined reply lines (the reply and the bounce path) */
+static void test_strip_codes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int code;
+        const char *enhanced, *out;
+    } t[] = {
+        {"550-5.7.26 a 550-5.7.26 b 550 5.7.26 c", 550, "5.7.26", "a b c"},
+        {"550-Line one 550 Line two", 550, "", "Line one Line two"},
+        {"was: 550 user unknown (state 14).", 550, "5.1.1", "was: user unknown (state 14)."},
+        {"550 5.1.1 <a@b>: unknown", 550, "5.1.1", "<a@b>: unknown"},
+        /* another status after the code is not a line of this reply: kept */
+        {"one 550 5.7.1 quoted", 550, "5.1.1", "one 550 5.7.1 quoted"},
+        /* other codes, and the code inside a word or a number, stay */
+        {"421 4.4.2 timed out; x550 y 5501 z", 550, "5.1.1", "421 4.4.2 timed out; x550 y 5501 z"},
+        {"550 5.1.1 a  ", 0, "", "550 5.1.1 a  "},
+        {"550", 550, "", "550"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char buf[128];
+        size_t n = strlen(t[i].in);
+        memcpy(buf, t[i].in, n);
+        n = reply_strip_codes(buf, n, t[i].code, t[i].enhanced);
+        buf[n] = '\0';
+        assert_string_equal(buf, t[i].out);
+    }
+}
+
+/* ex_status_at: the one reader of "c.s.d" (reply, bounce and classify use it) */
+static void test_status_at(void **state)
+{
+    (void)state;
+    ex_status_t st;
+    assert_int_equal(ex_status_at("550 5.7.26 x", 12, 4, &st), 6);
+    assert_int_equal(st.cls, '5');
+    assert_int_equal(st.subject, 7);
+    assert_int_equal(st.detail, 26);
+    assert_int_equal(ex_status_at("4.999.0", 7, 0, &st), 7);
+    assert_int_equal(st.subject, 999);
+    assert_int_equal(ex_status_at("4.1000.0", 8, 0, NULL), 0); /* four digits */
+    assert_int_equal(ex_status_at("5.1.1234", 8, 0, NULL), 0);
+    assert_int_equal(ex_status_at("3.1.1", 5, 0, NULL), 0); /* no class 3 */
+    assert_int_equal(ex_status_at("5.1.", 4, 0, NULL), 0);
+    assert_int_equal(ex_status_at("5.1.1", 3, 0, NULL), 0); /* bounded by n, not the NUL */
+    assert_int_equal(ex_status_at("5.1.1.2", 7, 0, NULL), 5); /* what follows is the caller's */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_strip_codes),
+        cmocka_unit_test(test_status_at),
     };
     return cmocka_run_group_tests_name("explain_reply", tests, NULL, NULL);
 }

@@ -114,13 +114,11 @@ static gen_t *gen_new(uv_loop_t *loop, config_t *cfg, gen_t *prev, char *err, si
 
 /* ---- facts from a policy request ---- */
 
-static bool attr_is_n(const policy_attr_t *a, const char *name, size_t n)
-{
-    return a->name_len == n && memcmp(a->name, name, n) == 0;
-}
 
-/* v must be a string literal: its length is known at compile time */
-#define val_is(a, v) mem_ieq((a)->value, (a)->value_len, (v), sizeof(v) - 1)
+/* v must be a string literal: its length is known at compile time, and a value of another
+ * length is passed over without a call */
+#define val_is(a, v)                                                                               \
+    ((a)->value_len == sizeof(v) - 1 && mem_ieq((a)->value, (a)->value_len, (v), sizeof(v) - 1))
 
 static const char *copy(txn_t *t, const policy_attr_t *a)
 {
@@ -158,37 +156,39 @@ enum attr_id {
     A_COUNT
 };
 
-/* The names of the attributes above; every other name is A_OTHER. */
-#define ATTR(name, id) {name, sizeof(name) - 1, id}
-static const struct {
-    const char *name;
-    size_t len;
-    enum attr_id id;
-} attr_names[] = {
-    ATTR("request", A_REQUEST),
-    ATTR("protocol_state", A_PROTOCOL_STATE),
-    ATTR("client_address", A_CLIENT_ADDRESS),
-    ATTR("client_name", A_CLIENT_NAME),
-    ATTR("helo_name", A_HELO_NAME),
-    ATTR("sender", A_SENDER),
-    ATTR("recipient", A_RECIPIENT),
-    ATTR("sasl_username", A_SASL_USERNAME),
-    ATTR("encryption_protocol", A_ENCRYPTION_PROTOCOL),
-    ATTR("size", A_SIZE),
-    ATTR("server_address", A_SERVER_ADDRESS),
-    ATTR("instance", A_INSTANCE),
-};
-#undef ATTR
-
-/* Which one a is: the length is compared first, so most of the 30-odd attributes Postfix
- * sends are passed over without comparing a byte. */
+/* Which one a is. A switch on the name's length passes over most of the 30-odd attributes
+ * Postfix sends without comparing a byte (a table scanned for each attribute cost about
+ * 2,000 instructions per decision). */
+#define NAME_IS(a, lit) ((a)->name_len == sizeof(lit) - 1 && memcmp((a)->name, lit, sizeof(lit) - 1) == 0)
 static enum attr_id attr_id(const policy_attr_t *a)
 {
-    for (size_t i = 0; i < sizeof attr_names / sizeof *attr_names; i++)
-        if (attr_is_n(a, attr_names[i].name, attr_names[i].len))
-            return attr_names[i].id;
-    return A_OTHER;
+    switch (a->name_len) {
+    case 4:
+        return NAME_IS(a, "size") ? A_SIZE : A_OTHER;
+    case 6:
+        return NAME_IS(a, "sender") ? A_SENDER : A_OTHER;
+    case 7:
+        return NAME_IS(a, "request") ? A_REQUEST : A_OTHER;
+    case 8:
+        return NAME_IS(a, "instance") ? A_INSTANCE : A_OTHER;
+    case 9:
+        return NAME_IS(a, "helo_name") ? A_HELO_NAME : NAME_IS(a, "recipient") ? A_RECIPIENT : A_OTHER;
+    case 11:
+        return NAME_IS(a, "client_name") ? A_CLIENT_NAME : A_OTHER;
+    case 13:
+        return NAME_IS(a, "sasl_username") ? A_SASL_USERNAME : A_OTHER;
+    case 14:
+        return NAME_IS(a, "protocol_state")   ? A_PROTOCOL_STATE
+               : NAME_IS(a, "client_address") ? A_CLIENT_ADDRESS
+               : NAME_IS(a, "server_address") ? A_SERVER_ADDRESS
+                                              : A_OTHER;
+    case 19:
+        return NAME_IS(a, "encryption_protocol") ? A_ENCRYPTION_PROTOCOL : A_OTHER;
+    default:
+        return A_OTHER;
+    }
 }
+#undef NAME_IS
 
 /* The attributes of a request by id, in one pass (the last of a repeated name counts). */
 static void index_attrs(const policy_attr_t *attrs, size_t n, const policy_attr_t *by[A_COUNT])
@@ -221,18 +221,26 @@ static int stage_of(const policy_attr_t *ps, bool *eom)
     return -2;
 }
 
-/* The facts of an indexed request; the stage, or -1 when it is no mail transaction's. */
-static int facts_from_index(txn_t *t, const policy_attr_t *const by[A_COUNT])
+/* The stage of an indexed request (*eom: END-OF-MESSAGE); -1 when it is no mail
+ * transaction's (another request type, VRFY, ETRN, ...). */
+static int request_stage(const policy_attr_t *const by[A_COUNT], bool *eom)
+{
+    *eom = false;
+    if (by[A_REQUEST] == NULL || !val_is(by[A_REQUEST], "smtpd_access_policy"))
+        return -1;
+    if (by[A_PROTOCOL_STATE] == NULL)
+        return STAGE_RCPT; /* no protocol_state: Postfix before 2.1 only asked at RCPT */
+    int stage = stage_of(by[A_PROTOCOL_STATE], eom);
+    return stage == -2 ? -1 : stage;
+}
+
+/* The facts of an indexed request at a stage request_stage() gave. */
+static void facts_from_index(txn_t *t, const policy_attr_t *const by[A_COUNT], stage_t stage,
+                             bool eom)
 {
     facts_t *f = txn_facts(t);
     const policy_attr_t *a;
-    if (by[A_REQUEST] == NULL || !val_is(by[A_REQUEST], "smtpd_access_policy"))
-        return -1;
-    int stage = -1;
-    f->end_of_message = false; /* this request's state alone */
-    if (by[A_PROTOCOL_STATE] != NULL && (stage = stage_of(by[A_PROTOCOL_STATE],
-                                                          &f->end_of_message)) == -2)
-        return -1;
+    f->end_of_message = eom; /* this request's state alone */
     ipaddr_t ip;
     if ((a = by[A_CLIENT_ADDRESS]) != NULL && ipaddr_parse(&ip, a->value, a->value_len) == 0) {
         f->have_client = true;
@@ -272,9 +280,7 @@ static int facts_from_index(txn_t *t, const policy_attr_t *const by[A_COUNT])
         f->have_server_ip = ipaddr_parse(&f->server_ip, a->value, a->value_len) == 0;
     if ((a = by[A_INSTANCE]) != NULL)
         f->instance = copy(t, a);
-    if (stage < 0)
-        stage = STAGE_RCPT; /* no protocol_state: Postfix before 2.1 only asked at RCPT */
-    f->stage = (stage_t)stage;
+    f->stage = stage;
     /* MAIL FROM is known from MAIL on; an empty sender then is the null sender */
     f->have_sender = stage >= STAGE_MAIL;
     if (f->sender == NULL) {
@@ -282,14 +288,17 @@ static int facts_from_index(txn_t *t, const policy_attr_t *const by[A_COUNT])
         f->sender_len = 0;
     }
     if (stage < STAGE_RCPT) f->have_rcpt = false;
-    return stage;
 }
 
 int gate_facts_from_request(txn_t *t, const policy_attr_t *attrs, size_t n)
 {
     const policy_attr_t *by[A_COUNT];
     index_attrs(attrs, n, by);
-    return facts_from_index(t, by);
+    bool eom;
+    int stage = request_stage(by, &eom);
+    if (stage >= 0)
+        facts_from_index(t, by, (stage_t)stage, eom);
+    return stage;
 }
 
 void gate_action(const verdict_t *v, str_t *out)
@@ -432,8 +441,8 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
     index_attrs(attrs, n, by);
     const policy_attr_t *req = by[A_REQUEST], *ps = by[A_PROTOCOL_STATE];
     bool eom;
-    if (req == NULL || !val_is(req, "smtpd_access_policy") ||
-        (ps != NULL && stage_of(ps, &eom) == -2)) {
+    int stage = request_stage(by, &eom);
+    if (stage < 0) {
         str_clear(&g->line);
         str_appendz(&g->line, "decision");
         if (ps != NULL)
@@ -492,15 +501,7 @@ static void handle(void *ctx, policy_conn_t *conn, const policy_attr_t *attrs, s
     f->have_rcpt = false;
     f->rcpt = NULL;
     f->rcpt_len = 0;
-    int stage = facts_from_index(t, by);
-    if (stage < 0) {
-        policy_conn_reply(conn, "DUNNO", 5);
-        if (slot != NULL)
-            slot->busy = false;
-        else
-            txn_free(t);
-        return;
-    }
+    facts_from_index(t, by, (stage_t)stage, eom);
     if (!fresh) refresh(t, old_stage, old_helo, old_helo_len, old_sender, old_sender_len);
 
     request_t r = {g, conn, slot, t, gen};
